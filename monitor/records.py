@@ -1,0 +1,244 @@
+"""The common mention record every source maps onto, and its validation from untrusted dicts."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+__all__ = [
+    "ENGAGEMENT_KEYS",
+    "MAX_TEXT_CHARS",
+    "REACH_KINDS",
+    "AuthorRecord",
+    "MentionRecord",
+    "RecordError",
+    "clean_text",
+    "parse_mention",
+]
+
+MAX_TEXT_CHARS = 50_000
+MAX_ID_CHARS = 300
+ENGAGEMENT_KEYS = ("likes", "shares", "replies", "quotes", "score", "views", "helpful")
+REACH_KINDS = ("followers", "karma", "subscribers", "none")
+_SOURCE_RE = re.compile(r"[a-z][a-z0-9_.-]{0,39}")
+_LANG_RE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})?")
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SURROGATE_RE = re.compile(r"[\ud800-\udfff]")
+
+
+class RecordError(ValueError):
+    """One input item is not a valid mention; the message names the field and what is wrong."""
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorRecord:
+    handle: str
+    platform_id: str | None = None
+    name: str = ""
+    reach: int | None = None
+    reach_kind: str = "none"
+
+    @property
+    def identity_key(self) -> str:
+        return self.platform_id if self.platform_id else "@" + self.handle.casefold()
+
+
+@dataclass(frozen=True, slots=True)
+class MentionRecord:
+    source: str
+    external_id: str
+    text: str
+    created_at: datetime
+    author: AuthorRecord
+    url: str | None = None
+    lang: str | None = None
+    rating: float | None = None
+    engagement: dict[str, int] = field(default_factory=dict)
+    in_reply_to: str | None = None
+    thread_id: str | None = None
+    brand: str | None = None
+    raw: dict[str, Any] | None = None
+    text_sanitized: bool = False
+
+
+def clean_text(value: str) -> tuple[str, bool]:
+    """Drop NUL and other C0 controls and lone surrogates, which PostgreSQL refuses and SQLite keeps.
+
+    Returns the text and whether anything was removed, so both backends store the same string.
+    """
+    cleaned = _SURROGATE_RE.sub("\ufffd", _CONTROL_RE.sub("", value))
+    return cleaned, cleaned != value
+
+
+def _clean_json(value: Any) -> Any:
+    if isinstance(value, str):
+        return clean_text(value)[0]
+    if isinstance(value, Mapping):
+        return {clean_text(str(k))[0]: _clean_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean_json(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _required_str(data: Mapping[str, Any], key: str, *, max_chars: int = MAX_ID_CHARS) -> str:
+    value = data.get(key)
+    if value is None or value == "":
+        raise RecordError(f"'{key}' is missing")
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise RecordError(f"'{key}' must be a string, got {type(value).__name__}")
+    text = clean_text(str(value))[0].strip()
+    if not text:
+        raise RecordError(f"'{key}' is empty")
+    if len(text) > max_chars:
+        raise RecordError(f"'{key}' is longer than {max_chars} characters")
+    return text
+
+
+def _optional_str(data: Mapping[str, Any], key: str, *, max_chars: int = 2000) -> str | None:
+    value = data.get(key)
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise RecordError(f"'{key}' must be a string or null, got {type(value).__name__}")
+    text = clean_text(str(value))[0].strip()
+    if len(text) > max_chars:
+        raise RecordError(f"'{key}' is longer than {max_chars} characters")
+    return text or None
+
+
+def _optional_int(value: Any, key: str) -> int | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise RecordError(f"'{key}' must be a whole number, got a boolean")
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        value = int(value.strip())
+    if not isinstance(value, int):
+        raise RecordError(f"'{key}' must be a whole number, got {value!r:.40}")
+    if value < 0 or value > 2**62:
+        raise RecordError(f"'{key}' must be between 0 and 2^62, got {value}")
+    return value
+
+
+def parse_datetime(value: Any, key: str = "created_at") -> datetime:
+    if value is None or value == "":
+        raise RecordError(f"'{key}' is missing")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            return datetime.fromtimestamp(float(value), UTC)
+        except (OverflowError, OSError, ValueError) as e:
+            raise RecordError(f"'{key}' epoch seconds {value!r} are out of range") from e
+    if not isinstance(value, str):
+        raise RecordError(f"'{key}' must be an ISO 8601 time such as 2026-11-01T10:00:00Z")
+    text = value.strip()
+    try:
+        parsed = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
+    except ValueError as e:
+        raise RecordError(f"'{key}' {value!r:.60} is not an ISO 8601 time such as 2026-11-01T10:00:00Z") from e
+    if parsed.tzinfo is None:
+        raise RecordError(f"'{key}' {value!r:.60} has no time zone; add Z or an offset such as +01:00")
+    if not 1990 <= parsed.year <= 2200:
+        raise RecordError(f"'{key}' {value!r:.60} is outside 1990..2200")
+    return parsed.astimezone(UTC)
+
+
+def _author(data: Mapping[str, Any]) -> AuthorRecord:
+    author = data.get("author")
+    if not isinstance(author, Mapping):
+        raise RecordError("'author' must be an object with at least a 'handle'")
+    handle = _required_str(author, "handle").lstrip("@")
+    if not handle:
+        raise RecordError("'author.handle' is empty")
+    reach = _optional_int(author.get("followers", author.get("reach")), "author.followers")
+    reach_kind = author.get("reach_kind") or ("followers" if reach is not None else "none")
+    if reach_kind not in REACH_KINDS:
+        raise RecordError(f"'author.reach_kind' must be one of {', '.join(REACH_KINDS)}")
+    return AuthorRecord(
+        handle=handle,
+        platform_id=_optional_str(author, "id", max_chars=MAX_ID_CHARS),
+        name=_optional_str(author, "name", max_chars=300) or "",
+        reach=reach,
+        reach_kind=reach_kind,
+    )
+
+
+def _engagement(value: Any) -> dict[str, int]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise RecordError("'engagement' must be an object such as {\"likes\": 3}")
+    counts: dict[str, int] = {}
+    for key, count in value.items():
+        if key not in ENGAGEMENT_KEYS:
+            raise RecordError(f"'engagement.{key:.40}' is unknown; use {', '.join(ENGAGEMENT_KEYS)}")
+        parsed = _optional_int(count, f"engagement.{key}")
+        if parsed is not None:
+            counts[key] = parsed
+    return counts
+
+
+def _rating(value: Any) -> float | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise RecordError("'rating' must be a number from 1 to 5")
+    try:
+        rating = float(value)
+    except (TypeError, ValueError) as e:
+        raise RecordError(f"'rating' must be a number from 1 to 5, got {value!r:.40}") from e
+    if not 1 <= rating <= 5:
+        raise RecordError(f"'rating' must be a number from 1 to 5, got {value!r:.40}")
+    return rating
+
+
+def _url(value: Any) -> str | None:
+    url = _optional_str({"url": value}, "url")
+    if url is not None and not url.lower().startswith(("http://", "https://")):
+        raise RecordError("'url' must start with http:// or https://")
+    return url
+
+
+def parse_mention(data: Any) -> MentionRecord:
+    """Validate one item of the import format. Raises RecordError naming the field."""
+    if not isinstance(data, Mapping):
+        raise RecordError(f"each line must be a JSON object, got {type(data).__name__}")
+    source = _required_str(data, "source", max_chars=40).lower()
+    if not _SOURCE_RE.fullmatch(source):
+        raise RecordError(f"'source' {source!r} must be lower-case letters, digits, '_', '-' or '.'")
+    text_value = data.get("text")
+    if not isinstance(text_value, str) or not text_value.strip():
+        raise RecordError("'text' is missing or empty" if not text_value else "'text' must be a string")
+    if len(text_value) > MAX_TEXT_CHARS:
+        raise RecordError(f"'text' has {len(text_value)} characters; the limit is {MAX_TEXT_CHARS}")
+    text, sanitized = clean_text(text_value)
+    lang = _optional_str(data, "lang", max_chars=12)
+    if lang is not None:
+        lang = lang.lower()
+        if not _LANG_RE.fullmatch(lang):
+            raise RecordError(f"'lang' {lang!r} must be an ISO 639-1 code such as nl or en")
+        lang = lang.split("-")[0]
+    brand = _optional_str(data, "brand", max_chars=200)
+    return MentionRecord(
+        source=source,
+        external_id=_required_str(data, "external_id"),
+        text=text.strip(),
+        created_at=parse_datetime(data.get("created_at")),
+        author=_author(data),
+        url=_url(data.get("url")),
+        lang=lang,
+        rating=_rating(data.get("rating")),
+        engagement=_engagement(data.get("engagement")),
+        in_reply_to=_optional_str(data, "in_reply_to", max_chars=MAX_ID_CHARS),
+        thread_id=_optional_str(data, "thread_id", max_chars=MAX_ID_CHARS),
+        brand=brand,
+        raw=_clean_json(dict(data)),
+        text_sanitized=sanitized,
+    )

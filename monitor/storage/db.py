@@ -1,0 +1,111 @@
+"""Engine creation and schema upgrades for SQLite (WAL) and PostgreSQL from one code path."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from monitor.errors import StorageError
+
+__all__ = ["connect", "is_postgres", "schema_is_current", "session_scope", "upgrade_schema"]
+
+_MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def connect(url: str, *, echo: bool = False) -> Engine:
+    """An engine for `url`; SQLite gets WAL, a busy timeout and enforced foreign keys."""
+    kwargs: dict[str, Any] = {"echo": echo, "future": True}
+    if url.startswith("sqlite"):
+        _ensure_sqlite_parent(url)
+        kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
+    else:
+        kwargs["pool_pre_ping"] = True
+    try:
+        engine = sa.create_engine(url, **kwargs)
+    except (sa.exc.ArgumentError, ModuleNotFoundError) as e:
+        hint = " (pip install 'wom[postgres]')" if "psycopg" in str(e) else ""
+        raise StorageError(f"cannot use database url {_redact(url)!r}: {e}{hint}") from e
+    if url.startswith("sqlite"):
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+        sa.event.listen(engine, "begin", _sqlite_begin_immediate)
+    return engine
+
+
+def is_postgres(engine: Engine) -> bool:
+    return engine.dialect.name == "postgresql"
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """A session that commits on success and rolls back on error."""
+    with Session(engine, expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def _alembic_config(engine: Engine) -> AlembicConfig:
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    config.attributes["engine"] = engine
+    return config
+
+
+def upgrade_schema(engine: Engine) -> None:
+    """Bring the schema to the newest revision (idempotent)."""
+    try:
+        command.upgrade(_alembic_config(engine), "head")
+    except sa.exc.OperationalError as e:
+        raise StorageError(
+            f"cannot upgrade the database at {_redact(str(engine.url))}: {e.orig}. "
+            "Check that the server runs and WOM_DATABASE_URL is right."
+        ) from e
+
+
+def schema_is_current(engine: Engine) -> bool:
+    script = ScriptDirectory.from_config(_alembic_config(engine))
+    with engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_revision()
+    return current == script.get_current_head()
+
+
+def _ensure_sqlite_parent(url: str) -> None:
+    path = url.split("///", 1)[1] if "///" in url else ""
+    if path and path != ":memory:":
+        Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # the pysqlite driver opens transactions lazily; take control so BEGIN IMMEDIATE works (see _begin)
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _sqlite_begin_immediate(conn: sa.Connection) -> None:
+    # a write lock at BEGIN: two writers queue on busy_timeout instead of failing on lock upgrade
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _redact(url: str) -> str:
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return "<unparseable url>"

@@ -1,0 +1,254 @@
+"""SQLModel tables. Mentions are the source of truth; everything under "derived" is rebuilt from them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+__all__ = [
+    "Alert",
+    "Author",
+    "AuthorBrandStats",
+    "AuthorIdentity",
+    "Brand",
+    "Classification",
+    "CollectorCursor",
+    "JobRun",
+    "Mention",
+    "MentionBrand",
+    "NotificationDelivery",
+    "SchedulerLease",
+    "SegmentChange",
+    "utcnow",
+]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores naive UTC, returns aware UTC, on SQLite and PostgreSQL alike."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r} given; wom stores only timezone-aware UTC times")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+def _time(*, nullable: bool = True, index: bool = False) -> Any:
+    return Field(default=None, sa_column=sa.Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+def _json(default: Any = None) -> Any:
+    return Field(default_factory=lambda: default, sa_column=sa.Column(sa.JSON(), nullable=True))
+
+
+class Brand(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_column=sa.Column(sa.String(200), nullable=False, unique=True))
+    competitor_of_id: int | None = Field(default=None, foreign_key="brand.id")
+    timezone: str = "UTC"
+    keywords: list[str] | None = _json([])
+    exclusions: list[str] | None = _json([])
+    hashtags: list[str] | None = _json([])
+    handles: dict[str, list[str]] | None = _json({})
+    active: bool = True
+
+
+class Author(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    display_name: str = ""
+    created_at: datetime | None = _time()
+    forgotten: bool = False
+
+
+class AuthorIdentity(SQLModel, table=True):
+    """One account on one platform. `identity_key` is the platform id, or `@handle` when there is none."""
+
+    __table_args__ = (sa.UniqueConstraint("source", "identity_key", name="uq_identity_source_key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    author_id: int = Field(foreign_key="author.id", index=True)
+    source: str = Field(max_length=40)
+    identity_key: str = Field(max_length=300)
+    platform_id: str | None = Field(default=None, max_length=300)
+    handle: str = Field(max_length=300)
+    name: str = ""
+    reach: int | None = None
+    reach_kind: str = "none"
+    updated_at: datetime | None = _time()
+
+
+class Mention(SQLModel, table=True):
+    """One platform item: the common mention record of ../shared/COLLECTORS.md section 11."""
+
+    __table_args__ = (
+        sa.UniqueConstraint("source", "external_id", name="uq_mention_source_external_id"),
+        sa.Index("ix_mention_match_pending", "matched_at"),
+        sa.Index("ix_mention_classify_pending", "classified_at", "matched_at"),
+        sa.Index("ix_mention_profile_pending", "profiled_at", "classified_at"),
+        sa.Index("ix_mention_alert_pending", "alerted_at", "profiled_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=40)
+    external_id: str = Field(max_length=300)
+    url: str | None = None
+    text: str = Field(sa_column=sa.Column(sa.Text(), nullable=False))
+    lang: str | None = Field(default=None, max_length=8)
+    created_at: datetime | None = _time(nullable=False, index=True)
+    collected_at: datetime | None = _time()
+    author_identity_id: int | None = Field(default=None, foreign_key="authoridentity.id", index=True)
+    author_handle: str = ""
+    reach: int | None = None
+    reach_kind: str = "none"
+    engagement: dict[str, int] | None = _json({})
+    rating: float | None = None
+    in_reply_to: str | None = None
+    thread_id: str | None = None
+    brand_hint: str | None = None
+    raw: dict[str, Any] | None = _json(None)
+    text_sanitized: bool = False
+    # pipeline progress; a stage claims rows with claimed_by/claim_expires_at, then stamps its column
+    matched_at: datetime | None = _time()
+    classified_at: datetime | None = _time()
+    profiled_at: datetime | None = _time()
+    alerted_at: datetime | None = _time()
+    claimed_by: str | None = None
+    claim_expires_at: datetime | None = _time()
+
+
+class MentionBrand(SQLModel, table=True):
+    mention_id: int = Field(foreign_key="mention.id", primary_key=True)
+    brand_id: int = Field(foreign_key="brand.id", primary_key=True, index=True)
+    matched_by: str = "keyword"
+
+
+class Classification(SQLModel, table=True):
+    __table_args__ = (sa.UniqueConstraint("mention_id", "model_name", "model_version", name="uq_class_mention_model"),)
+    id: int | None = Field(default=None, primary_key=True)
+    mention_id: int = Field(foreign_key="mention.id", index=True)
+    model_name: str
+    model_version: str
+    sentiment: str
+    confidence: float
+    score: float
+    lang: str
+    intent: str
+    intent_confidence: float
+    worker: str = ""
+    created_at: datetime | None = _time()
+
+
+# --- derived: always equal to a rebuild from mentions + classifications -------------------------
+
+
+class AuthorBrandStats(SQLModel, table=True):
+    author_id: int = Field(foreign_key="author.id", primary_key=True)
+    brand_id: int = Field(foreign_key="brand.id", primary_key=True, index=True)
+    mentions: int = 0
+    positive: int = 0
+    neutral: int = 0
+    negative: int = 0
+    complaints: int = 0
+    questions: int = 0
+    reach: int = 0
+    engagement: int = 0
+    first_mention_at: datetime | None = _time()
+    last_mention_at: datetime | None = _time()
+    average_rating: float | None = None
+    ambassador_score: float = 0.0
+    detractor_score: float = 0.0
+    segment: str = "occasional"
+    score_terms: dict[str, Any] | None = _json({})
+    evidence: list[int] | None = _json([])
+
+
+class SegmentChange(SQLModel, table=True):
+    __table_args__ = (sa.UniqueConstraint("author_id", "brand_id", "changed_at", name="uq_segment_change"),)
+    id: int | None = Field(default=None, primary_key=True)
+    author_id: int = Field(foreign_key="author.id", index=True)
+    brand_id: int = Field(foreign_key="brand.id")
+    from_segment: str
+    to_segment: str
+    changed_at: datetime | None = _time(nullable=False)
+    mention_id: int | None = None
+
+
+class Alert(SQLModel, table=True):
+    """`dedupe_key` makes re-evaluation idempotent: a rule that fires twice for one cause adds nothing."""
+
+    __table_args__ = (sa.UniqueConstraint("dedupe_key", name="uq_alert_dedupe_key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    brand_id: int = Field(foreign_key="brand.id", index=True)
+    kind: str
+    dedupe_key: str = Field(max_length=400)
+    severity: str = "warning"
+    title: str
+    detail: dict[str, Any] | None = _json({})
+    mention_id: int | None = Field(default=None, foreign_key="mention.id")
+    author_id: int | None = Field(default=None, foreign_key="author.id")
+    status: str = "open"
+    event_at: datetime | None = _time(nullable=False, index=True)
+    created_at: datetime | None = _time()
+
+
+class NotificationDelivery(SQLModel, table=True):
+    __table_args__ = (sa.UniqueConstraint("alert_id", "channel", "recipient", name="uq_delivery"),)
+    id: int | None = Field(default=None, primary_key=True)
+    alert_id: int = Field(foreign_key="alert.id", index=True)
+    channel: str = "email"
+    recipient: str
+    status: str = "pending"
+    attempts: int = 0
+    message_id: str = ""
+    last_error: str = ""
+    next_attempt_at: datetime | None = _time()
+    sent_at: datetime | None = _time()
+
+
+# --- bookkeeping -------------------------------------------------------------------------------
+
+
+class CollectorCursor(SQLModel, table=True):
+    source: str = Field(primary_key=True, max_length=40)
+    brand_id: int = Field(foreign_key="brand.id", primary_key=True)
+    query_key: str = Field(primary_key=True, max_length=300)
+    cursor: dict[str, Any] | None = _json({})
+    updated_at: datetime | None = _time()
+
+
+class JobRun(SQLModel, table=True):
+    """One run of a collector, an import or a pipeline stage; `heartbeat_at` lets a killed run be marked stale."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(index=True)
+    name: str = Field(index=True)
+    brand: str | None = None
+    status: str = "running"
+    started_at: datetime | None = _time(nullable=False)
+    heartbeat_at: datetime | None = _time()
+    finished_at: datetime | None = _time()
+    items_read: int = 0
+    items_new: int = 0
+    items_duplicate: int = 0
+    items_failed: int = 0
+    error: str = ""
+    detail: dict[str, Any] | None = _json({})
+
+
+class SchedulerLease(SQLModel, table=True):
+    name: str = Field(primary_key=True, max_length=100)
+    owner: str
+    expires_at: datetime | None = _time(nullable=False)
