@@ -41,7 +41,17 @@ ENV_PREFIX = "WOM_"
 SECRET_ENV = {
     "smtp.password": "WOM_SMTP_PASSWORD",
 }
-_HANDLE_SOURCES = ("x", "reddit", "mastodon", "bluesky", "youtube", "hackernews", "trustpilot", "appstore", "googleplay")
+_HANDLE_SOURCES = (
+    "x",
+    "reddit",
+    "mastodon",
+    "bluesky",
+    "youtube",
+    "hackernews",
+    "trustpilot",
+    "appstore",
+    "googleplay",
+)
 
 
 class _Section(BaseModel):
@@ -152,7 +162,9 @@ class BrandBase(_Section):
     def _known_sources(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
         for source in value:
             if source not in _HANDLE_SOURCES:
-                raise ValueError(f"unknown platform {source!r} in handles; use one of {', '.join(_HANDLE_SOURCES)}")
+                raise ValueError(
+                    f"unknown platform {source!r} in handles; use one of {', '.join(_HANDLE_SOURCES)}"
+                )
         return value
 
     @field_validator("hashtags")
@@ -163,7 +175,9 @@ class BrandBase(_Section):
     @model_validator(mode="after")
     def _something_to_match(self) -> BrandBase:
         if not (self.keywords or self.hashtags or any(self.handles.values())):
-            raise ValueError(f"brand {self.name!r} needs at least one keyword, hashtag or handle to match mentions")
+            raise ValueError(
+                f"brand {self.name!r} needs at least one keyword, hashtag or handle to match mentions"
+            )
         return self
 
 
@@ -204,7 +218,9 @@ class Settings(_Section):
     @model_validator(mode="after")
     def _smtp_when_emailing(self) -> Settings:
         if self.alerts.email_to and not self.smtp.host:
-            raise ValueError("alerts.email_to is set but smtp.host is empty; set smtp.host or empty alerts.email_to")
+            raise ValueError(
+                "alerts.email_to is set but smtp.host is empty; set smtp.host or empty alerts.email_to"
+            )
         return self
 
 
@@ -225,7 +241,9 @@ def load_settings(path: Path | None = None, *, environ: Mapping[str, str] | None
     raw: dict[str, Any] = {}
     if config_path is not None:
         if not config_path.exists():
-            raise ConfigError("--config", str(config_path), "the file does not exist; run `wom init` to write one")
+            raise ConfigError(
+                "--config", str(config_path), "the file does not exist; run `wom init` to write one"
+            )
         try:
             raw = tomllib.loads(config_path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as e:
@@ -278,8 +296,11 @@ def _apply_env_overrides(
 
 def _is_model_list(annotation: Any) -> bool:
     args = typing.get_args(annotation)
-    return typing.get_origin(annotation) is list and bool(args) and isinstance(args[0], type) and issubclass(
-        args[0], BaseModel
+    return (
+        typing.get_origin(annotation) is list
+        and bool(args)
+        and isinstance(args[0], type)
+        and issubclass(args[0], BaseModel)
     )
 
 

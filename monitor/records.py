@@ -28,6 +28,8 @@ _SOURCE_RE = re.compile(r"[a-z][a-z0-9_.-]{0,39}")
 _LANG_RE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})?")
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SURROGATE_RE = re.compile(r"[\ud800-\udfff]")
+# what a JSON text needs to carry a control character or a surrogate once decoded
+JSON_NEEDS_CLEANING_RE = re.compile(r"\\u00[01][0-9a-fA-F]|\\u007[fF]|\\[bf]|\\u[dD][89a-fA-F]|\x7f")
 
 
 class RecordError(ValueError):
@@ -142,7 +144,9 @@ def parse_datetime(value: Any, key: str = "created_at") -> datetime:
     try:
         parsed = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
     except ValueError as e:
-        raise RecordError(f"'{key}' {value!r:.60} is not an ISO 8601 time such as 2026-11-01T10:00:00Z") from e
+        raise RecordError(
+            f"'{key}' {value!r:.60} is not an ISO 8601 time such as 2026-11-01T10:00:00Z"
+        ) from e
     if parsed.tzinfo is None:
         raise RecordError(f"'{key}' {value!r:.60} has no time zone; add Z or an offset such as +01:00")
     if not 1990 <= parsed.year <= 2200:
@@ -206,8 +210,12 @@ def _url(value: Any) -> str | None:
     return url
 
 
-def parse_mention(data: Any) -> MentionRecord:
-    """Validate one item of the import format. Raises RecordError naming the field."""
+def parse_mention(data: Any, *, raw_is_clean: bool = False) -> MentionRecord:
+    """Validate one item of the import format. Raises RecordError naming the field.
+
+    `raw_is_clean` says the caller checked that no string in `data` holds control characters or
+    surrogates, which skips a second walk over the item (the importer checks the line text once).
+    """
     if not isinstance(data, Mapping):
         raise RecordError(f"each line must be a JSON object, got {type(data).__name__}")
     source = _required_str(data, "source", max_chars=40).lower()
@@ -239,6 +247,6 @@ def parse_mention(data: Any) -> MentionRecord:
         in_reply_to=_optional_str(data, "in_reply_to", max_chars=MAX_ID_CHARS),
         thread_id=_optional_str(data, "thread_id", max_chars=MAX_ID_CHARS),
         brand=brand,
-        raw=_clean_json(dict(data)),
+        raw=dict(data) if raw_is_clean else _clean_json(dict(data)),
         text_sanitized=sanitized,
     )

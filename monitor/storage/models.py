@@ -86,7 +86,7 @@ class AuthorIdentity(SQLModel, table=True):
     platform_id: str | None = Field(default=None, max_length=300)
     handle: str = Field(max_length=300)
     name: str = ""
-    reach: int | None = None
+    reach: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger(), nullable=True))
     reach_kind: str = "none"
     updated_at: datetime | None = _time()
 
@@ -111,7 +111,7 @@ class Mention(SQLModel, table=True):
     collected_at: datetime | None = _time()
     author_identity_id: int | None = Field(default=None, foreign_key="authoridentity.id", index=True)
     author_handle: str = ""
-    reach: int | None = None
+    reach: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger(), nullable=True))
     reach_kind: str = "none"
     engagement: dict[str, int] | None = _json({})
     rating: float | None = None
@@ -136,7 +136,9 @@ class MentionBrand(SQLModel, table=True):
 
 
 class Classification(SQLModel, table=True):
-    __table_args__ = (sa.UniqueConstraint("mention_id", "model_name", "model_version", name="uq_class_mention_model"),)
+    __table_args__ = (
+        sa.UniqueConstraint("mention_id", "model_name", "model_version", name="uq_class_mention_model"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     mention_id: int = Field(foreign_key="mention.id", index=True)
     model_name: str
@@ -163,8 +165,10 @@ class AuthorBrandStats(SQLModel, table=True):
     negative: int = 0
     complaints: int = 0
     questions: int = 0
-    reach: int = 0
-    engagement: int = 0
+    reach: int = Field(default=0, sa_column=sa.Column(sa.BigInteger(), nullable=False, server_default="0"))
+    engagement: int = Field(
+        default=0, sa_column=sa.Column(sa.BigInteger(), nullable=False, server_default="0")
+    )
     first_mention_at: datetime | None = _time()
     last_mention_at: datetime | None = _time()
     average_rating: float | None = None

@@ -1,8 +1,8 @@
 """initial schema
 
 Revision ID: 0001
-Revises: 
-Create Date: 2026-11-23 18:56:33.513223
+Revises:
+Create Date: 2026-11-23 19:04:20.968440
 """
 
 from collections.abc import Sequence
@@ -78,8 +78,8 @@ def upgrade() -> None:
     sa.Column('negative', sa.Integer(), nullable=False),
     sa.Column('complaints', sa.Integer(), nullable=False),
     sa.Column('questions', sa.Integer(), nullable=False),
-    sa.Column('reach', sa.Integer(), nullable=False),
-    sa.Column('engagement', sa.Integer(), nullable=False),
+    sa.Column('reach', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('engagement', sa.BigInteger(), server_default='0', nullable=False),
     sa.Column('first_mention_at', monitor.storage.models.UTCDateTime(), nullable=True),
     sa.Column('last_mention_at', monitor.storage.models.UTCDateTime(), nullable=True),
     sa.Column('average_rating', sa.Float(), nullable=True),
@@ -103,7 +103,7 @@ def upgrade() -> None:
     sa.Column('platform_id', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=True),
     sa.Column('handle', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('reach', sa.Integer(), nullable=True),
+    sa.Column('reach', sa.BigInteger(), nullable=True),
     sa.Column('reach_kind', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('updated_at', monitor.storage.models.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['author_id'], ['author.id'], ),
@@ -149,7 +149,7 @@ def upgrade() -> None:
     sa.Column('collected_at', monitor.storage.models.UTCDateTime(), nullable=True),
     sa.Column('author_identity_id', sa.Integer(), nullable=True),
     sa.Column('author_handle', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('reach', sa.Integer(), nullable=True),
+    sa.Column('reach', sa.BigInteger(), nullable=True),
     sa.Column('reach_kind', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('engagement', sa.JSON(), nullable=True),
     sa.Column('rating', sa.Float(), nullable=True),
