@@ -1,0 +1,301 @@
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from monitor.alerts.rules import (
+    AlertDraft,
+    MentionFacts,
+    ambassador_at_risk,
+    bucket_negatives,
+    complaint_to_answer,
+    influential_negative,
+    negative_spike,
+    plain_text,
+    spike_baseline,
+    spike_window_start,
+)
+from monitor.config import AlertSettings, ScoringSettings
+from monitor.scoring.profile import ScoredMention, SegmentChangeEvent, WordOfMouthDiscount, build_profile
+
+NOW = datetime(2026, 3, 10, 14, 30, tzinfo=UTC)
+SETTINGS = AlertSettings()  # reach 5000, window 6 h, baseline 14 d, min 5, factor 3, max age 14 d
+HOSTILE = "<script>alert(1)</script>\r\nBcc: victim@example.com " + "x" * 500
+
+
+def facts(mention_id: int = 41, **changes: Any) -> MentionFacts:
+    base = MentionFacts(
+        mention_id=mention_id,
+        brand_id=3,
+        author_id=8,
+        source="x",
+        author_handle="@jan",
+        text="@acme my order never arrived, can someone help?",
+        created_at=NOW - timedelta(hours=2),
+        sentiment="negative",
+        confidence=0.9,
+        intent="complaint",
+        reach=120,
+        engagement_total=4,
+        url="https://x.com/jan/status/1",
+    )
+    return replace(base, **changes)
+
+
+def test_complaint_to_answer_fires_with_a_stable_key() -> None:
+    draft = complaint_to_answer(facts(), settings=SETTINGS, now=NOW)
+    assert draft == AlertDraft(
+        kind="complaint_to_answer",
+        dedupe_key="complaint:41",
+        severity="warning",
+        title="Complaint to answer from @jan on x",
+        detail={
+            "excerpt": "@acme my order never arrived, can someone help?",
+            "source": "x",
+            "author_handle": "@jan",
+            "created_at": "2026-03-10T12:30:00+00:00",
+            "sentiment": "negative",
+            "confidence": 0.9,
+            "intent": "complaint",
+            "reach": 120,
+            "engagement": 4,
+            "url": "https://x.com/jan/status/1",
+        },
+        event_at=NOW - timedelta(hours=2),
+        brand_id=3,
+        mention_id=41,
+        author_id=8,
+    )
+    assert complaint_to_answer(facts(), settings=SETTINGS, now=NOW + timedelta(days=1)) == draft
+
+
+def test_question_is_info_and_influential_complaint_is_critical() -> None:
+    question = complaint_to_answer(facts(intent="question", sentiment="neutral"), settings=SETTINGS, now=NOW)
+    assert question is not None
+    assert (question.severity, question.title) == ("info", "Question to answer from @jan on x")
+    loud = complaint_to_answer(facts(reach=5000), settings=SETTINGS, now=NOW)
+    assert loud is not None
+    assert loud.severity == "critical"
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"intent": "praise"}, {"intent": "other"}, {"is_own_account": True}, {"answered": True}],
+)
+def test_complaint_to_answer_skips(changes: dict[str, Any]) -> None:
+    assert complaint_to_answer(facts(**changes), settings=SETTINGS, now=NOW) is None
+
+
+def test_backfill_older_than_max_age_fires_nothing() -> None:
+    year = [facts(i, created_at=NOW - timedelta(days=i), reach=50_000) for i in range(365)]
+    complaints = [complaint_to_answer(f, settings=SETTINGS, now=NOW) for f in year]
+    negatives = [influential_negative(f, settings=SETTINGS, now=NOW) for f in year]
+    assert [d.mention_id for d in complaints if d] == list(range(15))  # 0..14 days old
+    assert [d.mention_id for d in negatives if d] == list(range(15))
+    old = SegmentChangeEvent(NOW - timedelta(days=15), "ambassador", "detractor", 7)
+    assert (
+        ambassador_at_risk(
+            old,
+            author_id=8,
+            brand_id=3,
+            author_handle="jan",
+            caused_by_negative=True,
+            settings=SETTINGS,
+            now=NOW,
+        )
+        is None
+    )
+
+
+def test_title_is_plain_and_text_only_in_a_truncated_excerpt() -> None:
+    draft = complaint_to_answer(
+        facts(text=HOSTILE, author_handle="@jan\r\nBcc: x@y.z"), settings=SETTINGS, now=NOW
+    )
+    assert draft is not None
+    assert draft.title == "Complaint to answer from @jan Bcc: x@y.z on x"
+    assert "script" not in draft.title
+    excerpt = draft.detail["excerpt"]
+    assert len(excerpt) == 280
+    assert excerpt.startswith("<script>alert(1)</script> Bcc: victim@example.com xxx")
+    assert excerpt.endswith("x…")
+    assert "\r" not in excerpt and "\n" not in excerpt
+
+
+def test_plain_text_drops_controls_and_bidi_overrides() -> None:
+    assert plain_text("a\u202eb\x00c\r\n\td\u2028e", limit=50) == "a b c d e"
+    assert plain_text("abcdef", limit=4) == "abc…"
+    assert plain_text("", limit=4) == ""
+
+
+def test_influential_negative_by_reach_or_engagement() -> None:
+    by_reach = influential_negative(facts(reach=5000, engagement_total=0), settings=SETTINGS, now=NOW)
+    assert by_reach is not None
+    assert (by_reach.kind, by_reach.dedupe_key, by_reach.severity) == (
+        "influential_negative",
+        "negative:41",
+        "warning",
+    )
+    assert by_reach.title == "Negative mention from @jan on x (5,000 reach, 0 engagements)"
+    by_engagement = influential_negative(facts(reach=None, engagement_total=500), settings=SETTINGS, now=NOW)
+    assert by_engagement is not None
+    critical = influential_negative(facts(reach=50_000), settings=SETTINGS, now=NOW)
+    assert critical is not None
+    assert critical.severity == "critical"
+    assert influential_negative(facts(reach=4999, engagement_total=499), settings=SETTINGS, now=NOW) is None
+    assert influential_negative(facts(reach=9000, sentiment="positive"), settings=SETTINGS, now=NOW) is None
+    assert influential_negative(facts(reach=9000, is_own_account=True), settings=SETTINGS, now=NOW) is None
+
+
+def test_windows_are_fixed_utc_boundaries() -> None:
+    assert spike_window_start(NOW, window_hours=6) == datetime(2026, 3, 10, 12, tzinfo=UTC)
+    assert spike_window_start(datetime(2026, 3, 10, 12, tzinfo=UTC), window_hours=6) == datetime(
+        2026, 3, 10, 12, tzinfo=UTC
+    )
+    assert spike_window_start(datetime(1969, 12, 31, 23, tzinfo=UTC), window_hours=6) == datetime(
+        1969, 12, 31, 18, tzinfo=UTC
+    )
+    with pytest.raises(ValueError, match="aware UTC"):
+        spike_window_start(datetime(2026, 3, 10), window_hours=6)
+    events = [
+        (datetime(2026, 3, 10, 11, 59, tzinfo=UTC), "negative"),
+        (datetime(2026, 3, 10, 12, 0, tzinfo=UTC), "negative"),
+        (datetime(2026, 3, 10, 17, 59, tzinfo=UTC), "negative"),
+        (datetime(2026, 3, 10, 13, 0, tzinfo=UTC), "positive"),
+    ]
+    assert bucket_negatives(events, window_hours=6) == {
+        datetime(2026, 3, 10, 6, tzinfo=UTC): 1,
+        datetime(2026, 3, 10, 12, tzinfo=UTC): 2,
+    }
+
+
+def hourly_negatives(per_window: int, *, days: int, current: int) -> list[tuple[datetime, str]]:
+    """`per_window` negatives in each 6 h window of the last `days`, and `current` in the window holding NOW."""
+    start = spike_window_start(NOW, window_hours=6)
+    events = [
+        (start - timedelta(hours=6 * w) + timedelta(minutes=10 * i), "negative")
+        for w in range(1, days * 4 + 1)
+        for i in range(per_window)
+    ]
+    return events + [(start + timedelta(minutes=i), "negative") for i in range(current)]
+
+
+def evaluate(events: list[tuple[datetime, str]], now: datetime) -> AlertDraft | None:
+    counts = bucket_negatives(events, window_hours=SETTINGS.spike_window_hours)
+    start = spike_window_start(now, window_hours=SETTINGS.spike_window_hours)
+    baseline = spike_baseline(counts, latest_start=start, settings=SETTINGS)
+    return negative_spike(3, counts, baseline, settings=SETTINGS, now=now)
+
+
+def test_spike_fires_once_per_window() -> None:
+    events = hourly_negatives(1, days=14, current=6)
+    draft = evaluate(events, NOW)
+    assert draft is not None
+    assert draft.dedupe_key == "spike:3:2026-03-10T12:00:00+00:00"
+    assert draft.event_at == datetime(2026, 3, 10, 12, tzinfo=UTC)
+    assert draft.severity == "warning"
+    assert draft.title == "Negative spike: 6 negative mentions in 6 h (usually 1.0)"
+    assert draft.detail == {
+        "window_start": "2026-03-10T12:00:00+00:00",
+        "window_end": "2026-03-10T18:00:00+00:00",
+        "negatives": 6,
+        "baseline_mean": 1.0,
+        "threshold": 5,
+        "spike_factor": 3.0,
+    }
+    # evaluated every 15 minutes for a day: one key, re-evaluation inside the window repeats it exactly
+    ticks = [NOW - timedelta(hours=12) + timedelta(minutes=15 * i) for i in range(96)]
+    drafts = [d for d in (evaluate(events, tick) for tick in ticks) if d is not None]
+    assert {d.dedupe_key for d in drafts} == {draft.dedupe_key}
+    assert all(d == draft for d in drafts)
+    assert len(drafts) == 24  # 12:00 to 17:45
+
+
+def test_spike_silent_on_a_flat_baseline_and_below_min_count() -> None:
+    assert evaluate(hourly_negatives(5, days=14, current=5), NOW) is None
+    assert evaluate(hourly_negatives(5, days=14, current=14), NOW) is None
+    assert evaluate(hourly_negatives(0, days=14, current=4), NOW) is None
+    big = evaluate(hourly_negatives(5, days=14, current=30), NOW)
+    assert big is not None
+    assert big.severity == "critical"
+
+
+def test_spike_ignores_a_backfilled_year_of_negatives() -> None:
+    year = [(NOW - timedelta(days=15 + d, minutes=i), "negative") for d in range(365) for i in range(50)]
+    assert evaluate(year, NOW) is None
+
+
+def test_spike_baseline_leaves_out_windows_before_history() -> None:
+    counts = {datetime(2026, 3, 10, 6, tzinfo=UTC): 4, datetime(2026, 3, 10, 0, tzinfo=UTC): 2}
+    latest = datetime(2026, 3, 10, 12, tzinfo=UTC)
+    assert spike_baseline(counts, latest_start=latest, settings=SETTINGS) == 6 / 56
+    assert (
+        spike_baseline(
+            counts, latest_start=latest, settings=SETTINGS, history_start=latest - timedelta(hours=12)
+        )
+        == 3
+    )
+    assert spike_baseline(counts, latest_start=latest, settings=SETTINGS, history_start=latest) == 0.0
+
+
+def at_risk(change: SegmentChangeEvent, *, negative: bool = True) -> AlertDraft | None:
+    return ambassador_at_risk(
+        change,
+        author_id=8,
+        brand_id=3,
+        author_handle="@jan",
+        caused_by_negative=negative,
+        settings=SETTINGS,
+        now=NOW,
+    )
+
+
+def test_ambassador_at_risk() -> None:
+    changed_at = NOW - timedelta(days=1)
+    severe = at_risk(SegmentChangeEvent(changed_at, "ambassador", "detractor", 77))
+    assert severe == AlertDraft(
+        kind="ambassador_at_risk",
+        dedupe_key="at_risk:8:3:2026-03-09T14:30:00+00:00",
+        severity="critical",
+        title="Ambassador @jan is now detractor",
+        detail={
+            "from_segment": "ambassador",
+            "to_segment": "detractor",
+            "changed_at": "2026-03-09T14:30:00+00:00",
+            "author_handle": "@jan",
+            "caused_by_negative": True,
+        },
+        event_at=changed_at,
+        brand_id=3,
+        mention_id=77,
+        author_id=8,
+    )
+    fan = at_risk(SegmentChangeEvent(changed_at, "fan", "critic", 78))
+    assert fan is not None
+    assert (fan.severity, fan.title) == ("warning", "Fan @jan is now critic")
+    assert at_risk(SegmentChangeEvent(changed_at, "fan", "neutral", 79)) is not None
+    assert at_risk(SegmentChangeEvent(changed_at, "fan", "neutral", 79), negative=False) is None
+    assert at_risk(SegmentChangeEvent(changed_at, "ambassador", "fan", 80)) is None
+    assert at_risk(SegmentChangeEvent(changed_at, "occasional", "critic", 81)) is None
+
+
+def scored(mention_id: int, day: int, sentiment: str, intent: str) -> ScoredMention:
+    at = NOW - timedelta(days=50 - day)
+    return ScoredMention(
+        mention_id, at, "x", f"acme {intent} {mention_id}", sentiment, 1.0, 0.0, intent, 99, 0, None
+    )
+
+
+def test_turning_ambassador_profile_raises_one_at_risk_alert() -> None:
+    praise = [scored(i, 10 * i, "positive", "praise") for i in range(4)]
+    complaints = [scored(i, 40 + i, "negative", "complaint") for i in range(4, 9)]
+    mentions = praise + complaints
+    profile = build_profile(mentions, settings=ScoringSettings(), discount=WordOfMouthDiscount())
+    by_id = {m.mention_id: m for m in mentions}
+    drafts = [
+        at_risk(change, negative=by_id[change.mention_id].sentiment == "negative")
+        for change in profile.segment_changes
+    ]
+    assert [(d.title, d.mention_id) for d in drafts if d] == [("Ambassador @jan is now detractor", 7)]
