@@ -1,11 +1,11 @@
 """The one exception tree of wom.
 
-    WomError
-    ├── ConfigError            a config key has a bad value; names key, value and fix
-    ├── StorageError           the database cannot be reached or upgraded
-    ├── ImportFileError        an import file cannot be read at all (bad lines are reported, not raised)
-    ├── ClassifierError        a model cannot be loaded or run
-    └── SchedulerLockError     another process holds the scheduler lock
+WomError
+├── ConfigError            a config key has a bad value; names key, value and fix
+├── StorageError           the database cannot be reached or upgraded
+├── ImportFileError        an import file cannot be read at all (bad lines are reported, not raised)
+├── ClassifierError        a model cannot be loaded or run
+└── SchedulerLockError     another process holds the scheduler lock
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from sqlmodel import Session
 
 from monitor.errors import StorageError
 
-__all__ = ["connect", "is_postgres", "schema_is_current", "session_scope", "upgrade_schema"]
+__all__ = ["connect", "is_postgres", "redact_url", "schema_is_current", "session_scope", "upgrade_schema"]
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -39,7 +39,7 @@ def connect(url: str, *, echo: bool = False) -> Engine:
         engine = sa.create_engine(url, **kwargs)
     except (sa.exc.ArgumentError, ModuleNotFoundError) as e:
         hint = " (pip install 'wom[postgres]')" if "psycopg" in str(e) else ""
-        raise StorageError(f"cannot use database url {_redact(url)!r}: {e}{hint}") from e
+        raise StorageError(f"cannot use database url {redact_url(url)!r}: {e}{hint}") from e
     if url.startswith("sqlite"):
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         sa.event.listen(engine, "begin", _sqlite_begin_immediate)
@@ -75,7 +75,7 @@ def upgrade_schema(engine: Engine) -> None:
         command.upgrade(_alembic_config(engine), "head")
     except sa.exc.OperationalError as e:
         raise StorageError(
-            f"cannot upgrade the database at {_redact(str(engine.url))}: {e.orig}. "
+            f"cannot upgrade the database at {redact_url(str(engine.url))}: {e.orig}. "
             "Check that the server runs and WOM_DATABASE_URL is right."
         ) from e
 
@@ -113,7 +113,7 @@ def _sqlite_begin_immediate(conn: sa.Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def _redact(url: str) -> str:
+def redact_url(url: str) -> str:
     try:
         return sa.engine.make_url(url).render_as_string(hide_password=True)
     except sa.exc.ArgumentError:

@@ -1,0 +1,304 @@
+"""Database side of the alert rules: gather the facts for a batch of mentions, store what fires.
+
+The rules themselves are pure (monitor.alerts.rules). Alerts carry a dedupe key, so evaluating a
+batch again (after a crash, or by another worker) adds nothing; each new alert gets one pending
+delivery per recipient, in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+
+from monitor.alerts.rules import (
+    AlertDraft,
+    MentionFacts,
+    ambassador_at_risk,
+    bucket_negatives,
+    complaint_to_answer,
+    influential_negative,
+    negative_spike,
+    spike_baseline,
+    spike_window_start,
+)
+from monitor.config import Settings
+from monitor.scoring.profile import SegmentChangeEvent, is_own_account
+from monitor.scoring.store import current_classification
+from monitor.storage.models import (
+    Alert,
+    AuthorIdentity,
+    Brand,
+    Classification,
+    Mention,
+    MentionBrand,
+    NotificationDelivery,
+    SegmentChange,
+)
+
+__all__ = ["alert_drafts_for", "store_alerts"]
+
+_MENTION = Mention.__table__  # type: ignore[attr-defined]
+_IDENTITY = AuthorIdentity.__table__  # type: ignore[attr-defined]
+_LINK = MentionBrand.__table__  # type: ignore[attr-defined]
+_CLASSIFICATION = Classification.__table__  # type: ignore[attr-defined]
+_BRAND = Brand.__table__  # type: ignore[attr-defined]
+_CHANGES = SegmentChange.__table__  # type: ignore[attr-defined]
+_ALERT = Alert.__table__  # type: ignore[attr-defined]
+_DELIVERY = NotificationDelivery.__table__  # type: ignore[attr-defined]
+
+
+def _classified_mentions(conn: Connection, *, where: Any) -> list[sa.Row[Any]]:
+    current = current_classification()
+    query = (
+        sa.select(
+            _MENTION.c.id,
+            _MENTION.c.source,
+            _MENTION.c.external_id,
+            _MENTION.c.author_handle,
+            _MENTION.c.text,
+            _MENTION.c.created_at,
+            _MENTION.c.reach,
+            _MENTION.c.engagement,
+            _MENTION.c.url,
+            _IDENTITY.c.author_id,
+            _LINK.c.brand_id,
+            _CLASSIFICATION.c.sentiment,
+            _CLASSIFICATION.c.confidence,
+            _CLASSIFICATION.c.intent,
+        )
+        .select_from(
+            _MENTION.join(_LINK, _LINK.c.mention_id == _MENTION.c.id)
+            .join(current, current.c.mention_id == _MENTION.c.id)
+            .join(_CLASSIFICATION, _CLASSIFICATION.c.id == current.c.id)
+            .outerjoin(_IDENTITY, _IDENTITY.c.id == _MENTION.c.author_identity_id)
+        )
+        .where(where)
+    )
+    return list(conn.execute(query))
+
+
+def _answered(
+    conn: Connection, rows: Sequence[sa.Row[Any]], *, own: dict[tuple[int, str, str], bool]
+) -> set[int]:
+    """Mentions the brand (its own or staff accounts) already replied to."""
+    if not rows:
+        return set()
+    replies = conn.execute(
+        sa.select(_MENTION.c.source, _MENTION.c.in_reply_to, _MENTION.c.author_handle).where(
+            _MENTION.c.in_reply_to.in_([row.external_id for row in rows])
+        )
+    ).all()
+    by_target: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for source, target, handle in replies:
+        by_target[(source, target)].append(handle)
+    answered = set()
+    for row in rows:
+        for handle in by_target.get((row.source, row.external_id), []):
+            if own.get((row.brand_id, row.source, handle)):
+                answered.add(row.id)
+    return answered
+
+
+def _engagement_total(engagement: dict[str, Any] | None) -> int:
+    return sum(v for k, v in (engagement or {}).items() if k != "views" and isinstance(v, int))
+
+
+def _mention_drafts(
+    conn: Connection,
+    rows: Sequence[sa.Row[Any]],
+    *,
+    settings: Settings,
+    handles: dict[int, Any],
+    now: datetime,
+) -> list[AlertDraft]:
+    staff = settings.scoring.staff_handles
+
+    def own_check(brand_id: int, source: str, handle: str) -> bool:
+        return is_own_account(
+            handle, source=source, brand_handles=handles.get(brand_id, {}), staff_handles=staff
+        )
+
+    replies = conn.execute(
+        sa.select(_MENTION.c.source, _MENTION.c.author_handle).where(
+            _MENTION.c.in_reply_to.in_([row.external_id for row in rows])
+        )
+    ).all()
+    own = {
+        (row.brand_id, source, handle): own_check(row.brand_id, source, handle)
+        for row in rows
+        for source, handle in [*replies, (row.source, row.author_handle)]
+    }
+    answered = _answered(conn, rows, own=own)
+    drafts: list[AlertDraft] = []
+    for row in rows:
+        facts = MentionFacts(
+            mention_id=row.id,
+            brand_id=row.brand_id,
+            author_id=row.author_id,
+            source=row.source,
+            author_handle=row.author_handle,
+            text=row.text,
+            created_at=row.created_at,
+            sentiment=row.sentiment,
+            confidence=row.confidence,
+            intent=row.intent,
+            reach=row.reach,
+            engagement_total=_engagement_total(row.engagement),
+            url=row.url,
+            is_own_account=own[(row.brand_id, row.source, row.author_handle)],
+            answered=row.id in answered,
+        )
+        for rule in (complaint_to_answer, influential_negative):
+            draft = rule(facts, settings=settings.alerts, now=now)
+            if draft is not None:
+                drafts.append(draft)
+    return drafts
+
+
+def _spike_drafts(
+    conn: Connection, rows: Sequence[sa.Row[Any]], *, settings: Settings, now: datetime
+) -> list[AlertDraft]:
+    alerts = settings.alerts
+    hours = alerts.spike_window_hours
+    windows = {
+        (row.brand_id, spike_window_start(row.created_at, window_hours=hours))
+        for row in rows
+        if row.sentiment == "negative" and now - row.created_at <= timedelta(days=alerts.max_age_days)
+    }
+    drafts: list[AlertDraft] = []
+    for brand_id, start in sorted(windows):
+        history_start = conn.execute(
+            sa.select(sa.func.min(_MENTION.c.created_at))
+            .select_from(_MENTION.join(_LINK, _LINK.c.mention_id == _MENTION.c.id))
+            .where(_LINK.c.brand_id == brand_id)
+        ).scalar_one()
+        since = start - timedelta(days=alerts.spike_baseline_days)
+        events = [
+            (row.created_at, row.sentiment)
+            for row in _classified_mentions(
+                conn,
+                where=sa.and_(
+                    _LINK.c.brand_id == brand_id,
+                    _MENTION.c.created_at >= since,
+                    _MENTION.c.created_at < start + timedelta(hours=hours),
+                ),
+            )
+        ]
+        counts = bucket_negatives(events, window_hours=hours)
+        history = spike_window_start(history_start, window_hours=hours) if history_start else None
+        baseline = spike_baseline(counts, latest_start=start, settings=alerts, history_start=history)
+        draft = negative_spike(brand_id, counts, baseline, settings=alerts, now=start)
+        if draft is not None:
+            drafts.append(draft)
+    return drafts
+
+
+def _at_risk_drafts(
+    conn: Connection,
+    mention_ids: Sequence[int],
+    *,
+    sentiments: dict[int, tuple[str, str]],
+    settings: Settings,
+    now: datetime,
+) -> list[AlertDraft]:
+    changes = conn.execute(
+        sa.select(_CHANGES, _MENTION.c.author_handle)
+        .select_from(_CHANGES.join(_MENTION, _MENTION.c.id == _CHANGES.c.mention_id))
+        .where(_CHANGES.c.mention_id.in_(list(mention_ids)))
+    ).mappings()
+    drafts: list[AlertDraft] = []
+    for change in changes:
+        sentiment, intent = sentiments.get(change["mention_id"], ("neutral", "other"))
+        draft = ambassador_at_risk(
+            SegmentChangeEvent(
+                changed_at=change["changed_at"],
+                from_segment=change["from_segment"],
+                to_segment=change["to_segment"],
+                mention_id=change["mention_id"],
+            ),
+            author_id=change["author_id"],
+            brand_id=change["brand_id"],
+            author_handle=change["author_handle"],
+            caused_by_negative=sentiment == "negative" or intent == "complaint",
+            settings=settings.alerts,
+            now=now,
+        )
+        if draft is not None:
+            drafts.append(draft)
+    return drafts
+
+
+def alert_drafts_for(
+    engine: Engine, *, mention_ids: Sequence[int], settings: Settings, now: datetime
+) -> list[AlertDraft]:
+    """Every alert the rules raise for this batch of mentions (duplicates are removed on store)."""
+    with engine.connect() as conn:
+        rows = _classified_mentions(conn, where=_MENTION.c.id.in_(list(mention_ids)))
+        if not rows:
+            return []
+        handles = {
+            row.id: dict(row.handles or {}) for row in conn.execute(sa.select(_BRAND.c.id, _BRAND.c.handles))
+        }
+        sentiments = {row.id: (row.sentiment, row.intent) for row in rows}
+        return [
+            *_mention_drafts(conn, rows, settings=settings, handles=handles, now=now),
+            *_spike_drafts(conn, rows, settings=settings, now=now),
+            *_at_risk_drafts(conn, mention_ids, sentiments=sentiments, settings=settings, now=now),
+        ]
+
+
+def store_alerts(
+    conn: Connection, *, drafts: Sequence[AlertDraft], recipients: Sequence[str], now: datetime
+) -> int:
+    """Insert new alerts (by dedupe key) and their pending deliveries. Returns the number of new alerts."""
+    if not drafts:
+        return 0
+    unique = {draft.dedupe_key: draft for draft in drafts}
+    insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(_ALERT)
+    new_ids = [
+        row[0]
+        for row in conn.execute(
+            insert.on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(_ALERT.c.id),
+            [
+                {
+                    "brand_id": d.brand_id,
+                    "kind": d.kind,
+                    "dedupe_key": d.dedupe_key,
+                    "severity": d.severity,
+                    "title": d.title,
+                    "detail": d.detail,
+                    "mention_id": d.mention_id,
+                    "author_id": d.author_id,
+                    "status": "open",
+                    "event_at": d.event_at,
+                    "created_at": now,
+                }
+                for d in unique.values()
+            ],
+        )
+    ]
+    if new_ids and recipients:
+        conn.execute(
+            sa.insert(_DELIVERY),
+            [
+                {
+                    "alert_id": alert_id,
+                    "channel": "email",
+                    "recipient": recipient,
+                    "status": "pending",
+                    "attempts": 0,
+                    "message_id": "",
+                    "last_error": "",
+                    "next_attempt_at": now,
+                }
+                for alert_id in new_ids
+                for recipient in recipients
+            ],
+        )
+    return len(new_ids)

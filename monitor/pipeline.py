@@ -1,0 +1,250 @@
+"""Pipeline stages over the database: match brands, classify, profile authors, evaluate alerts.
+
+Each stage claims a batch of pending mentions (see monitor.storage.claims), does its work, and
+commits its results with its stage column in one transaction, for the rows it still owns. Every
+stage is idempotent: results go in with unique keys, and author profiles are recomputed from all of
+an author's mentions, so they always equal a rebuild from scratch.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import socket
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from monitor.alerts.rules import AlertDraft
+from monitor.classify.base import Classifier
+from monitor.config import Settings
+from monitor.faults import fault_point
+from monitor.matching import BrandMatcher, BrandRules
+from monitor.scoring.store import recompute_profiles
+from monitor.storage.claims import Stage, claim_mentions, finish_claim, release_claim
+from monitor.storage.models import Brand, Classification, Mention, MentionBrand, utcnow
+
+__all__ = ["STAGE_ORDER", "Pipeline", "StageResult", "worker_id"]
+
+log = logging.getLogger("wom.pipeline")
+_MENTION = Mention.__table__  # type: ignore[attr-defined]
+_LINK = MentionBrand.__table__  # type: ignore[attr-defined]
+_CLASSIFICATION = Classification.__table__  # type: ignore[attr-defined]
+_BRAND = Brand.__table__  # type: ignore[attr-defined]
+STAGE_ORDER: tuple[Stage, ...] = ("match", "classify", "profile", "alert")
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+@dataclass(slots=True)
+class StageResult:
+    claimed: int = 0
+    done: int = 0
+    batches: int = 0
+    detail: dict[str, int] = field(default_factory=dict)
+
+
+def _insert(conn: Connection, table: sa.Table) -> sa.Insert:
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+
+
+def load_matcher(engine: Engine) -> BrandMatcher:
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(_BRAND).where(_BRAND.c.active.is_(True))).mappings().all()
+    return BrandMatcher(
+        [
+            BrandRules(
+                brand_id=row["id"],
+                name=row["name"],
+                keywords=tuple(row["keywords"] or ()),
+                hashtags=tuple(row["hashtags"] or ()),
+                handles=tuple(h for handles in (row["handles"] or {}).values() for h in handles),
+                exclusions=tuple(row["exclusions"] or ()),
+            )
+            for row in rows
+        ]
+    )
+
+
+class Pipeline:
+    """Runs the stages for one process; `worker` names it in claims."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        *,
+        classifier_factory: Callable[[], Classifier],
+        worker: str | None = None,
+        now: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.worker = worker or worker_id()
+        self._classifier_factory = classifier_factory
+        self._classifier: Classifier | None = None
+        self._matcher: BrandMatcher | None = None
+        self._now = now
+
+    @property
+    def classifier(self) -> Classifier:
+        if self._classifier is None:
+            self._classifier = self._classifier_factory()
+        return self._classifier
+
+    @property
+    def lease(self) -> timedelta:
+        return timedelta(seconds=self.settings.pipeline.claim_timeout_seconds)
+
+    def run_stage(self, stage: Stage, *, max_batches: int | None = None) -> StageResult:
+        """Run `stage` batch after batch until nothing is pending (or `max_batches`)."""
+        handler = {
+            "match": self._match,
+            "classify": self._classify,
+            "profile": self._profile,
+            "alert": self._alert,
+        }[stage]
+        result = StageResult()
+        while max_batches is None or result.batches < max_batches:
+            ids = claim_mentions(
+                self.engine,
+                stage=stage,
+                worker=self.worker,
+                limit=self._batch_size(stage),
+                lease=self.lease,
+                now=self._now(),
+            )
+            if not ids:
+                break
+            result.claimed += len(ids)
+            result.batches += 1
+            try:
+                done = handler(ids, result.detail)
+            except BaseException:
+                release_claim(self.engine, worker=self.worker, mention_ids=ids)
+                raise
+            result.done += done
+        return result
+
+    def run_once(
+        self, *, on_stage: Callable[[Stage, StageResult], None] | None = None
+    ) -> dict[Stage, StageResult]:
+        results: dict[Stage, StageResult] = {}
+        for stage in STAGE_ORDER:
+            results[stage] = self.run_stage(stage)
+            if on_stage is not None:
+                on_stage(stage, results[stage])
+        return results
+
+    def _batch_size(self, stage: Stage) -> int:
+        if stage == "classify":
+            return max(1, min(self.settings.pipeline.batch_size, self.settings.classifier.batch_size * 4))
+        return self.settings.pipeline.batch_size
+
+    # --- match -------------------------------------------------------------------------------------
+
+    def _match(self, ids: Sequence[int], detail: dict[str, int]) -> int:
+        if self._matcher is None:
+            self._matcher = load_matcher(self.engine)
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(_MENTION.c.id, _MENTION.c.text, _MENTION.c.brand_hint).where(_MENTION.c.id.in_(ids))
+            ).all()
+        links = [
+            {"mention_id": mention_id, "brand_id": brand_id, "matched_by": how}
+            for mention_id, text, hint in rows
+            for brand_id, how in self._matcher.match(text, brand_hint=hint).items()
+        ]
+        with self.engine.begin() as conn:
+            owned = finish_claim(conn, stage="match", worker=self.worker, mention_ids=ids, now=self._now())
+            owned_links = [link for link in links if link["mention_id"] in owned]
+            if owned_links:
+                conn.execute(_insert(conn, _LINK).on_conflict_do_nothing(), owned_links)
+        detail["links"] = detail.get("links", 0) + len(owned_links)
+        return len(owned)
+
+    # --- classify ----------------------------------------------------------------------------------
+
+    def _classify(self, ids: Sequence[int], detail: dict[str, int]) -> int:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(_MENTION.c.id, _MENTION.c.text, _MENTION.c.lang).where(_MENTION.c.id.in_(ids))
+            ).all()
+        # copy-paste duplicates (retweets, spam) are classified once per batch
+        unique: dict[tuple[str, str | None], int] = {}
+        for _, text, lang in rows:
+            unique.setdefault((text, lang), len(unique))
+        keys = list(unique)
+        classifier = self.classifier
+        outputs = classifier.classify([text for text, _ in keys], hint_langs=[lang for _, lang in keys])
+        fault_point("pipeline.after_classify_before_commit")
+        now = self._now()
+        with self.engine.begin() as conn:
+            owned = finish_claim(conn, stage="classify", worker=self.worker, mention_ids=ids, now=now)
+            values = []
+            for mention_id, text, lang in rows:
+                if mention_id not in owned:
+                    continue
+                out = outputs[unique[(text, lang)]]
+                values.append(
+                    {
+                        "mention_id": mention_id,
+                        "model_name": classifier.name,
+                        "model_version": classifier.version,
+                        "sentiment": out.sentiment,
+                        "confidence": out.confidence,
+                        "score": out.score,
+                        "lang": out.lang,
+                        "intent": out.intent,
+                        "intent_confidence": out.intent_confidence,
+                        "worker": self.worker,
+                        "created_at": now,
+                    }
+                )
+            if values:
+                conn.execute(
+                    _insert(conn, _CLASSIFICATION).on_conflict_do_nothing(
+                        index_elements=["mention_id", "model_name", "model_version"]
+                    ),
+                    values,
+                )
+        detail["unique_texts"] = detail.get("unique_texts", 0) + len(keys)
+        return len(owned)
+
+    # --- profile -----------------------------------------------------------------------------------
+
+    def _profile(self, ids: Sequence[int], detail: dict[str, int]) -> int:
+        with self.engine.begin() as conn:
+            pairs = recompute_profiles(conn, mention_ids=ids, settings=self.settings)
+            fault_point("scoring.after_update")
+            owned = finish_claim(conn, stage="profile", worker=self.worker, mention_ids=ids, now=self._now())
+        detail["profiles"] = detail.get("profiles", 0) + pairs
+        return len(owned)
+
+    # --- alert -------------------------------------------------------------------------------------
+
+    def _alert(self, ids: Sequence[int], detail: dict[str, int]) -> int:
+        from monitor.alerts.evaluate import alert_drafts_for, store_alerts
+
+        now = self._now()
+        drafts: list[AlertDraft] = alert_drafts_for(
+            self.engine, mention_ids=ids, settings=self.settings, now=now
+        )
+        with self.engine.begin() as conn:
+            owned = finish_claim(conn, stage="alert", worker=self.worker, mention_ids=ids, now=now)
+            kept = [
+                d
+                for d in drafts
+                if d.mention_id is None or d.mention_id in owned or d.kind == "negative_spike"
+            ]
+            created = store_alerts(conn, drafts=kept, recipients=self.settings.alerts.email_to, now=now)
+        detail["alerts"] = detail.get("alerts", 0) + created
+        return len(owned)

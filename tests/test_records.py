@@ -1,0 +1,95 @@
+from datetime import UTC, datetime
+
+import pytest
+
+from monitor.records import MAX_TEXT_CHARS, RecordError, clean_text, parse_mention
+
+
+def _item(**overrides: object) -> dict[str, object]:
+    item: dict[str, object] = {
+        "source": "trustpilot",
+        "external_id": "r-1",
+        "text": "Snelle levering, top!",
+        "created_at": "2026-11-01T10:00:00Z",
+        "author": {"id": "u1", "handle": "anna", "name": "Anna", "followers": 1200},
+        "url": "https://example.com/r-1",
+        "lang": "nl",
+        "rating": 4,
+        "engagement": {"likes": 3, "shares": 1, "replies": 0},
+        "in_reply_to": None,
+        "brand": "Acme",
+    }
+    item.update(overrides)
+    return item
+
+
+def test_full_record_maps_every_field() -> None:
+    record = parse_mention(_item())
+    assert record.source == "trustpilot"
+    assert record.external_id == "r-1"
+    assert record.created_at == datetime(2026, 11, 1, 10, tzinfo=UTC)
+    assert record.author.handle == "anna"
+    assert record.author.identity_key == "u1"
+    assert record.author.reach == 1200
+    assert record.author.reach_kind == "followers"
+    assert record.engagement == {"likes": 3, "shares": 1, "replies": 0}
+    assert record.rating == 4.0
+    assert record.brand == "Acme"
+    assert record.raw is not None and record.raw["external_id"] == "r-1"
+
+
+def test_identity_key_falls_back_to_handle() -> None:
+    record = parse_mention(_item(author={"handle": "@Anna"}))
+    assert record.author.identity_key == "@anna"
+    assert record.author.reach is None and record.author.reach_kind == "none"
+
+
+def test_offsets_are_normalised_to_utc() -> None:
+    record = parse_mention(_item(created_at="2026-11-01T11:00:00+01:00"))
+    assert record.created_at == datetime(2026, 11, 1, 10, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"source": None}, "'source' is missing"),
+        ({"external_id": ""}, "'external_id' is missing"),
+        ({"text": None}, "'text' is missing"),
+        ({"text": 12}, "'text' must be a string"),
+        ({"created_at": "yesterday"}, "is not an ISO 8601 time"),
+        ({"created_at": "2026-11-01T10:00:00"}, "has no time zone"),
+        ({"created_at": "3026-11-01T10:00:00Z"}, "outside 1990..2200"),
+        ({"author": {"name": "no handle"}}, "'handle' is missing"),
+        ({"author": "anna"}, "'author' must be an object"),
+        ({"rating": 9}, "'rating' must be a number from 1 to 5"),
+        ({"rating": "great"}, "'rating' must be a number from 1 to 5"),
+        ({"engagement": {"hearts": 3}}, "'engagement.hearts' is unknown"),
+        ({"engagement": {"likes": -1}}, "'engagement.likes' must be between 0"),
+        ({"engagement": {"likes": "many"}}, "'engagement.likes' must be a whole number"),
+        ({"lang": "dutch language"}, "'lang'"),
+        ({"url": "javascript:alert(1)"}, "'url' must start with http"),
+        ({"text": "x" * (MAX_TEXT_CHARS + 1)}, "the limit is"),
+        ({"source": "Not A Source!"}, "'source'"),
+    ],
+)
+def test_bad_fields_name_the_field(overrides: dict[str, object], message: str) -> None:
+    with pytest.raises(RecordError, match=message.replace("(", r"\(").replace(".", r"\.")):
+        parse_mention(_item(**overrides))
+
+
+def test_not_an_object() -> None:
+    with pytest.raises(RecordError, match="must be a JSON object"):
+        parse_mention(["a", "list"])
+
+
+def test_nul_and_controls_are_removed_the_same_way_everywhere() -> None:
+    record = parse_mention(_item(text="bad\x00 order\x1b!", author={"handle": "an\x00na"}))
+    assert record.text == "bad order!"
+    assert record.text_sanitized is True
+    assert record.author.handle == "anna"
+    assert record.raw is not None and record.raw["text"] == "bad order!"
+
+
+def test_lone_surrogates_are_replaced() -> None:
+    assert clean_text("a\ud800b") == ("a\ufffdb", True)
+    assert clean_text("emoji 😀 ok") == ("emoji 😀 ok", False)
