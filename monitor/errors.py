@@ -5,7 +5,8 @@ WomError
 ├── StorageError           the database cannot be reached or upgraded
 ├── ImportFileError        an import file cannot be read at all (bad lines are reported, not raised)
 ├── ClassifierError        a model cannot be loaded or run
-└── SchedulerLockError     another process holds the scheduler lock
+├── SchedulerLockError     another process holds the scheduler lock
+└── DeliveryError          an alert could not be delivered (monitor.alerts.email; .permanent says if a retry helps)
 """
 
 from __future__ import annotations

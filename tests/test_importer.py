@@ -1,0 +1,156 @@
+import csv
+import json
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from monitor.errors import ImportFileError
+from monitor.importer import import_file
+from monitor.storage.models import AuthorIdentity, Mention
+
+
+def _line(i: int, **overrides: object) -> dict[str, object]:
+    item: dict[str, object] = {
+        "source": "trustpilot",
+        "external_id": f"r-{i}",
+        "text": f"Bestelling {i} kwam snel binnen bij Acme",
+        "created_at": f"2026-11-01T10:{i % 60:02d}:00Z",
+        "author": {"id": f"u{i % 7}", "handle": f"user{i % 7}", "followers": 100 + i},
+    }
+    item.update(overrides)
+    return item
+
+
+def _write_jsonl(path: Path, items: list[object]) -> Path:
+    with path.open("w", encoding="utf-8") as handle:
+        for item in items:
+            handle.write((item if isinstance(item, str) else json.dumps(item)) + "\n")
+    return path
+
+
+def _count(engine: Engine, table: object) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())  # type: ignore[arg-type]
+
+
+def test_import_then_reimport_adds_nothing(engine: Engine, tmp_path: Path) -> None:
+    path = _write_jsonl(tmp_path / "m.jsonl", [_line(i) for i in range(50)])
+    first = import_file(engine, path, batch_size=16)
+    assert (first.read, first.new, first.duplicate, first.rejected) == (50, 50, 0, [])
+    second = import_file(engine, path, batch_size=16)
+    assert (second.read, second.new, second.duplicate, second.rejected) == (50, 0, 50, [])
+    assert _count(engine, Mention.__table__) == 50
+    assert _count(engine, AuthorIdentity.__table__) == 7
+
+
+def test_repeats_inside_one_file_are_duplicates(engine: Engine, tmp_path: Path) -> None:
+    path = _write_jsonl(tmp_path / "m.jsonl", [_line(1), _line(2), _line(1)])
+    summary = import_file(engine, path)
+    assert (summary.new, summary.duplicate) == (2, 1)
+
+
+def test_bad_lines_are_reported_with_line_number_and_do_not_stop_the_rest(
+    engine: Engine, tmp_path: Path
+) -> None:
+    path = tmp_path / "bad.jsonl"
+    lines = [
+        json.dumps(_line(1)),
+        "{not json",
+        json.dumps(_line(2, created_at="last tuesday")),
+        json.dumps(_line(3, text=None)),
+        json.dumps(_line(4, author={"id": "x"})),
+        json.dumps(_line(5, rating="five")),
+        json.dumps(_line(6, engagement={"likes": "many"})),
+        "[1, 2, 3]",
+        json.dumps(_line(7, text="x" * 1_100_000)),
+        "",
+        json.dumps(_line(8, text="NUL\u0000 in text")),
+        json.dumps(_line(9)),
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with path.open("ab") as handle:
+        handle.write(b'{"source": "x", "external_id": "bad-utf8", "text": "caf\xe9"}\n')
+    summary = import_file(engine, path)
+    reasons = {r.line: r.reason for r in summary.rejected}
+    assert sorted(reasons) == [2, 3, 4, 5, 6, 7, 8, 9, 13]
+    assert "not valid JSON" in reasons[2]
+    assert "ISO 8601" in reasons[3]
+    assert "'text' is missing" in reasons[4]
+    assert "'handle' is missing" in reasons[5]
+    assert "'rating'" in reasons[6]
+    assert "'engagement.likes'" in reasons[7]
+    assert "must be a JSON object" in reasons[8]
+    assert "bytes; the limit is" in reasons[9]
+    assert "invalid UTF-8" in reasons[13]
+    assert summary.new == 3
+    with engine.connect() as conn:
+        texts = set(conn.execute(sa.select(Mention.__table__.c.text)).scalars())
+    assert "NUL in text" in texts
+
+
+def test_csv_with_the_same_column_names(engine: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "m.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(
+            [
+                "source",
+                "external_id",
+                "text",
+                "created_at",
+                "author.handle",
+                "author.followers",
+                "rating",
+                "engagement.likes",
+            ]
+        )
+        writer.writerow(
+            ["trustpilot", "c-1", 'Top, "echt" snel', "2026-11-01T10:00:00Z", "anna", "1200", "5", "3"]
+        )
+        writer.writerow(["trustpilot", "c-2", "", "2026-11-01T10:00:00Z", "bob", "", "", ""])
+        writer.writerow(["trustpilot", "c-3", "Slecht", "2026-11-01T10:00:00Z", "carla", "", "1", ""])
+    summary = import_file(engine, path)
+    assert (summary.new, [r.line for r in summary.rejected]) == (2, [3])
+    with engine.connect() as conn:
+        row = (
+            conn.execute(sa.select(Mention.__table__).where(Mention.__table__.c.external_id == "c-1"))
+            .mappings()
+            .one()
+        )
+    assert row["text"] == 'Top, "echt" snel'
+    assert row["reach"] == 1200
+    assert row["rating"] == 5.0
+    assert row["engagement"] == {"likes": 3}
+
+
+def test_unknown_brand_is_rejected_with_the_fix(engine: Engine, tmp_path: Path) -> None:
+    path = _write_jsonl(tmp_path / "m.jsonl", [_line(1, brand="Acme"), _line(2, brand="Nope")])
+    summary = import_file(engine, path, known_brands=lambda name: name.lower() == "acme")
+    assert summary.new == 1
+    assert "'brand' 'Nope' is not configured; add it to [[brands]]" in summary.rejected[0].reason
+
+
+def test_unreadable_or_unknown_files(engine: Engine, tmp_path: Path) -> None:
+    with pytest.raises(ImportFileError, match="unknown file type"):
+        import_file(engine, tmp_path / "m.xml")
+    with pytest.raises(ImportFileError, match="cannot read"):
+        import_file(engine, tmp_path / "missing.jsonl")
+
+
+def test_author_reach_follows_the_newest_mention(engine: Engine, tmp_path: Path) -> None:
+    items = [
+        _line(1, author={"id": "u1", "handle": "anna", "followers": 10}, created_at="2026-11-01T10:00:00Z"),
+        _line(2, author={"id": "u1", "handle": "anna", "followers": 30}, created_at="2026-11-03T10:00:00Z"),
+    ]
+    import_file(engine, _write_jsonl(tmp_path / "a.jsonl", items))
+    import_file(
+        engine,
+        _write_jsonl(
+            tmp_path / "b.jsonl", [_line(3, author={"id": "u1", "handle": "anna", "followers": 50})]
+        ),
+    )
+    with engine.connect() as conn:
+        reach = conn.execute(sa.select(AuthorIdentity.__table__.c.reach)).scalars().all()
+    assert reach == [50]
