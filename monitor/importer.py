@@ -14,8 +14,8 @@ import orjson
 from sqlalchemy.engine import Engine
 
 from monitor.errors import ImportFileError
-from monitor.records import JSON_NEEDS_CLEANING_RE, MentionRecord, RecordError, parse_mention
-from monitor.storage.mentions import store_mentions
+from monitor.records import JSON_NEEDS_CLEANING_RE, MentionRecord, RecordError, mention_key, parse_mention
+from monitor.storage.mentions import existing_keys, store_mentions
 
 __all__ = ["ImportSummary", "Rejection", "import_file", "read_records"]
 
@@ -104,8 +104,8 @@ def _csv_lines(handle: io.BufferedReader) -> Iterator[tuple[int, int, Any]]:
             yield reader.line_num, consumed, (_nest(row), False)
 
 
-def read_records(path: Path) -> Iterator[tuple[int, int, MentionRecord | RecordError]]:
-    """(line number, bytes, record or the reason it was rejected) for every non-empty line."""
+def _raw_items(path: Path) -> Iterator[tuple[int, int, tuple[Any, bool] | RecordError]]:
+    """(line number, bytes, (decoded item, whether it is free of control characters) or why not)."""
     opener: Callable[[io.BufferedReader], Iterator[tuple[int, int, Any]]]
     opener = _csv_lines if path.suffix.lower() == ".csv" else _json_lines
     try:
@@ -113,15 +113,20 @@ def read_records(path: Path) -> Iterator[tuple[int, int, MentionRecord | RecordE
     except OSError as e:
         raise ImportFileError(f"cannot read {path}: {e.strerror}; check the path and its permissions") from e
     with handle:
-        for number, size, item in opener(handle):  # type: ignore[arg-type]
-            if isinstance(item, RecordError):
-                yield number, size, item
-                continue
-            data, raw_is_clean = item
-            try:
-                yield number, size, parse_mention(data, raw_is_clean=raw_is_clean)
-            except RecordError as e:
-                yield number, size, e
+        yield from opener(handle)  # type: ignore[arg-type]
+
+
+def read_records(path: Path) -> Iterator[tuple[int, int, MentionRecord | RecordError]]:
+    """(line number, bytes, record or the reason it was rejected) for every non-empty line."""
+    for number, size, item in _raw_items(path):
+        if isinstance(item, RecordError):
+            yield number, size, item
+            continue
+        data, raw_is_clean = item
+        try:
+            yield number, size, parse_mention(data, raw_is_clean=raw_is_clean)
+        except RecordError as e:
+            yield number, size, e
 
 
 def import_file(
@@ -132,42 +137,57 @@ def import_file(
     batch_size: int = 2000,
     on_progress: Callable[[int], None] | None = None,
 ) -> ImportSummary:
-    """Import `path` in batches of `batch_size` (one transaction each). Safe to re-run after a crash."""
+    """Import `path` in batches of `batch_size` (one transaction each). Safe to re-run after a crash.
+
+    Lines whose `(source, external_id)` is already stored count as duplicates before full validation,
+    so a re-import costs little more than reading the file.
+    """
     if path.suffix.lower() not in _JSON_SUFFIXES | {".csv"}:
         raise ImportFileError(f"{path.name}: unknown file type; use .jsonl (JSON Lines) or .csv")
     summary = ImportSummary()
     started = time.perf_counter()
-    batch: list[MentionRecord] = []
+    pending: list[tuple[int, Any, bool]] = []
     pending_bytes = 0
 
     def flush() -> None:
         nonlocal pending_bytes
-        if batch:
-            result = store_mentions(engine, batch)
+        keys = {number: mention_key(data) for number, data, _ in pending}
+        with engine.connect() as conn:
+            stored = existing_keys(conn, [key for key in keys.values() if key is not None])
+        records: list[MentionRecord] = []
+        for number, data, raw_is_clean in pending:
+            if keys[number] in stored:
+                summary.duplicate += 1
+                continue
+            try:
+                record = parse_mention(data, raw_is_clean=raw_is_clean)
+            except RecordError as e:
+                summary.rejected.append(Rejection(number, str(e)))
+                continue
+            if record.brand is not None and known_brands is not None and not known_brands(record.brand):
+                reason = f"'brand' {record.brand!r} is not configured; add it to [[brands]] or drop the field"
+                summary.rejected.append(Rejection(number, reason))
+                continue
+            records.append(record)
+        if records:
+            result = store_mentions(engine, records)
             summary.new += result.new
             summary.duplicate += result.duplicate
-            batch.clear()
+        pending.clear()
         if on_progress is not None and pending_bytes:
             on_progress(pending_bytes)
         pending_bytes = 0
 
-    for number, size, item in read_records(path):
+    for number, size, item in _raw_items(path):
         summary.read += 1
         pending_bytes += size
         if isinstance(item, RecordError):
             summary.rejected.append(Rejection(number, str(item)))
             continue
-        if item.brand is not None and known_brands is not None and not known_brands(item.brand):
-            summary.rejected.append(
-                Rejection(
-                    number,
-                    f"'brand' {item.brand!r} is not configured; add it to [[brands]] or drop the field",
-                )
-            )
-            continue
-        batch.append(item)
-        if len(batch) >= batch_size:
+        pending.append((number, item[0], item[1]))
+        if len(pending) >= batch_size:
             flush()
     flush()
+    summary.rejected.sort(key=lambda rejection: rejection.line)
     summary.seconds = time.perf_counter() - started
     return summary

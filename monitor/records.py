@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +17,7 @@ __all__ = [
     "MentionRecord",
     "RecordError",
     "clean_text",
+    "mention_key",
     "parse_mention",
 ]
 
@@ -88,13 +89,27 @@ def _clean_json(value: Any) -> Any:
     return value
 
 
-def _required_str(data: Mapping[str, Any], key: str, *, max_chars: int = MAX_ID_CHARS) -> str:
+def _cleaned(value: str) -> str:
+    return clean_text(value)[0]
+
+
+def _as_is(value: str) -> str:
+    return value
+
+
+def _required_str(
+    data: Mapping[str, Any],
+    key: str,
+    *,
+    max_chars: int = MAX_ID_CHARS,
+    clean: Callable[[str], str] = _cleaned,
+) -> str:
     value = data.get(key)
     if value is None or value == "":
         raise RecordError(f"'{key}' is missing")
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise RecordError(f"'{key}' must be a string, got {type(value).__name__}")
-    text = clean_text(str(value))[0].strip()
+    text = clean(str(value)).strip()
     if not text:
         raise RecordError(f"'{key}' is empty")
     if len(text) > max_chars:
@@ -102,13 +117,15 @@ def _required_str(data: Mapping[str, Any], key: str, *, max_chars: int = MAX_ID_
     return text
 
 
-def _optional_str(data: Mapping[str, Any], key: str, *, max_chars: int = 2000) -> str | None:
+def _optional_str(
+    data: Mapping[str, Any], key: str, *, max_chars: int = 2000, clean: Callable[[str], str] = _cleaned
+) -> str | None:
     value = data.get(key)
     if value is None or value == "":
         return None
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise RecordError(f"'{key}' must be a string or null, got {type(value).__name__}")
-    text = clean_text(str(value))[0].strip()
+    text = clean(str(value)).strip()
     if len(text) > max_chars:
         raise RecordError(f"'{key}' is longer than {max_chars} characters")
     return text or None
@@ -154,11 +171,11 @@ def parse_datetime(value: Any, key: str = "created_at") -> datetime:
     return parsed.astimezone(UTC)
 
 
-def _author(data: Mapping[str, Any]) -> AuthorRecord:
+def _author(data: Mapping[str, Any], clean: Callable[[str], str]) -> AuthorRecord:
     author = data.get("author")
     if not isinstance(author, Mapping):
         raise RecordError("'author' must be an object with at least a 'handle'")
-    handle = _required_str(author, "handle").lstrip("@")
+    handle = _required_str(author, "handle", clean=clean).lstrip("@")
     if not handle:
         raise RecordError("'author.handle' is empty")
     reach = _optional_int(author.get("followers", author.get("reach")), "author.followers")
@@ -167,8 +184,8 @@ def _author(data: Mapping[str, Any]) -> AuthorRecord:
         raise RecordError(f"'author.reach_kind' must be one of {', '.join(REACH_KINDS)}")
     return AuthorRecord(
         handle=handle,
-        platform_id=_optional_str(author, "id", max_chars=MAX_ID_CHARS),
-        name=_optional_str(author, "name", max_chars=300) or "",
+        platform_id=_optional_str(author, "id", max_chars=MAX_ID_CHARS, clean=clean),
+        name=_optional_str(author, "name", max_chars=300, clean=clean) or "",
         reach=reach,
         reach_kind=reach_kind,
     )
@@ -210,6 +227,17 @@ def _url(value: Any) -> str | None:
     return url
 
 
+def mention_key(data: Any) -> tuple[str, str] | None:
+    """The `(source, external_id)` that `parse_mention` would give `data`, or None when it would reject them."""
+    if not isinstance(data, Mapping):
+        return None
+    try:
+        source = _required_str(data, "source", max_chars=40).lower()
+        return source, _required_str(data, "external_id")
+    except RecordError:
+        return None
+
+
 def parse_mention(data: Any, *, raw_is_clean: bool = False) -> MentionRecord:
     """Validate one item of the import format. Raises RecordError naming the field.
 
@@ -218,7 +246,8 @@ def parse_mention(data: Any, *, raw_is_clean: bool = False) -> MentionRecord:
     """
     if not isinstance(data, Mapping):
         raise RecordError(f"each line must be a JSON object, got {type(data).__name__}")
-    source = _required_str(data, "source", max_chars=40).lower()
+    clean = _as_is if raw_is_clean else _cleaned
+    source = _required_str(data, "source", max_chars=40, clean=clean).lower()
     if not _SOURCE_RE.fullmatch(source):
         raise RecordError(f"'source' {source!r} must be lower-case letters, digits, '_', '-' or '.'")
     text_value = data.get("text")
@@ -226,26 +255,26 @@ def parse_mention(data: Any, *, raw_is_clean: bool = False) -> MentionRecord:
         raise RecordError("'text' is missing or empty" if not text_value else "'text' must be a string")
     if len(text_value) > MAX_TEXT_CHARS:
         raise RecordError(f"'text' has {len(text_value)} characters; the limit is {MAX_TEXT_CHARS}")
-    text, sanitized = clean_text(text_value)
-    lang = _optional_str(data, "lang", max_chars=12)
+    text, sanitized = (text_value, False) if raw_is_clean else clean_text(text_value)
+    lang = _optional_str(data, "lang", max_chars=12, clean=clean)
     if lang is not None:
         lang = lang.lower()
         if not _LANG_RE.fullmatch(lang):
             raise RecordError(f"'lang' {lang!r} must be an ISO 639-1 code such as nl or en")
         lang = lang.split("-")[0]
-    brand = _optional_str(data, "brand", max_chars=200)
+    brand = _optional_str(data, "brand", max_chars=200, clean=clean)
     return MentionRecord(
         source=source,
-        external_id=_required_str(data, "external_id"),
+        external_id=_required_str(data, "external_id", clean=clean),
         text=text.strip(),
         created_at=parse_datetime(data.get("created_at")),
-        author=_author(data),
+        author=_author(data, clean),
         url=_url(data.get("url")),
         lang=lang,
         rating=_rating(data.get("rating")),
         engagement=_engagement(data.get("engagement")),
-        in_reply_to=_optional_str(data, "in_reply_to", max_chars=MAX_ID_CHARS),
-        thread_id=_optional_str(data, "thread_id", max_chars=MAX_ID_CHARS),
+        in_reply_to=_optional_str(data, "in_reply_to", max_chars=MAX_ID_CHARS, clean=clean),
+        thread_id=_optional_str(data, "thread_id", max_chars=MAX_ID_CHARS, clean=clean),
         brand=brand,
         raw=dict(data) if raw_is_clean else _clean_json(dict(data)),
         text_sanitized=sanitized,

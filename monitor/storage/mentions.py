@@ -27,7 +27,6 @@ _IN_CHUNK = 500
 class StoreResult:
     new: int
     duplicate: int
-    new_ids: tuple[int, ...] = ()
 
 
 def _insert(conn: Connection, table: sa.Table) -> Any:
@@ -72,6 +71,31 @@ def _identity_rows(
     return found
 
 
+def _insert_authors(conn: Connection, records: list[AuthorRecord], now: datetime) -> list[int]:
+    """One new author per record; returns their ids in order."""
+    rows = [
+        {"display_name": record.name or record.handle, "created_at": now, "forgotten": False}
+        for record in records
+    ]
+    if conn.dialect.name == "sqlite":
+        # SQLAlchemy inserts row by row to return ids in order on SQLite; instead, take the ids
+        # max(id)+1.. ourselves: BEGIN IMMEDIATE holds the write lock, so nobody else inserts meanwhile.
+        start = int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(_AUTHOR.c.id), 0))).scalar_one())
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        stamp = _sqlite_value(now, "timestamp")
+        cursor.executemany(
+            "INSERT INTO author (id, display_name, created_at, forgotten) VALUES (?, ?, ?, 0)",
+            [(start + i + 1, row["display_name"], stamp) for i, row in enumerate(rows)],
+        )
+        return [start + i + 1 for i in range(len(rows))]
+    return [
+        row[0]
+        for row in conn.execute(
+            sa.insert(_AUTHOR).returning(_AUTHOR.c.id, sort_by_parameter_order=True), rows
+        )
+    ]
+
+
 def _ensure_identities(
     conn: Connection, authors: dict[tuple[str, str], tuple[AuthorRecord, datetime]], now: datetime
 ) -> dict[tuple[str, str], int]:
@@ -79,20 +103,7 @@ def _ensure_identities(
     known = _identity_rows(conn, set(authors))
     missing = [key for key in authors if key not in known]
     if missing:
-        author_ids = [
-            row[0]
-            for row in conn.execute(
-                sa.insert(_AUTHOR).returning(_AUTHOR.c.id, sort_by_parameter_order=True),
-                [
-                    {
-                        "display_name": authors[key][0].name or authors[key][0].handle,
-                        "created_at": now,
-                        "forgotten": False,
-                    }
-                    for key in missing
-                ],
-            )
-        ]
+        author_ids = _insert_authors(conn, [authors[key][0] for key in missing], now)
         conn.execute(
             _insert(conn, _IDENTITY).on_conflict_do_nothing(index_elements=["source", "identity_key"]),
             [
@@ -202,14 +213,36 @@ _PG_INSERT = sa.text(
 )
 
 
-def _insert_mentions(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
-    if conn.dialect.name != "postgresql":
-        statement = (
-            _insert(conn, _MENTION)
-            .on_conflict_do_nothing(index_elements=["source", "external_id"])
-            .returning(_MENTION.c.id)
+_SQLITE_INSERT = (
+    "INSERT INTO mention ("
+    + ", ".join(name for name, _ in _PG_COLUMNS)
+    + ") VALUES ("
+    + ", ".join("?" for _ in _PG_COLUMNS)
+    + ") ON CONFLICT (source, external_id) DO NOTHING"
+)
+
+
+def _sqlite_value(value: Any, kind: str) -> Any:
+    if value is None:
+        return None
+    if kind == "json":
+        return orjson.dumps(value).decode()
+    if kind == "timestamp":
+        # the text form SQLAlchemy's SQLite DateTime reads back
+        return value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+    return value
+
+
+def _insert_mentions(conn: Connection, rows: list[dict[str, Any]]) -> int:
+    """Insert rows, skipping existing ones; returns how many were new."""
+    if conn.dialect.name == "sqlite":
+        # sqlite3's executemany on plain tuples: 3x faster than SQLAlchemy's per-row parameter processing
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        cursor.executemany(
+            _SQLITE_INSERT,
+            [tuple(_sqlite_value(row[name], kind) for name, kind in _PG_COLUMNS) for row in rows],
         )
-        return [row[0] for row in conn.execute(statement, rows)]
+        return int(cursor.rowcount)
     # PostgreSQL: one INSERT ... SELECT FROM unnest(arrays) per batch is ~5x faster than multi-row VALUES
     params: dict[str, list[Any]] = {name: [] for name, _ in _PG_COLUMNS}
     for row in rows:
@@ -220,7 +253,7 @@ def _insert_mentions(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
             elif kind == "timestamp":
                 value = value.astimezone(UTC).replace(tzinfo=None)
             params[name].append(value)
-    return [row[0] for row in conn.execute(_PG_INSERT, params)]
+    return len(conn.execute(_PG_INSERT, params).all())
 
 
 def store_mentions(
@@ -240,7 +273,7 @@ def store_mentions(
     with engine.begin() as conn:
         stored = existing_keys(conn, list(unique))
         fresh = [record for key, record in unique.items() if key not in stored]
-        new_ids: list[int] = []
+        new = 0
         if fresh:
             newest: dict[tuple[str, str], tuple[AuthorRecord, datetime]] = {}
             for record in fresh:
@@ -249,7 +282,7 @@ def store_mentions(
                     newest[key] = (record.author, record.created_at)
             identities = _ensure_identities(conn, newest, now)
             rows = [_mention_row(r, identities[(r.source, r.author.identity_key)], now) for r in fresh]
-            new_ids = _insert_mentions(conn, rows)
+            new = _insert_mentions(conn, rows)
         if in_transaction is not None:
             in_transaction(conn)
-    return StoreResult(new=len(new_ids), duplicate=len(records) - len(new_ids), new_ids=tuple(new_ids))
+    return StoreResult(new=new, duplicate=len(records) - new)
