@@ -1,0 +1,492 @@
+"""The scheduler of `wom run`: built from config, exactly one per database, never stuck.
+
+- Schedules come from config on every start: `MemoryJobStore`, explicit ids, `replace_existing=True`;
+  APScheduler never persists (nor pickles, nor silently deletes) a job.
+- `coalesce=True`, `max_instances=1` and a `misfire_grace_time` near the interval: a late or
+  catching-up job runs once, never in a burst, and is not skipped for being a second late
+  (the APScheduler default grace is 1 s; see ../shared/RELIABILITY.md (c)).
+- Every job runs through `run_recorded`: one `JobRun` row per run with its counts or its error, and
+  no exception escapes, so one broken job never stops the others. Statuses: running, succeeded,
+  failed, and (from scheduler events) missed and skipped (max_instances reached). Jobs bound their own I/O with
+  timeouts and never sleep; a run killed with its process is marked failed by `mark_stale_runs`.
+- `SchedulerService` starts the scheduler only in the process holding the `LeaderLock`; the others
+  serve the API and retry every TTL/2, so a follower takes over when the leader dies.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import re
+import threading
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from apscheduler.events import (  # type: ignore[import-untyped]
+    EVENT_JOB_ERROR,
+    EVENT_JOB_MAX_INSTANCES,
+    EVENT_JOB_MISSED,
+    JobExecutionEvent,
+    JobSubmissionEvent,
+)
+from apscheduler.executors.pool import ThreadPoolExecutor  # type: ignore[import-untyped]
+from apscheduler.jobstores.memory import MemoryJobStore  # type: ignore[import-untyped]
+from apscheduler.schedulers.background import BackgroundScheduler  # type: ignore[import-untyped]
+from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import-untyped]
+from sqlalchemy.engine import Engine
+
+from monitor.storage.leader import LeaderLock
+from monitor.storage.models import JobRun, utcnow
+
+__all__ = [
+    "DEFAULT_STALE_AFTER",
+    "INTERNAL_JOB_IDS",
+    "JOB_KINDS",
+    "LEASE_JOB_ID",
+    "STALE_JOB_ID",
+    "JobResult",
+    "ScheduledJob",
+    "SchedulerService",
+    "build_scheduler",
+    "current_run_id",
+    "heartbeat",
+    "mark_stale_runs",
+    "misfire_grace_seconds",
+    "run_recorded",
+]
+
+JOB_KINDS = ("collector", "pipeline", "maintenance")
+LEASE_JOB_ID = "wom:leader-lock"
+STALE_JOB_ID = "wom:stale-runs"
+INTERNAL_JOB_IDS = (LEASE_JOB_ID, STALE_JOB_ID)
+DEFAULT_STALE_AFTER = timedelta(minutes=15)  # Meltano flags a run after 5 min without heartbeat
+_MIN_GRACE_SECONDS = 5
+_DEFAULT_GRACE_SECONDS = 300
+_MAX_JITTER_SECONDS = 30
+_ERROR_LIMIT = 500
+_RUN = JobRun.__table__  # type: ignore[attr-defined]
+_log = logging.getLogger("wom.scheduler")
+_current_run: contextvars.ContextVar[int | None] = contextvars.ContextVar("wom_current_run", default=None)
+_SECRET_PATTERNS = (
+    (re.compile(r"://[^/\s:@]+:[^/\s@]+@"), "://***@"),
+    (re.compile(r"(?i)\b(token|key|secret|password|passwd|signature|sig|auth)=[^&\s]+"), r"\1=***"),
+    (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+"), r"\1 ***"),
+)
+
+
+@dataclass
+class JobResult:
+    """What a job did: counts for `wom status` and free-form `detail` (no secrets)."""
+
+    read: int = 0
+    new: int = 0
+    duplicate: int = 0
+    failed: int = 0
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ScheduledJob:
+    """One configured job: `func` runs every `interval_seconds` and bounds its own I/O with timeouts."""
+
+    id: str
+    func: Callable[[], JobResult | None]
+    interval_seconds: int
+    kind: str  # "collector" | "pipeline" | "maintenance"
+
+    def __post_init__(self) -> None:
+        if not self.id or self.id.startswith("wom:"):
+            raise ValueError(f"job id {self.id!r} must be non-empty and not start with 'wom:' (reserved)")
+        if self.kind not in JOB_KINDS:
+            raise ValueError(f"job {self.id!r} has kind {self.kind!r}; use one of {', '.join(JOB_KINDS)}")
+        if not isinstance(self.interval_seconds, int) or self.interval_seconds < 1:
+            raise ValueError(
+                f"job {self.id!r} has interval_seconds={self.interval_seconds!r}; use a whole number ≥ 1"
+            )
+
+
+def misfire_grace_seconds(interval_seconds: int) -> int:
+    """A run up to about one interval late still runs (once, thanks to coalesce)."""
+    return max(interval_seconds, _MIN_GRACE_SECONDS)
+
+
+def _jitter_seconds(interval_seconds: int) -> int:
+    return min(_MAX_JITTER_SECONDS, interval_seconds // 10)
+
+
+# --- run records -----------------------------------------------------------------------------
+
+
+def current_run_id() -> int | None:
+    """The JobRun id of the job running in this thread, for `heartbeat` in long jobs."""
+    return _current_run.get()
+
+
+def run_recorded(
+    engine: Engine, *, kind: str, name: str, func: Callable[[], JobResult | None], owner: str | None = None
+) -> int | None:
+    """Run `func` as one recorded JobRun; returns the run id (None when the row could not be written).
+
+    Never raises for an `Exception` in `func`: the run is stored as failed with the exception's type
+    and message (secrets masked, truncated) and logged, and the caller carries on."""
+    try:
+        run_id = _start_run(engine, kind=kind, name=name)
+    except sa.exc.SQLAlchemyError as e:
+        _log.error("job %s not run: cannot record its start: %s", name, _safe_error(e))
+        return None
+    token = _current_run.set(run_id)
+    try:
+        result = func() or JobResult()
+    except Exception as e:
+        message = _safe_error(e)
+        _log.error("job %s failed (run %d): %s", name, run_id, message)
+        _log.debug("job %s traceback:\n%s", name, "".join(traceback.format_tb(e.__traceback__)))
+        _finish_run(engine, run_id, status="failed", result=JobResult(), error=message, owner=owner)
+        return run_id
+    except BaseException as e:
+        _finish_run(engine, run_id, status="failed", result=JobResult(), error=_safe_error(e), owner=owner)
+        raise
+    finally:
+        _current_run.reset(token)
+    _finish_run(engine, run_id, status="succeeded", result=result, error="", owner=owner)
+    return run_id
+
+
+def heartbeat(engine: Engine, run_id: int, *, now: datetime | None = None) -> bool:
+    """Mark a long run alive; False when the run is no longer `running` (e.g. marked stale)."""
+    with engine.begin() as conn:
+        updated = conn.execute(
+            sa.update(_RUN)
+            .where(_RUN.c.id == run_id, _RUN.c.status == "running")
+            .values(heartbeat_at=now or utcnow())
+        ).rowcount
+    return updated == 1
+
+
+def mark_stale_runs(engine: Engine, *, older_than: timedelta, now: datetime | None = None) -> int:
+    """Mark `running` rows whose heartbeat is older than `older_than` as failed; returns how many.
+
+    Such rows were left by a killed process (Meltano's "no heartbeat" rule); a live run heartbeats."""
+    now = now or utcnow()
+    last_sign = sa.func.coalesce(_RUN.c.heartbeat_at, _RUN.c.started_at)
+    marked = 0
+    with engine.begin() as conn:
+        stale = conn.execute(
+            sa.select(_RUN.c.id, _RUN.c.heartbeat_at, _RUN.c.started_at).where(
+                _RUN.c.status == "running", last_sign < now - older_than
+            )
+        ).all()
+        for row in stale:
+            since = row.heartbeat_at or row.started_at
+            marked += conn.execute(
+                sa.update(_RUN)
+                .where(_RUN.c.id == row.id, _RUN.c.status == "running")
+                .values(
+                    status="failed",
+                    finished_at=now,
+                    error=f"stale: no heartbeat since {since.isoformat()} (limit {older_than}); "
+                    "its process probably died",
+                )
+            ).rowcount
+    if marked:
+        _log.warning("marked %d stale run(s) as failed (no heartbeat for %s)", marked, older_than)
+    return marked
+
+
+def _start_run(engine: Engine, *, kind: str, name: str) -> int:
+    now = utcnow()
+    with engine.begin() as conn:
+        # the first heartbeat goes in with started_at (a run without one looked legacy: meltano#9147)
+        insert = sa.insert(_RUN).values(
+            kind=kind, name=name, status="running", started_at=now, heartbeat_at=now
+        )
+        return int(conn.execute(insert.returning(_RUN.c.id)).scalar_one())
+
+
+def _finish_run(
+    engine: Engine, run_id: int, *, status: str, result: JobResult, error: str, owner: str | None
+) -> None:
+    now = utcnow()
+    detail = dict(result.detail)
+    if owner is not None:
+        detail.setdefault("scheduler", owner)
+    values = {
+        "status": status,
+        "finished_at": now,
+        "heartbeat_at": now,
+        "items_read": result.read,
+        "items_new": result.new,
+        "items_duplicate": result.duplicate,
+        "items_failed": result.failed,
+        "error": error,
+        "detail": detail,
+    }
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.update(_RUN).where(_RUN.c.id == run_id).values(values))
+    except sa.exc.SQLAlchemyError as e:
+        _log.error("cannot record the end of run %d (%s): %s", run_id, status, _safe_error(e))
+
+
+def _record_event(engine: Engine, *, kind: str, name: str, status: str, error: str) -> None:
+    now = utcnow()
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                sa.insert(_RUN).values(
+                    kind=kind,
+                    name=name,
+                    status=status,
+                    started_at=now,
+                    heartbeat_at=now,
+                    finished_at=now,
+                    error=error,
+                )
+            )
+    except sa.exc.SQLAlchemyError as e:
+        _log.error("cannot record %s of job %s: %s", status, name, _safe_error(e))
+
+
+def _safe_error(error: BaseException) -> str:
+    """`Type: message` on one line, credentials in URLs and query strings masked, truncated."""
+    orig = getattr(error, "orig", None)  # SQLAlchemy: the driver message, without the SQL and parameters
+    message = str(orig if isinstance(orig, BaseException) else error)
+    for pattern, replacement in _SECRET_PATTERNS:
+        message = pattern.sub(replacement, message)
+    text = " ".join(f"{type(error).__name__}: {message}".split())
+    return text if len(text) <= _ERROR_LIMIT else text[: _ERROR_LIMIT - 1] + "…"
+
+
+# --- the scheduler ---------------------------------------------------------------------------
+
+
+def build_scheduler(
+    jobs: Sequence[ScheduledJob],
+    *,
+    engine: Engine,
+    lock: LeaderLock,
+    stale_after: timedelta = DEFAULT_STALE_AFTER,
+    on_lock_lost: Callable[[], None] | None = None,
+) -> BackgroundScheduler:
+    """A not-yet-started scheduler holding exactly `jobs` plus the lock and stale-run jobs.
+
+    Start it only while `lock` is held. Raises ValueError when two jobs share an id."""
+    seen: set[str] = set()
+    for job in jobs:
+        if job.id in seen:
+            raise ValueError(f"job id {job.id!r} is configured twice; each scheduled job needs its own id")
+        seen.add(job.id)
+    scheduler = BackgroundScheduler(
+        timezone=UTC,
+        jobstores={"default": MemoryJobStore()},
+        executors={"default": ThreadPoolExecutor(max_workers=len(jobs) + 2)},
+        # in job_defaults, not as constructor kwargs: those are silently ignored (apscheduler#146)
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": _DEFAULT_GRACE_SECONDS},
+    )
+    kinds = {job.id: job.kind for job in jobs}
+    first_runs = _first_run_times(engine, jobs)
+    for job in jobs:
+        scheduler.add_job(
+            _guarded(job, engine=engine, lock=lock),
+            trigger=IntervalTrigger(
+                seconds=job.interval_seconds, jitter=_jitter_seconds(job.interval_seconds), timezone=UTC
+            ),
+            id=job.id,
+            name=f"{job.kind}:{job.id}",
+            replace_existing=True,
+            misfire_grace_time=misfire_grace_seconds(job.interval_seconds),
+            next_run_time=first_runs[job.id],
+        )
+    renew_every = max(lock.renew_interval_seconds, 0.05)
+    scheduler.add_job(
+        _renew_lock(lock, on_lock_lost),
+        trigger=IntervalTrigger(seconds=renew_every, timezone=UTC),
+        id=LEASE_JOB_ID,
+        name=f"maintenance:{LEASE_JOB_ID}",
+        replace_existing=True,
+        misfire_grace_time=max(1, int(renew_every)),
+    )
+    sweep_every = max(1, min(int(stale_after.total_seconds() / 2), 300))
+    scheduler.add_job(
+        lambda: mark_stale_runs(engine, older_than=stale_after),
+        trigger=IntervalTrigger(seconds=sweep_every, timezone=UTC),
+        id=STALE_JOB_ID,
+        name=f"maintenance:{STALE_JOB_ID}",
+        replace_existing=True,
+        misfire_grace_time=sweep_every,
+    )
+    scheduler.add_listener(
+        _event_listener(engine, kinds), EVENT_JOB_ERROR | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES
+    )
+    return scheduler
+
+
+def _first_run_times(engine: Engine, jobs: Sequence[ScheduledJob]) -> dict[str, datetime]:
+    """Catch-up: a job whose last success is more than one interval ago runs once right after start."""
+    now = utcnow()
+    last: dict[str, datetime] = {}
+    if jobs:
+        query = (
+            sa.select(_RUN.c.name, sa.func.max(_RUN.c.started_at))
+            .where(_RUN.c.name.in_([job.id for job in jobs]), _RUN.c.status == "succeeded")
+            .group_by(_RUN.c.name)
+        )
+        with engine.connect() as conn:
+            last = {name: started for name, started in conn.execute(query) if started is not None}
+    first: dict[str, datetime] = {}
+    for job in jobs:
+        due = last[job.id] + timedelta(seconds=job.interval_seconds) if job.id in last else now
+        first[job.id] = max(due, now)
+    return first
+
+
+def _guarded(job: ScheduledJob, *, engine: Engine, lock: LeaderLock) -> Callable[[], None]:
+    def run() -> None:
+        if not lock.is_held():
+            _log.warning("job %s not run: this process no longer holds the scheduler lock", job.id)
+            return
+        run_recorded(engine, kind=job.kind, name=job.id, func=job.func, owner=lock.owner)
+
+    return run
+
+
+def _renew_lock(lock: LeaderLock, on_lock_lost: Callable[[], None] | None) -> Callable[[], None]:
+    def renew() -> None:
+        if lock.renew():
+            return
+        _log.error(
+            "lost the scheduler lock (now held by %s); this process stops running jobs",
+            lock.holder() or "nobody",
+        )
+        if on_lock_lost is not None:
+            on_lock_lost()
+
+    return renew
+
+
+def _event_listener(engine: Engine, kinds: dict[str, str]) -> Callable[[Any], None]:
+    def listener(event: JobExecutionEvent | JobSubmissionEvent) -> None:
+        name = event.job_id
+        kind = kinds.get(name, "maintenance")
+        if event.code == EVENT_JOB_MISSED:
+            status = "missed"
+            error = (
+                f"missed: run due at {event.scheduled_run_time.isoformat()} started too late (misfire grace)"
+            )
+        elif event.code == EVENT_JOB_MAX_INSTANCES:
+            status = "skipped"
+            error = "skipped: the previous run is still going (max_instances=1); check the job's timeouts"
+        else:
+            status = "failed"
+            error = _safe_error(event.exception) if event.exception else "failed"
+        _log.warning("job %s %s", name, error)
+        _record_event(engine, kind=kind, name=name, status=status, error=error)
+
+    return listener
+
+
+class SchedulerService:
+    """The scheduler of one process: runs jobs only while it holds `lock`, else retries every TTL/2."""
+
+    def __init__(
+        self,
+        jobs: Sequence[ScheduledJob],
+        *,
+        engine: Engine,
+        lock: LeaderLock,
+        stale_after: timedelta = DEFAULT_STALE_AFTER,
+        retry_seconds: float | None = None,
+    ) -> None:
+        self.jobs = tuple(jobs)
+        self.engine = engine
+        self.lock = lock
+        self.stale_after = stale_after
+        self.retry_seconds = lock.retry_interval_seconds if retry_seconds is None else retry_seconds
+        self.scheduler: BackgroundScheduler | None = None
+        self.became_leader = threading.Event()
+        self._mutex = threading.RLock()
+        self._stop = threading.Event()
+        self._follower: threading.Thread | None = None
+
+    @property
+    def is_leader(self) -> bool:
+        return self.scheduler is not None
+
+    def start(self) -> bool:
+        """Lead if the lock is free: mark stale runs and start the jobs. Returns whether it leads."""
+        with self._mutex:
+            if self.scheduler is not None or (self._follower is not None and self._follower.is_alive()):
+                return self.is_leader
+            self._stop = threading.Event()
+            if self._try_lead():
+                return True
+            self._start_follower()
+            return False
+
+    def shutdown(self, wait: bool = True) -> None:
+        """Stop following or leading and release the lock; `wait` waits for running jobs."""
+        self._stop.set()
+        follower = self._follower
+        if follower is not None and follower is not threading.current_thread():
+            follower.join()
+        with self._mutex:
+            self._follower = None
+            scheduler, self.scheduler = self.scheduler, None
+            if scheduler is not None:
+                scheduler.shutdown(wait=wait)
+            self.lock.release()
+            self.became_leader.clear()
+
+    def _try_lead(self) -> bool:
+        if not self.lock.acquire():
+            return False
+        try:
+            mark_stale_runs(self.engine, older_than=self.stale_after, now=self.lock.clock())
+            scheduler = build_scheduler(
+                self.jobs,
+                engine=self.engine,
+                lock=self.lock,
+                stale_after=self.stale_after,
+                on_lock_lost=self._on_lock_lost,
+            )
+            scheduler.start()
+        except BaseException:
+            self.lock.release()
+            raise
+        self.scheduler = scheduler
+        self.became_leader.set()
+        _log.info("scheduler started as %s with %d job(s)", self.lock.owner, len(self.jobs))
+        return True
+
+    def _start_follower(self) -> None:
+        self._follower = threading.Thread(target=self._follow, name="wom-scheduler-follower", daemon=True)
+        self._follower.start()
+
+    def _follow(self) -> None:
+        stop = self._stop
+        while not stop.wait(self.retry_seconds):
+            with self._mutex:
+                if stop.is_set():
+                    return
+                try:
+                    if self._try_lead():
+                        return
+                except Exception as e:  # a database outage must not end the retries
+                    _log.error("cannot start the scheduler: %s", _safe_error(e))
+
+    def _on_lock_lost(self) -> None:
+        # called in a scheduler worker thread; stopping the scheduler from there is done in another thread
+        threading.Thread(target=self._demote, name="wom-scheduler-demote", daemon=True).start()
+
+    def _demote(self) -> None:
+        with self._mutex:
+            if self.scheduler is None or self._stop.is_set():
+                return
+            scheduler, self.scheduler = self.scheduler, None
+            self.became_leader.clear()
+            scheduler.shutdown(wait=False)
+            self._start_follower()
