@@ -261,7 +261,7 @@ def settings_from_mapping(raw: Mapping[str, Any], *, environ: Mapping[str, str] 
     try:
         return Settings.model_validate(data)
     except ValidationError as e:
-        raise _config_error_from(e, data) from None
+        raise _config_error_from(e, data, environ or {}) from None
 
 
 def _reject_secrets_in_file(data: dict[str, Any]) -> None:
@@ -319,7 +319,9 @@ def _parse_env_value(value: str, annotation: Any) -> Any:
     return value
 
 
-def _config_error_from(error: ValidationError, data: Mapping[str, Any]) -> ConfigError:
+def _config_error_from(
+    error: ValidationError, data: Mapping[str, Any], environ: Mapping[str, str]
+) -> ConfigError:
     first = error.errors()[0]
     loc = [str(part) for part in first["loc"]]
     key = _dotted_key(loc, data)
@@ -328,7 +330,13 @@ def _config_error_from(error: ValidationError, data: Mapping[str, Any]) -> Confi
     if first["type"] == "extra_forbidden":
         fix = "unknown key; check the spelling against config.example.toml or remove it"
     else:
-        env_hint = "" if key.startswith("brands") else f" (or set {_env_name(tuple(loc))})"
+        env_name = _env_name(tuple(loc))
+        if key.startswith("brands"):
+            env_hint = ""
+        elif env_name in environ:
+            env_hint = f" (the value comes from the environment variable {env_name}; fix or unset it)"
+        else:
+            env_hint = f" (or set {env_name})"
         fix = f"{message}{env_hint}"
     if isinstance(value, Mapping):
         value = "{...}"

@@ -18,9 +18,18 @@ from sqlmodel import Session
 
 from monitor.errors import StorageError
 
-__all__ = ["connect", "is_postgres", "redact_url", "schema_is_current", "session_scope", "upgrade_schema"]
+__all__ = [
+    "connect",
+    "is_postgres",
+    "read_only",
+    "redact_url",
+    "schema_is_current",
+    "session_scope",
+    "upgrade_schema",
+]
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
+_READ_ONLY = "wom_read_only"
 
 
 def connect(url: str, *, echo: bool = False) -> Engine:
@@ -109,8 +118,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin_immediate(conn: sa.Connection) -> None:
-    # a write lock at BEGIN: two writers queue on busy_timeout instead of failing on lock upgrade
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # writers take the write lock at BEGIN, so two writers queue on busy_timeout instead of failing
+    # on lock upgrade; readers (read_only engines) begin deferred and never block anyone under WAL
+    conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(_READ_ONLY) else "BEGIN IMMEDIATE")
+
+
+def read_only(engine: Engine) -> Engine:
+    """The same engine for readers (API, dashboard, status): on SQLite its transactions take no write lock."""
+    return engine.execution_options(**{_READ_ONLY: True})
 
 
 def redact_url(url: str) -> str:
