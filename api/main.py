@@ -1,0 +1,159 @@
+"""The HTTP app: the read-only API under /api/v1, /healthz, the dashboard at /, OpenAPI at /docs.
+
+Every error, whatever raised it, is answered as `{"error": {"code": "...", "message": "..."}}`; the
+message says what to do and never carries a stack trace or SQL (those go to the server log).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy.engine import Engine
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.deps import ApiError, api_access, get_engine
+from api.routes import alerts, authors, brands, mentions, stats
+from dashboards.app import dashboard_router
+from monitor import __version__
+from monitor.config import Settings
+
+__all__ = ["API_PREFIX", "ErrorBody", "create_app"]
+
+API_PREFIX = "/api/v1"
+_log = logging.getLogger(__name__)
+
+_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    422: "invalid_request",
+    429: "rate_limited",
+    503: "unavailable",
+}
+_DATABASE_DOWN = (
+    "the database cannot be reached; check that it runs and that WOM_DATABASE_URL points at it, then retry"
+)
+_DATABASE_FAILED = (
+    "the database could not answer; check that it runs, that WOM_DATABASE_URL points at it "
+    "and that its schema is upgraded, then retry"
+)
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """The body of every error response."""
+
+    error: ErrorDetail
+
+
+# documented on every /api/v1 route; this also replaces FastAPI's own 422 schema, which is not what we send
+_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorBody, "description": "Unknown brand or path"},
+    422: {"model": ErrorBody, "description": "A parameter has a bad value; the message names it"},
+    503: {"model": ErrorBody, "description": "The database cannot be reached"},
+}
+
+
+class Health(BaseModel):
+    status: str
+    database: str
+
+
+def _error(status: int, code: str, message: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    body = {"error": {"code": code, "message": message}}
+    return JSONResponse(body, status_code=status, headers=dict(headers) if headers else None)
+
+
+def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    if isinstance(exc, ApiError):
+        return _error(exc.status_code, exc.code, exc.message, exc.headers)
+    if exc.status_code == 404:
+        message = f"there is nothing at {request.url.path}; see /docs for the endpoints"
+    elif exc.status_code == 405:
+        message = f"{request.method} is not allowed on {request.url.path}; see /docs for the methods"
+    else:
+        message = str(exc.detail)
+    return _error(
+        exc.status_code, _CODES.get(exc.status_code, f"http_{exc.status_code}"), message, exc.headers
+    )
+
+
+def _where(loc: tuple[str | int, ...]) -> str:
+    if len(loc) >= 2 and loc[0] in ("query", "path", "header"):
+        return f"{loc[0]} parameter {'.'.join(map(str, loc[1:]))!r}"
+    return "field " + repr(".".join(map(str, loc)))
+
+
+def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    problems = [f"{_where(tuple(e['loc']))}: {e['msg'].removeprefix('Value error, ')}" for e in exc.errors()]
+    return _error(
+        422, "invalid_request", "; ".join(problems) + ". Fix the request and retry; /docs lists the values."
+    )
+
+
+def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    _log.error("database error on %s %s: %s", request.method, request.url.path, exc)
+    return _error(503, "database_unavailable", _DATABASE_FAILED)
+
+
+def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    # Starlette logs the traceback when it re-raises after this response
+    return _error(
+        500,
+        "internal_error",
+        "the server hit an unexpected error and logged it; retry, and if it persists check the server log",
+    )
+
+
+def healthz(engine: Annotated[Engine, Depends(get_engine)]) -> Health:
+    """200 when a trivial query succeeds; 503 with the error shape when the database is unreachable."""
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except sa.exc.SQLAlchemyError as e:
+        _log.error("health check failed: %s", e)
+        raise ApiError(503, code="database_unavailable", message=_DATABASE_DOWN) from e
+    return Health(status="ok", database="ok")
+
+
+def create_app(settings: Settings, engine: Engine, *, include_dashboard: bool = True) -> FastAPI:
+    """The app over `engine`; it only reads. `include_dashboard` mounts the HTML dashboard at /."""
+    app = FastAPI(title="wom", version=__version__, docs_url="/docs", redoc_url=None)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(sa.exc.OperationalError, _database_error)
+    app.add_exception_handler(Exception, _unexpected_error)
+
+    v1 = APIRouter(prefix=API_PREFIX, dependencies=[Depends(api_access)], responses=_ERROR_RESPONSES)
+    for module in (brands, mentions, alerts, authors, stats):
+        v1.include_router(module.router)
+    app.include_router(v1)
+    app.add_api_route(
+        "/healthz",
+        healthz,
+        methods=["GET"],
+        response_model=Health,
+        tags=["health"],
+        responses={503: _ERROR_RESPONSES[503]},
+    )
+    if include_dashboard:
+        app.include_router(dashboard_router(settings, engine))
+    return app

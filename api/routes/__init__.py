@@ -1,0 +1,1 @@
+"""One module per resource under /api/v1; each exposes `router` and the query functions behind it."""

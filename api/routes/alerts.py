@@ -1,0 +1,105 @@
+"""GET /api/v1/alerts: alerts newest event first, cursor-paged on (event_at, id)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel
+from sqlmodel import Session, col, select
+
+from api.deps import (
+    PageCursor,
+    QueryText,
+    encode_cursor,
+    get_session,
+    older_than,
+    optional_brand,
+    page_cursor,
+    page_limit,
+)
+from monitor.storage.models import Alert, Brand
+
+__all__ = ["AlertOut", "AlertPage", "list_alerts", "router"]
+
+router = APIRouter(tags=["alerts"])
+
+
+class AlertOut(BaseModel):
+    id: int
+    brand: str
+    kind: str
+    severity: str
+    status: str
+    title: str
+    detail: dict[str, Any]
+    mention_id: int | None
+    author_id: int | None
+    event_at: datetime
+    created_at: datetime | None
+
+
+class AlertPage(BaseModel):
+    items: list[AlertOut]
+    next_cursor: str | None
+
+
+def list_alerts(
+    session: Session,
+    *,
+    brand_id: int | None = None,
+    status: str | None = None,
+    kind: str | None = None,
+    limit: int,
+    cursor: PageCursor | None = None,
+) -> AlertPage:
+    """One page of alerts, newest event first; one query."""
+    statement = (
+        select(Alert, Brand.name)
+        .join(Brand, col(Brand.id) == col(Alert.brand_id))
+        .order_by(col(Alert.event_at).desc(), col(Alert.id).desc())
+        .limit(limit + 1)
+    )
+    if brand_id is not None:
+        statement = statement.where(col(Alert.brand_id) == brand_id)
+    if status is not None:
+        statement = statement.where(col(Alert.status) == status)
+    if kind is not None:
+        statement = statement.where(col(Alert.kind) == kind)
+    if cursor is not None:
+        statement = statement.where(older_than(col(Alert.event_at), col(Alert.id), cursor))
+    rows = session.exec(statement).all()
+    items = [_alert_out(alert, brand_name) for alert, brand_name in rows[:limit]]
+    last = items[-1] if len(rows) > limit else None
+    return AlertPage(items=items, next_cursor=None if last is None else encode_cursor(last.event_at, last.id))
+
+
+def _alert_out(alert: Alert, brand_name: str) -> AlertOut:
+    assert alert.id is not None and alert.event_at is not None
+    return AlertOut(
+        id=alert.id,
+        brand=brand_name,
+        kind=alert.kind,
+        severity=alert.severity,
+        status=alert.status,
+        title=alert.title,
+        detail=alert.detail or {},
+        mention_id=alert.mention_id,
+        author_id=alert.author_id,
+        event_at=alert.event_at,
+        created_at=alert.created_at,
+    )
+
+
+@router.get("/alerts", response_model=AlertPage, summary="Alerts, newest event first, cursor-paged")
+def get_alerts(
+    session: Annotated[Session, Depends(get_session)],
+    brand: Annotated[Brand | None, Depends(optional_brand)],
+    limit: Annotated[int, Depends(page_limit)],
+    cursor: Annotated[PageCursor | None, Depends(page_cursor)],
+    status: Annotated[QueryText, Query(max_length=40, description="e.g. open.")] = None,
+    kind: Annotated[QueryText, Query(max_length=80, description="Rule that raised it.")] = None,
+) -> AlertPage:
+    brand_id = None if brand is None else brand.id
+    return list_alerts(session, brand_id=brand_id, status=status, kind=kind, limit=limit, cursor=cursor)

@@ -1,0 +1,60 @@
+"""GET /api/v1/brands: the tracked brands, which brand each competitor belongs to, mention counts."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel
+from sqlmodel import Session, col, func, select
+
+from api.deps import get_session
+from monitor.storage.models import Brand, MentionBrand
+
+__all__ = ["BrandList", "BrandOut", "list_brands", "router"]
+
+router = APIRouter(tags=["brands"])
+
+
+class BrandOut(BaseModel):
+    id: int
+    name: str
+    competitor_of: str | None
+    competitors: list[str]
+    active: bool
+    timezone: str
+    mentions: int
+
+
+class BrandList(BaseModel):
+    items: list[BrandOut]
+
+
+def list_brands(session: Session) -> list[BrandOut]:
+    """Every brand, by name, with its competitors and the number of mentions matched to it."""
+    brands = session.exec(select(Brand).order_by(col(Brand.name))).all()
+    counts = dict(
+        session.exec(select(MentionBrand.brand_id, func.count()).group_by(col(MentionBrand.brand_id))).all()
+    )
+    names = {b.id: b.name for b in brands}
+    competitors: dict[int | None, list[str]] = {}
+    for brand in brands:
+        if brand.competitor_of_id is not None:
+            competitors.setdefault(brand.competitor_of_id, []).append(brand.name)
+    return [
+        BrandOut(
+            id=brand.id or 0,
+            name=brand.name,
+            competitor_of=names.get(brand.competitor_of_id),
+            competitors=competitors.get(brand.id, []),
+            active=brand.active,
+            timezone=brand.timezone,
+            mentions=counts.get(brand.id or 0, 0),
+        )
+        for brand in brands
+    ]
+
+
+@router.get("/brands", response_model=BrandList, summary="Brands and competitors with mention counts")
+def get_brands(session: Annotated[Session, Depends(get_session)]) -> BrandList:
+    return BrandList(items=list_brands(session))
