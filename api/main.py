@@ -23,6 +23,7 @@ from api.routes import alerts, authors, brands, mentions, stats
 from dashboards.app import dashboard_router
 from monitor import __version__
 from monitor.config import Settings
+from monitor.storage.db import read_only
 
 __all__ = ["API_PREFIX", "ErrorBody", "create_app"]
 
@@ -134,6 +135,7 @@ def healthz(engine: Annotated[Engine, Depends(get_engine)]) -> Health:
 
 def create_app(settings: Settings, engine: Engine, *, include_dashboard: bool = True) -> FastAPI:
     """The app over `engine`; it only reads. `include_dashboard` mounts the HTML dashboard at /."""
+    engine = read_only(engine)  # on SQLite, reads then never wait for (or block) the pipeline's writes
     app = FastAPI(title="wom", version=__version__, docs_url="/docs", redoc_url=None)
     app.state.settings = settings
     app.state.engine = engine

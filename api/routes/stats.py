@@ -251,8 +251,8 @@ class StatusReport(BaseModel):
 
 def status_report(session: Session, engine: Engine) -> StatusReport:
     """Row counts of every table (one query) and the newest run of each job (one query)."""
-    # first, on its own connection: on SQLite every transaction takes the write lock (BEGIN IMMEDIATE in
-    # monitor.storage.db), so a second connection opened while `session` holds one would wait it out
+    # before `session` begins: on an engine that is not read_only, SQLite would make this second
+    # connection wait for the first one's write lock
     schema_current = schema_is_current(engine)
     tables = SQLModel.metadata.sorted_tables
     counts = session.exec(
