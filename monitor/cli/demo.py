@@ -1,0 +1,133 @@
+"""`wom demo`: a Dutch web shop and its competitor, a sample of real-looking mentions, no API keys."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+import sqlalchemy as sa
+import typer
+from rich.table import Table
+from sqlalchemy.engine import Engine
+
+from monitor.cli.context import console, open_database, state, wom_command
+from monitor.cli.ingest import print_summary, run_import
+from monitor.cli.process import run_pipeline_once
+from monitor.scoring.profile import decay_to
+from monitor.storage.models import Alert, AuthorBrandStats, Brand, utcnow
+
+__all__ = ["SAMPLE", "register", "shift_sample", "top_authors"]
+
+SAMPLE = Path(__file__).resolve().parents[1] / "demo" / "sample_mentions.jsonl"
+
+
+def shift_sample(source: Path, target: Path, *, now: datetime) -> timedelta:
+    """Copy the sample with every time moved so that its newest mention is an hour before `now`."""
+    lines = [orjson.loads(line) for line in source.read_bytes().splitlines() if line.strip()]
+    newest = max(datetime.fromisoformat(item["created_at"].replace("Z", "+00:00")) for item in lines)
+    shift = (now - timedelta(hours=1)) - newest
+    shift = timedelta(hours=shift // timedelta(hours=1))
+    with target.open("wb") as out:
+        for item in lines:
+            moved = datetime.fromisoformat(item["created_at"].replace("Z", "+00:00")) + shift
+            item["created_at"] = moved.astimezone(UTC).isoformat().replace("+00:00", "Z")
+            out.write(orjson.dumps(item) + b"\n")
+    return shift
+
+
+def top_authors(
+    engine: Engine, *, brand: str, score: str, half_life_days: float, limit: int = 5
+) -> list[dict[str, Any]]:
+    """Best-first authors of `brand` by ambassador or detractor score, decayed to now."""
+    stats = AuthorBrandStats.__table__  # type: ignore[attr-defined]
+    brands = Brand.__table__  # type: ignore[attr-defined]
+    identity = sa.table("authoridentity", sa.column("author_id"), sa.column("source"), sa.column("handle"))
+    now = utcnow()
+    with engine.connect() as conn:
+        rows = (
+            conn.execute(
+                sa.select(stats).join(brands, brands.c.id == stats.c.brand_id).where(brands.c.name == brand)
+            )
+            .mappings()
+            .all()
+        )
+        handles: dict[int, list[str]] = {}
+        for author_id, source, handle in conn.execute(
+            sa.select(identity.c.author_id, identity.c.source, identity.c.handle)
+        ):
+            handles.setdefault(author_id, []).append(f"{source}:{handle}")
+    ranked = []
+    for row in rows:
+        value = decay_to(
+            row[f"{score}_score"],
+            last_mention_at=row["last_mention_at"],
+            now=now,
+            half_life_days=half_life_days,
+        )
+        if value > 0:
+            ranked.append(
+                {
+                    "author": ", ".join(handles.get(row["author_id"], [])),
+                    "score": value,
+                    "segment": row["segment"],
+                    "positive": row["positive"],
+                    "negative": row["negative"],
+                }
+            )
+    return sorted(ranked, key=lambda item: -item["score"])[:limit]
+
+
+def _print_findings(engine: Engine, *, brand: str, half_life_days: float) -> None:
+    for score in ("ambassador", "detractor"):
+        table = Table(title=f"top {score}s of {brand}")
+        for column in ("author", "segment", "score", "positive", "negative"):
+            table.add_column(column)
+        for item in top_authors(engine, brand=brand, score=score, half_life_days=half_life_days):
+            table.add_row(
+                item["author"],
+                item["segment"],
+                f"{item['score']:.2f}",
+                str(item["positive"]),
+                str(item["negative"]),
+            )
+        console.print(table)
+    alerts = Alert.__table__  # type: ignore[attr-defined]
+    with engine.connect() as conn:
+        counts = conn.execute(sa.select(alerts.c.kind, sa.func.count()).group_by(alerts.c.kind)).all()
+    console.print("alerts: " + (", ".join(f"{kind} {count}" for kind, count in counts) or "none"))
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    @wom_command
+    def demo(
+        directory: Annotated[
+            Path, typer.Option("--dir", help="Where the demo keeps its config and database.")
+        ] = Path(".wom-demo"),
+        serve: Annotated[bool, typer.Option(help="Start `wom run` afterwards (dashboard and API).")] = True,
+        port: Annotated[int, typer.Option(help="Port for the dashboard and API.")] = 8000,
+    ) -> None:
+        """Monitor an example Dutch web shop from a sample of mentions, then serve the dashboard."""
+        from monitor.demo.config import demo_config_toml
+
+        directory.mkdir(parents=True, exist_ok=True)
+        config_path = directory / "wom.toml"
+        database = (directory / "wom.db").resolve()
+        config_path.write_text(demo_config_toml(f"sqlite:///{database}"), encoding="utf-8")
+        state.config_path = config_path
+        settings = state.settings()
+        settings.api.port = port
+        shifted = directory / "sample_mentions.jsonl"
+        shift = shift_sample(SAMPLE, shifted, now=utcnow())
+        console.print(f"config: {config_path}  (sample moved forward by {shift.days} days to end now)")
+        print_summary(run_import(shifted, batch_size=2000))
+        engine = open_database(settings)
+        run_pipeline_once(settings, engine)
+        brand = settings.brands[0].name
+        _print_findings(engine, brand=brand, half_life_days=settings.scoring.half_life_days)
+        if serve:
+            from monitor.cli.serve import run_service
+
+            run_service(settings, engine, with_scheduler=True)

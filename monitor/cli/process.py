@@ -1,0 +1,140 @@
+"""`wom process` runs the pipeline stages once; `wom worker` runs them in a loop (several may run at once)."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from typing import Annotated
+
+import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn
+from rich.table import Table
+from sqlalchemy.engine import Engine
+
+from monitor.alerts.delivery import deliver_pending
+from monitor.classify.cache import CachedClassifier
+from monitor.cli.context import configure_logging, console, open_database, state, wom_command
+from monitor.config import Settings
+from monitor.pipeline import STAGE_ORDER, Pipeline, StageResult
+from monitor.scheduler import heartbeat
+from monitor.scoring.store import rebuild_profiles
+from monitor.storage.claims import Stage
+from monitor.storage.runs import finish_run, start_run
+
+__all__ = ["make_pipeline", "register", "run_pipeline_once"]
+
+
+def make_pipeline(settings: Settings, engine: Engine) -> Pipeline:
+    from monitor.classify.factory import build_classifier  # loads numpy and the encoder lazily
+
+    return Pipeline(
+        engine, settings, classifier_factory=lambda: CachedClassifier(build_classifier(settings.classifier))
+    )
+
+
+def run_pipeline_once(settings: Settings, engine: Engine, *, quiet: bool = False) -> dict[Stage, StageResult]:
+    """All stages until nothing is pending, then due e-mail deliveries; recorded as one JobRun per stage."""
+    pipeline = make_pipeline(settings, engine)
+    results: dict[Stage, StageResult] = {}
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), console=console, disable=quiet
+    ) as progress:
+        for stage in STAGE_ORDER:
+            task = progress.add_task(f"{stage}: starting", total=None)
+            run_id = start_run(pipeline.engine, kind="pipeline", name=stage)
+            total = StageResult()
+            try:
+                while True:
+                    batch = pipeline.run_stage(stage, max_batches=1)
+                    if batch.batches == 0:
+                        break
+                    total.claimed += batch.claimed
+                    total.done += batch.done
+                    total.batches += 1
+                    for key, value in batch.detail.items():
+                        total.detail[key] = total.detail.get(key, 0) + value
+                    progress.update(task, description=f"{stage}: {total.done:,} mentions")
+                    heartbeat(pipeline.engine, run_id)
+            except Exception as e:
+                finish_run(
+                    pipeline.engine,
+                    run_id,
+                    status="failed",
+                    read=total.claimed,
+                    new=total.done,
+                    error=f"{type(e).__name__}: {e}",
+                )
+                raise
+            finish_run(
+                pipeline.engine,
+                run_id,
+                status="succeeded",
+                read=total.claimed,
+                new=total.done,
+                detail=dict(total.detail),
+            )
+            results[stage] = total
+            progress.update(task, description=f"{stage}: {total.done:,} mentions", completed=1, total=1)
+    if settings.alerts.email_to:
+        deliver_pending(pipeline.engine, settings)
+    return results
+
+
+def _print_results(results: dict[Stage, StageResult]) -> None:
+    table = Table(title="pipeline")
+    for column in ("stage", "mentions", "batches", "detail"):
+        table.add_column(column)
+    for stage, result in results.items():
+        detail = ", ".join(f"{k} {v:,}" for k, v in result.detail.items())
+        table.add_row(stage, f"{result.done:,}", str(result.batches), detail)
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    @wom_command
+    def process(
+        rebuild: Annotated[
+            bool, typer.Option(help="Recompute every author profile from scratch first.")
+        ] = False,
+        quiet: Annotated[bool, typer.Option(help="No progress display.")] = False,
+    ) -> None:
+        """Run every pipeline stage once over what is pending: match, classify, profile, alert, deliver."""
+        settings = state.settings()
+        engine = open_database(settings)
+        if rebuild:
+            with engine.begin() as conn:
+                pairs = rebuild_profiles(conn, settings=settings)
+            console.print(f"rebuilt {pairs:,} author profiles")
+        _print_results(run_pipeline_once(settings, engine, quiet=quiet))
+
+    @app.command()
+    @wom_command
+    def worker(
+        idle_seconds: Annotated[float, typer.Option(min=0.1, help="Pause when nothing is pending.")] = 5.0,
+        once: Annotated[
+            bool, typer.Option(help="Stop when nothing is pending (for tests and batch jobs).")
+        ] = False,
+    ) -> None:
+        """Run the pipeline stages in a loop; start several (on PostgreSQL) to share the work."""
+        configure_logging()
+        settings = state.settings()
+        engine = open_database(settings)
+        pipeline = make_pipeline(settings, engine)
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
+        console.print(f"worker {pipeline.worker} started")
+        while not stop.is_set():
+            done = 0
+            for stage in STAGE_ORDER:
+                done += pipeline.run_stage(stage, max_batches=4).done
+                if stop.is_set():
+                    break
+            if settings.alerts.email_to:
+                done += deliver_pending(engine, settings, limit=20).sent
+            if done == 0:
+                if once:
+                    break
+                stop.wait(idle_seconds)
+        console.print(f"worker {pipeline.worker} stopped")

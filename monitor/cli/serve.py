@@ -1,0 +1,98 @@
+"""`wom serve` (API and dashboard only) and `wom run` (scheduler + API + dashboard in one process)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+import typer
+import uvicorn
+from sqlalchemy.engine import Engine
+
+from monitor.alerts.delivery import deliver_pending
+from monitor.cli.context import configure_logging, console, open_database, state, wom_command
+from monitor.config import Settings
+from monitor.pipeline import STAGE_ORDER, Pipeline
+from monitor.scheduler import JobResult, ScheduledJob, SchedulerService
+from monitor.storage.leader import LeaderLock
+
+__all__ = ["register", "run_service", "scheduled_jobs"]
+
+log = logging.getLogger("wom.run")
+
+
+def scheduled_jobs(settings: Settings, engine: Engine) -> list[ScheduledJob]:
+    """The jobs `wom run` schedules, built from the config (collectors join here as they are configured)."""
+    from monitor.cli.process import make_pipeline
+
+    pipeline: Pipeline = make_pipeline(settings, engine)
+
+    def run_pipeline() -> JobResult:
+        claimed = done = 0
+        for stage in STAGE_ORDER:
+            result = pipeline.run_stage(stage)
+            claimed += result.claimed
+            done += result.done
+        return JobResult(read=claimed, new=done)
+
+    def deliver() -> JobResult:
+        result = deliver_pending(engine, settings)
+        return JobResult(new=result.sent, failed=result.failed, detail={"retrying": result.retrying})
+
+    jobs = [ScheduledJob("pipeline", run_pipeline, settings.pipeline.interval_seconds, "pipeline")]
+    if settings.alerts.email_to:
+        jobs.append(ScheduledJob("deliver-alerts", deliver, 60, "maintenance"))
+    return jobs
+
+
+def _serve(settings: Settings, engine: Engine, *, include_dashboard: bool) -> None:
+    from api.main import create_app
+
+    app = create_app(settings, engine, include_dashboard=include_dashboard)
+    uvicorn.run(app, host=settings.api.host, port=settings.api.port, log_level="warning")
+
+
+def run_service(settings: Settings, engine: Engine, *, with_scheduler: bool) -> None:
+    configure_logging()
+    service = None
+    if with_scheduler:
+        service = SchedulerService(scheduled_jobs(settings, engine), engine=engine, lock=LeaderLock(engine))
+        leads = service.start()
+        console.print(
+            "scheduler: running the jobs"
+            if leads
+            else "scheduler: another process holds the lock; serving only"
+        )
+    base = f"http://{settings.api.host}:{settings.api.port}"
+    console.print(f"dashboard: {base}/   API: {base}/api/v1/   docs: {base}/docs   (Ctrl-C stops)")
+    try:
+        _serve(settings, engine, include_dashboard=True)
+    finally:
+        if service is not None:
+            service.shutdown(wait=True)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    @wom_command
+    def run(
+        port: Annotated[int | None, typer.Option(help="Port (default: [api] port).")] = None,
+    ) -> None:
+        """Run the scheduler (pipeline, alerts) with the API and the dashboard in one process."""
+        settings = state.settings()
+        if port is not None:
+            settings.api.port = port
+        run_service(settings, open_database(settings), with_scheduler=True)
+
+    @app.command()
+    @wom_command
+    def serve(
+        port: Annotated[int | None, typer.Option(help="Port (default: [api] port).")] = None,
+    ) -> None:
+        """Serve the API and dashboard only; no scheduled jobs (run them with `wom run` or `wom worker`)."""
+        settings = state.settings()
+        if port is not None:
+            settings.api.port = port
+        console.print(f"API: http://{settings.api.host}:{settings.api.port}/api/v1/  (no scheduler)")
+        configure_logging()
+        _serve(settings, open_database(settings), include_dashboard=True)
