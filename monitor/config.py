@@ -107,6 +107,7 @@ class SegmentThresholds(_Section):
 
 class ScoringSettings(_Section):
     half_life_days: float = Field(default=90.0, gt=0)
+    recent_half_life_days: float = Field(default=14.0, gt=0)
     min_mentions: int = Field(default=2, ge=1)
     staff_handles: list[str] = Field(default_factory=list)
     segments: SegmentThresholds = Field(default_factory=SegmentThresholds)

@@ -54,6 +54,9 @@ BOT_MIN_TEXTS = 5
 BOT_IDENTICAL_SHARE = 0.8
 SPAM_SHARE = 0.5
 EVIDENCE_LIMIT = 5
+# Recent negative evidence (at the recent_half_life_days rate) it takes to call someone turning negative:
+# about two confident negative posts, so one bad day of a fan is not yet a turn.
+TURN_MIN_NEGATIVE_MASS = 1.0
 _SECONDS_PER_DAY = 86_400.0
 
 _URL_RE = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
@@ -147,6 +150,8 @@ class _Evidence:
     negative_distinct: int
     neutral_distinct: int
     reach: int
+    recent_positive_mass: float = 0.0
+    recent_negative_mass: float = 0.0
 
 
 def normalise_text(text: str) -> str:
@@ -213,7 +218,10 @@ def build_profile(
     contributions = {
         m.mention_id: _mass(m, as_of=last, half_life_days=settings.half_life_days) for m in ordered
     }
-    evidence_now = _evidence(representatives, contributions, reach=_latest_reach(ordered))
+    recent = {
+        m.mention_id: _mass(m, as_of=last, half_life_days=settings.recent_half_life_days) for m in ordered
+    }
+    evidence_now = _evidence(representatives, contributions, recent, reach=_latest_reach(ordered))
     ambassador, detractor, terms = _scores(evidence_now, settings=settings, discount=discount)
     segment = _segment(ambassador, detractor, evidence_now, settings=settings, discount=discount)
     dominant = "ambassador" if ambassador > detractor else "detractor" if detractor > ambassador else "none"
@@ -302,16 +310,32 @@ def _latest_reach(ordered: Sequence[ScoredMention]) -> int:
 
 
 def _evidence(
-    representatives: Sequence[ScoredMention], contributions: Mapping[int, float], *, reach: int
+    representatives: Sequence[ScoredMention],
+    contributions: Mapping[int, float],
+    recent: Mapping[int, float],
+    *,
+    reach: int,
 ) -> _Evidence:
-    polarities = [(_polarity(m)[0], contributions[m.mention_id]) for m in representatives]
+    polarities = [
+        (_polarity(m)[0], contributions[m.mention_id], recent[m.mention_id]) for m in representatives
+    ]
     return _Evidence(
-        positive_mass=math.fsum(mass for pol, mass in polarities if pol == "positive"),
-        negative_mass=math.fsum(mass for pol, mass in polarities if pol == "negative"),
-        positive_distinct=sum(1 for pol, _ in polarities if pol == "positive"),
-        negative_distinct=sum(1 for pol, _ in polarities if pol == "negative"),
-        neutral_distinct=sum(1 for pol, _ in polarities if pol == "neutral"),
+        positive_mass=math.fsum(mass for pol, mass, _ in polarities if pol == "positive"),
+        negative_mass=math.fsum(mass for pol, mass, _ in polarities if pol == "negative"),
+        positive_distinct=sum(1 for pol, _, _ in polarities if pol == "positive"),
+        negative_distinct=sum(1 for pol, _, _ in polarities if pol == "negative"),
+        neutral_distinct=sum(1 for pol, _, _ in polarities if pol == "neutral"),
         reach=reach,
+        recent_positive_mass=math.fsum(mass for pol, _, mass in polarities if pol == "positive"),
+        recent_negative_mass=math.fsum(mass for pol, _, mass in polarities if pol == "negative"),
+    )
+
+
+def _turning_negative(evidence: _Evidence) -> bool:
+    """Lately more negative than positive, with at least TURN_MIN_NEGATIVE_MASS of recent negative evidence."""
+    return (
+        evidence.recent_negative_mass >= TURN_MIN_NEGATIVE_MASS
+        and evidence.recent_negative_mass > evidence.recent_positive_mass
     )
 
 
@@ -342,6 +366,9 @@ def _scores(
         "negative_share": negative_share,
         "discount": discount.label,
         "discount_factor": factor,
+        "recent_positive_mass": evidence.recent_positive_mass,
+        "recent_negative_mass": evidence.recent_negative_mass,
+        "turning_negative": int(_turning_negative(evidence) and not discount.is_own_account),
         "ambassador_score": ambassador,
         "detractor_score": detractor,
     }
@@ -361,6 +388,10 @@ def _segment(
     thresholds = settings.segments
     distinct = evidence.positive_distinct + evidence.negative_distinct + evidence.neutral_distinct
     single = distinct <= 1
+    if _turning_negative(evidence) and not single:
+        # the pyramid says how someone feels now: a fan whose recent posts are mostly negative is a critic,
+        # even while a long positive history still outweighs them in the slow (half_life_days) scores
+        return "detractor" if detractor >= thresholds.detractor and detractor > ambassador else "critic"
     if detractor > ambassador:
         if detractor >= thresholds.detractor and not single:
             return "detractor"
@@ -401,7 +432,9 @@ def _segment_history(
     and takes the last segment from the exact profile so history and profile always agree.
     """
     half_life = settings.half_life_days
+    recent_half_life = settings.recent_half_life_days
     masses = {"positive": 0.0, "negative": 0.0}
+    recent = {"positive": 0.0, "negative": 0.0}
     counts = {"positive": 0, "negative": 0, "neutral": 0}
     groups: dict[str, ScoredMention] = {}
     reach = 0
@@ -412,6 +445,8 @@ def _segment_history(
         if previous_time is not None:
             decay = _recency(previous_time, as_of=mention.created_at, half_life_days=half_life)
             masses = {pol: mass * decay for pol, mass in masses.items()}
+            recent_decay = _recency(previous_time, as_of=mention.created_at, half_life_days=recent_half_life)
+            recent = {pol: mass * recent_decay for pol, mass in recent.items()}
         previous_time = mention.created_at
         key = _dedupe_key(mention)
         replaced = groups.get(key)
@@ -421,11 +456,14 @@ def _segment_history(
             if old_polarity in masses:
                 old_mass = _mass(replaced, as_of=mention.created_at, half_life_days=half_life)
                 masses[old_polarity] = max(0.0, masses[old_polarity] - old_mass)
+                old_recent = _mass(replaced, as_of=mention.created_at, half_life_days=recent_half_life)
+                recent[old_polarity] = max(0.0, recent[old_polarity] - old_recent)
         groups[key] = mention
         polarity = _polarity(mention)[0]
         counts[polarity] += 1
         if polarity in masses:
             masses[polarity] += _base_mass(mention)
+            recent[polarity] += _base_mass(mention)
         if mention.reach is not None:
             reach = max(0, mention.reach)
         if index + 1 < len(ordered) and ordered[index + 1].created_at == mention.created_at:
@@ -440,6 +478,8 @@ def _segment_history(
                 counts["negative"],
                 counts["neutral"],
                 reach,
+                recent["positive"],
+                recent["negative"],
             )
             ambassador, detractor, _ = _scores(evidence, settings=settings, discount=discount)
             segment = _segment(ambassador, detractor, evidence, settings=settings, discount=discount)

@@ -200,10 +200,23 @@ def test_turning_ambassador_changes_segment_at_the_right_mention() -> None:
     profile = build_profile(turning_ambassador(), settings=SETTINGS, discount=NONE)
     assert profile.segment_changes == [
         SegmentChangeEvent(T0 + timedelta(days=10), "occasional", "ambassador", 2),
-        SegmentChangeEvent(T0 + timedelta(days=43), "ambassador", "detractor", 8),
+        # the second complaint tips the recent balance (recent_half_life_days): a critic at once,
+        # before the slow scores have caught up; a detractor when they have
+        SegmentChangeEvent(T0 + timedelta(days=41), "ambassador", "critic", 6),
+        SegmentChangeEvent(T0 + timedelta(days=43), "critic", "detractor", 8),
     ]
     assert profile.segment == "detractor"
     assert profile.evidence == [9, 8, 7, 6, 5]
+
+
+def test_one_bad_day_of_a_fan_is_not_a_turn() -> None:
+    praise = [mention(i, 5 * i, reach=99) for i in range(1, 7)]
+    profile = build_profile(
+        [*praise, mention(7, 31, "negative", confidence=0.9, reach=99)], settings=SETTINGS, discount=NONE
+    )
+    assert profile.segment == "ambassador"
+    assert profile.score_terms["turning_negative"] == 0
+    assert [c.to_segment for c in profile.segment_changes] == ["ambassador"]
 
 
 def test_segment_history_equals_rescoring_every_prefix() -> None:
