@@ -81,7 +81,7 @@ class ApiSettings(_Section):
 class PipelineSettings(_Section):
     batch_size: int = Field(default=256, ge=1, le=10_000)
     interval_seconds: int = Field(default=60, ge=5)
-    claim_timeout_seconds: int = Field(default=600, ge=30)
+    claim_timeout_seconds: int = Field(default=300, ge=30)
 
 
 class ClassifierSettings(_Section):

@@ -9,6 +9,7 @@ and another worker takes the rows over.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Literal
@@ -18,7 +19,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from monitor.storage.models import Mention, utcnow
 
-__all__ = ["STAGES", "Stage", "claim_mentions", "finish_claim", "release_claim"]
+__all__ = ["STAGES", "Stage", "claim_mentions", "finish_claim", "release_claim", "release_dead_claims"]
 
 Stage = Literal["match", "classify", "profile", "alert"]
 _MENTION = Mention.__table__  # type: ignore[attr-defined]
@@ -89,3 +90,45 @@ def release_claim(engine: Engine, *, worker: str, mention_ids: Sequence[int]) ->
             .where(_MENTION.c.id.in_(list(mention_ids)), _MENTION.c.claimed_by == worker)
             .values(claimed_by=None, claim_expires_at=None)
         )
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def release_dead_claims(engine: Engine, *, hostname: str) -> int:
+    """Release the claims of workers on this host whose process is gone (a kill -9, a crash).
+
+    Worker ids are `host:pid:random`. Claims of workers on other hosts are left to their lease.
+    Returns how many rows were released.
+    """
+    with engine.connect() as conn:
+        workers = (
+            conn.execute(
+                sa.select(_MENTION.c.claimed_by).where(_MENTION.c.claimed_by.is_not(None)).distinct()
+            )
+            .scalars()
+            .all()
+        )
+    dead = []
+    for worker in workers:
+        parts = worker.rsplit(":", 2)
+        if len(parts) != 3 or not parts[1].isdigit():
+            continue
+        if parts[0] == hostname and not _pid_alive(int(parts[1])):
+            dead.append(worker)
+    if not dead:
+        return 0
+    with engine.begin() as conn:
+        result = conn.execute(
+            sa.update(_MENTION)
+            .where(_MENTION.c.claimed_by.in_(dead))
+            .values(claimed_by=None, claim_expires_at=None)
+        )
+    return int(result.rowcount)

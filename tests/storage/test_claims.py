@@ -1,10 +1,11 @@
+import os
 from datetime import timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from monitor.records import AuthorRecord, MentionRecord
-from monitor.storage.claims import claim_mentions, finish_claim, release_claim
+from monitor.storage.claims import claim_mentions, finish_claim, release_claim, release_dead_claims
 from monitor.storage.mentions import store_mentions
 from monitor.storage.models import Mention, utcnow
 
@@ -70,3 +71,35 @@ def test_released_rows_can_be_claimed_again_at_once(engine: Engine) -> None:
     ids = claim_mentions(engine, stage="match", worker="a", limit=10, lease=timedelta(hours=1))
     release_claim(engine, worker="a", mention_ids=ids)
     assert claim_mentions(engine, stage="match", worker="b", limit=10, lease=timedelta(hours=1)) == ids
+
+
+def test_claims_of_dead_workers_on_this_host_are_released(engine: Engine) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    _seed(engine, 6)
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    dead_pid = int(gone.stdout)
+    host = socket.gethostname()
+    claim_mentions(engine, stage="match", worker=f"{host}:{dead_pid}:aa", limit=2, lease=timedelta(hours=1))
+    claim_mentions(
+        engine, stage="match", worker=f"{host}:{os.getpid()}:bb", limit=2, lease=timedelta(hours=1)
+    )
+    claim_mentions(
+        engine, stage="match", worker=f"elsewhere:{dead_pid}:cc", limit=2, lease=timedelta(hours=1)
+    )
+    assert release_dead_claims(engine, hostname=host) == 2
+    with engine.connect() as conn:
+        owners = (
+            conn.execute(
+                sa.select(Mention.__table__.c.claimed_by)
+                .where(Mention.__table__.c.claimed_by.is_not(None))
+                .distinct()
+            )
+            .scalars()
+            .all()
+        )
+    assert sorted(owners) == sorted([f"{host}:{os.getpid()}:bb", f"elsewhere:{dead_pid}:cc"])
