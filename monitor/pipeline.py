@@ -25,7 +25,7 @@ from monitor.config import Settings
 from monitor.faults import fault_point
 from monitor.matching import BrandMatcher, BrandRules
 from monitor.scoring.store import recompute_profiles
-from monitor.storage.claims import Stage, claim_mentions, finish_claim, release_claim
+from monitor.storage.claims import Stage, claim_mentions, finish_claim, release_claim, release_dead_claims
 from monitor.storage.models import Brand, Classification, Mention, MentionBrand, utcnow
 
 __all__ = ["STAGE_ORDER", "Pipeline", "StageResult", "worker_id"]
@@ -99,6 +99,13 @@ class Pipeline:
         if self._classifier is None:
             self._classifier = self._classifier_factory()
         return self._classifier
+
+    def recover_dead_claims(self) -> int:
+        """Release rows claimed by workers of this host that died (their leases would hold them for a while)."""
+        released = release_dead_claims(self.engine, hostname=socket.gethostname())
+        if released:
+            log.info("released %d mentions claimed by dead workers on this host", released)
+        return released
 
     @property
     def lease(self) -> timedelta:

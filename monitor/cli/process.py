@@ -35,6 +35,7 @@ def make_pipeline(settings: Settings, engine: Engine) -> Pipeline:
 def run_pipeline_once(settings: Settings, engine: Engine, *, quiet: bool = False) -> dict[Stage, StageResult]:
     """All stages until nothing is pending, then due e-mail deliveries; recorded as one JobRun per stage."""
     pipeline = make_pipeline(settings, engine)
+    pipeline.recover_dead_claims()
     results: dict[Stage, StageResult] = {}
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}"), console=console, disable=quiet
@@ -121,6 +122,7 @@ def register(app: typer.Typer) -> None:
         settings = state.settings()
         engine = open_database(settings)
         pipeline = make_pipeline(settings, engine)
+        pipeline.recover_dead_claims()
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         signal.signal(signal.SIGINT, lambda *_: stop.set())
