@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from monitor.alerts.rules import AlertDraft
+from monitor.classify.base import Classification as ClassificationResult
 from monitor.classify.base import Classifier
 from monitor.config import Settings
 from monitor.faults import fault_point
@@ -183,39 +184,41 @@ class Pipeline:
     def _classify(self, ids: Sequence[int], detail: dict[str, int]) -> int:
         with self.engine.connect() as conn:
             rows = conn.execute(
-                sa.select(_MENTION.c.id, _MENTION.c.text, _MENTION.c.lang).where(_MENTION.c.id.in_(ids))
+                sa.select(_MENTION.c.id, _MENTION.c.text, _MENTION.c.lang, _MENTION.c.content_key).where(
+                    _MENTION.c.id.in_(ids)
+                )
             ).all()
-        # copy-paste duplicates (retweets, spam) are classified once per batch
-        unique: dict[tuple[str, str | None], int] = {}
-        for _, text, lang in rows:
-            unique.setdefault((text, lang), len(unique))
-        keys = list(unique)
         classifier = self.classifier
-        outputs = classifier.classify([text for text, _ in keys], hint_langs=[lang for _, lang in keys])
+        # copies (retweets, spam waves, a batch redone after a crash) reuse the classification of their text
+        known = self._known_classifications(
+            {row.content_key for row in rows}, model=(classifier.name, classifier.version)
+        )
+        todo = {row.content_key: (row.text, row.lang) for row in rows if row.content_key not in known}
+        if todo:
+            keys = list(todo)
+            outputs = classifier.classify([todo[k][0] for k in keys], hint_langs=[todo[k][1] for k in keys])
+            known.update(zip(keys, outputs, strict=True))
         fault_point("pipeline.after_classify_before_commit")
         now = self._now()
         with self.engine.begin() as conn:
             owned = finish_claim(conn, stage="classify", worker=self.worker, mention_ids=ids, now=now)
-            values = []
-            for mention_id, text, lang in rows:
-                if mention_id not in owned:
-                    continue
-                out = outputs[unique[(text, lang)]]
-                values.append(
-                    {
-                        "mention_id": mention_id,
-                        "model_name": classifier.name,
-                        "model_version": classifier.version,
-                        "sentiment": out.sentiment,
-                        "confidence": out.confidence,
-                        "score": out.score,
-                        "lang": out.lang,
-                        "intent": out.intent,
-                        "intent_confidence": out.intent_confidence,
-                        "worker": self.worker,
-                        "created_at": now,
-                    }
-                )
+            values = [
+                {
+                    "mention_id": row.id,
+                    "model_name": classifier.name,
+                    "model_version": classifier.version,
+                    "sentiment": known[row.content_key].sentiment,
+                    "confidence": known[row.content_key].confidence,
+                    "score": known[row.content_key].score,
+                    "lang": known[row.content_key].lang,
+                    "intent": known[row.content_key].intent,
+                    "intent_confidence": known[row.content_key].intent_confidence,
+                    "worker": self.worker,
+                    "created_at": now,
+                }
+                for row in rows
+                if row.id in owned
+            ]
             if values:
                 conn.execute(
                     _insert(conn, _CLASSIFICATION).on_conflict_do_nothing(
@@ -223,8 +226,33 @@ class Pipeline:
                     ),
                     values,
                 )
-        detail["unique_texts"] = detail.get("unique_texts", 0) + len(keys)
+        detail["classified_texts"] = detail.get("classified_texts", 0) + len(todo)
         return len(owned)
+
+    def _known_classifications(
+        self, keys: set[str], *, model: tuple[str, str]
+    ) -> dict[str, ClassificationResult]:
+        if not keys:
+            return {}
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(
+                    _MENTION.c.content_key,
+                    _CLASSIFICATION.c.sentiment,
+                    _CLASSIFICATION.c.confidence,
+                    _CLASSIFICATION.c.score,
+                    _CLASSIFICATION.c.lang,
+                    _CLASSIFICATION.c.intent,
+                    _CLASSIFICATION.c.intent_confidence,
+                )
+                .join(_CLASSIFICATION, _CLASSIFICATION.c.mention_id == _MENTION.c.id)
+                .where(
+                    _MENTION.c.content_key.in_(list(keys)),
+                    _CLASSIFICATION.c.model_name == model[0],
+                    _CLASSIFICATION.c.model_version == model[1],
+                )
+            ).all()
+        return {row[0]: ClassificationResult(*row[1:]) for row in rows}
 
     # --- profile -----------------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,7 +16,7 @@ from sqlalchemy.engine import Connection, Engine
 from monitor.records import AuthorRecord, MentionRecord
 from monitor.storage.models import Author, AuthorIdentity, Mention, utcnow
 
-__all__ = ["StoreResult", "existing_keys", "store_mentions"]
+__all__ = ["StoreResult", "content_key", "existing_keys", "store_mentions"]
 
 _MENTION = Mention.__table__  # type: ignore[attr-defined]
 _IDENTITY = AuthorIdentity.__table__  # type: ignore[attr-defined]
@@ -157,6 +158,11 @@ def _ensure_identities(
     return {key: value[0] for key, value in known.items()}
 
 
+def content_key(text: str, lang: str | None) -> str:
+    """Mentions with the same key get the same classification (the classifier sees only text and hint)."""
+    return hashlib.sha1(f"{lang or ''}\x00{text}".encode(), usedforsecurity=False).hexdigest()
+
+
 def _mention_row(record: MentionRecord, identity_id: int, now: datetime) -> dict[str, Any]:
     return {
         "source": record.source,
@@ -177,6 +183,7 @@ def _mention_row(record: MentionRecord, identity_id: int, now: datetime) -> dict
         "brand_hint": record.brand,
         "raw": record.raw,
         "text_sanitized": record.text_sanitized,
+        "content_key": content_key(record.text, record.lang),
     }
 
 
@@ -199,6 +206,7 @@ _PG_COLUMNS = (
     ("brand_hint", "text"),
     ("raw", "json"),
     ("text_sanitized", "boolean"),
+    ("content_key", "text"),
 )
 _PG_INSERT = sa.text(
     "INSERT INTO mention ("

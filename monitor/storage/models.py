@@ -120,6 +120,8 @@ class Mention(SQLModel, table=True):
     brand_hint: str | None = None
     raw: dict[str, Any] | None = _json(None)
     text_sanitized: bool = False
+    # sha1 of the language hint and the text: copies (retweets, spam waves) share it and one classification
+    content_key: str = Field(default="", max_length=40, index=True)
     # pipeline progress; a stage claims rows with claimed_by/claim_expires_at, then stamps its column
     matched_at: datetime | None = _time()
     classified_at: datetime | None = _time()

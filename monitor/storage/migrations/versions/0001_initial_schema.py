@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 19:04:20.968440
+Create Date: 2026-11-23 20:10:06.397496
 """
 
 from collections.abc import Sequence
@@ -158,6 +158,7 @@ def upgrade() -> None:
     sa.Column('brand_hint', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('raw', sa.JSON(), nullable=True),
     sa.Column('text_sanitized', sa.Boolean(), nullable=False),
+    sa.Column('content_key', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
     sa.Column('matched_at', monitor.storage.models.UTCDateTime(), nullable=True),
     sa.Column('classified_at', monitor.storage.models.UTCDateTime(), nullable=True),
     sa.Column('profiled_at', monitor.storage.models.UTCDateTime(), nullable=True),
@@ -172,6 +173,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_mention_alert_pending', ['alerted_at', 'profiled_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_mention_author_identity_id'), ['author_identity_id'], unique=False)
         batch_op.create_index('ix_mention_classify_pending', ['classified_at', 'matched_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_mention_content_key'), ['content_key'], unique=False)
         batch_op.create_index(batch_op.f('ix_mention_created_at'), ['created_at'], unique=False)
         batch_op.create_index('ix_mention_match_pending', ['matched_at'], unique=False)
         batch_op.create_index('ix_mention_profile_pending', ['profiled_at', 'classified_at'], unique=False)
@@ -274,6 +276,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_mention_profile_pending')
         batch_op.drop_index('ix_mention_match_pending')
         batch_op.drop_index(batch_op.f('ix_mention_created_at'))
+        batch_op.drop_index(batch_op.f('ix_mention_content_key'))
         batch_op.drop_index('ix_mention_classify_pending')
         batch_op.drop_index(batch_op.f('ix_mention_author_identity_id'))
         batch_op.drop_index('ix_mention_alert_pending')
