@@ -40,6 +40,15 @@ def existing_keys(conn: Connection, keys: Sequence[tuple[str, str]]) -> set[tupl
     for source, external_id in keys:
         by_source.setdefault(source, []).append(external_id)
     found: set[tuple[str, str]] = set()
+    if conn.dialect.name == "postgresql":
+        # one array parameter instead of hundreds of IN parameters psycopg would parse and quote in Python
+        for source, ids in by_source.items():
+            rows = conn.execute(
+                sa.text("SELECT external_id FROM mention WHERE source = :source AND external_id = ANY(:ids)"),
+                {"source": source, "ids": ids},
+            )
+            found.update((source, row[0]) for row in rows)
+        return found
     for source, ids in by_source.items():
         for start in range(0, len(ids), _IN_CHUNK):
             chunk = ids[start : start + _IN_CHUNK]
@@ -60,6 +69,17 @@ def _identity_rows(
     for source, key in keys:
         by_source.setdefault(source, []).append(key)
     found: dict[tuple[str, str], tuple[int, int | None]] = {}
+    if conn.dialect.name == "postgresql":
+        for source, identity_keys in by_source.items():
+            rows = conn.execute(
+                sa.text(
+                    "SELECT identity_key, id, reach FROM authoridentity "
+                    "WHERE source = :source AND identity_key = ANY(:keys)"
+                ),
+                {"source": source, "keys": identity_keys},
+            )
+            found.update(((source, key), (ident, reach)) for key, ident, reach in rows)
+        return found
     for source, identity_keys in by_source.items():
         for start in range(0, len(identity_keys), _IN_CHUNK):
             chunk = identity_keys[start : start + _IN_CHUNK]
@@ -89,12 +109,20 @@ def _insert_authors(conn: Connection, records: list[AuthorRecord], now: datetime
             [(start + i + 1, row["display_name"], stamp) for i, row in enumerate(rows)],
         )
         return [start + i + 1 for i in range(len(rows))]
-    return [
-        row[0]
-        for row in conn.execute(
-            sa.insert(_AUTHOR).returning(_AUTHOR.c.id, sort_by_parameter_order=True), rows
+    # PostgreSQL: take the ids from the sequence, then COPY the rows with them
+    ids = [
+        int(row[0])
+        for row in conn.exec_driver_sql(
+            "SELECT nextval(pg_get_serial_sequence('author', 'id')) FROM generate_series(1, %(n)s)",
+            {"n": len(rows)},
         )
     ]
+    stamp = now.astimezone(UTC).replace(tzinfo=None)
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with cursor.copy("COPY author (id, display_name, created_at, forgotten) FROM STDIN") as copy:
+        for author_id, row in zip(ids, rows, strict=True):
+            copy.write_row((author_id, row["display_name"], stamp, False))
+    return ids
 
 
 def _ensure_identities(
@@ -105,9 +133,11 @@ def _ensure_identities(
     missing = [key for key in authors if key not in known]
     if missing:
         author_ids = _insert_authors(conn, [authors[key][0] for key in missing], now)
-        conn.execute(
-            _insert(conn, _IDENTITY).on_conflict_do_nothing(index_elements=["source", "identity_key"]),
-            [
+        _insert_skipping_conflicts(
+            conn,
+            _IDENTITY,
+            conflict=("source", "identity_key"),
+            rows=[
                 {
                     "author_id": author_id,
                     "source": key[0],
@@ -187,47 +217,14 @@ def _mention_row(record: MentionRecord, identity_id: int, now: datetime) -> dict
     }
 
 
-_PG_COLUMNS = (
-    ("source", "text"),
-    ("external_id", "text"),
-    ("url", "text"),
-    ("text", "text"),
-    ("lang", "text"),
-    ("created_at", "timestamp"),
-    ("collected_at", "timestamp"),
-    ("author_identity_id", "integer"),
-    ("author_handle", "text"),
-    ("reach", "bigint"),
-    ("reach_kind", "text"),
-    ("engagement", "json"),
-    ("rating", "float8"),
-    ("in_reply_to", "text"),
-    ("thread_id", "text"),
-    ("brand_hint", "text"),
-    ("raw", "json"),
-    ("text_sanitized", "boolean"),
-    ("content_key", "text"),
-)
-_PG_INSERT = sa.text(
-    "INSERT INTO mention ("
-    + ", ".join(name for name, _ in _PG_COLUMNS)
-    + ") SELECT "
-    + ", ".join(f"CAST({name} AS {kind})" if kind == "json" else name for name, kind in _PG_COLUMNS)
-    + " FROM unnest("
-    + ", ".join(f"CAST(:{name} AS {'text' if kind == 'json' else kind}[])" for name, kind in _PG_COLUMNS)
-    + ") AS d("
-    + ", ".join(name for name, _ in _PG_COLUMNS)
-    + ") ON CONFLICT (source, external_id) DO NOTHING RETURNING id"
-)
-
-
-_SQLITE_INSERT = (
-    "INSERT INTO mention ("
-    + ", ".join(name for name, _ in _PG_COLUMNS)
-    + ") VALUES ("
-    + ", ".join("?" for _ in _PG_COLUMNS)
-    + ") ON CONFLICT (source, external_id) DO NOTHING"
-)
+# columns whose Python values need converting before a raw driver insert
+_COLUMN_KINDS = {
+    "created_at": "timestamp",
+    "collected_at": "timestamp",
+    "updated_at": "timestamp",
+    "engagement": "json",
+    "raw": "json",
+}
 
 
 def _sqlite_value(value: Any, kind: str) -> Any:
@@ -243,25 +240,56 @@ def _sqlite_value(value: Any, kind: str) -> Any:
 
 def _insert_mentions(conn: Connection, rows: list[dict[str, Any]]) -> int:
     """Insert rows, skipping existing ones; returns how many were new."""
+    return _insert_skipping_conflicts(conn, _MENTION, conflict=("source", "external_id"), rows=rows)
+
+
+def _insert_skipping_conflicts(
+    conn: Connection, table: sa.Table, *, conflict: tuple[str, ...], rows: list[dict[str, Any]]
+) -> int:
+    """Bulk insert with ON CONFLICT DO NOTHING; returns the number of rows inserted.
+
+    SQLite: sqlite3's executemany on plain tuples (3x faster than SQLAlchemy's per-row parameter
+    processing). PostgreSQL: COPY into a temporary table, then one INSERT ... SELECT: binding arrays or
+    multi-row VALUES makes psycopg quote every value in Python, and executemany is a round trip per row;
+    COPY formats rows in C.
+    """
+    if not rows:
+        return 0
+    columns = list(rows[0])
+    kinds = [_COLUMN_KINDS.get(name, "") for name in columns]
+    names = ", ".join(columns)
+    target = ", ".join(conflict)
     if conn.dialect.name == "sqlite":
-        # sqlite3's executemany on plain tuples: 3x faster than SQLAlchemy's per-row parameter processing
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         cursor.executemany(
-            _SQLITE_INSERT,
-            [tuple(_sqlite_value(row[name], kind) for name, kind in _PG_COLUMNS) for row in rows],
+            f"INSERT INTO {table.name} ({names}) VALUES ({', '.join('?' for _ in columns)}) "
+            f"ON CONFLICT ({target}) DO NOTHING",
+            [tuple(_sqlite_value(row[c], k) for c, k in zip(columns, kinds, strict=True)) for row in rows],
         )
         return int(cursor.rowcount)
-    # PostgreSQL: one INSERT ... SELECT FROM unnest(arrays) per batch is ~5x faster than multi-row VALUES
-    params: dict[str, list[Any]] = {name: [] for name, _ in _PG_COLUMNS}
-    for row in rows:
-        for name, kind in _PG_COLUMNS:
-            value = row[name]
-            if kind == "json":
-                value = None if value is None else orjson.dumps(value).decode()
-            elif kind == "timestamp":
-                value = value.astimezone(UTC).replace(tzinfo=None)
-            params[name].append(value)
-    return len(conn.execute(_PG_INSERT, params).all())
+    stage = f"{table.name}_stage"
+    conn.exec_driver_sql(
+        f"CREATE TEMP TABLE IF NOT EXISTS {stage} AS SELECT {names} FROM {table.name} WITH NO DATA"
+    )
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with cursor.copy(f"COPY {stage} ({names}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(tuple(_postgres_value(row[c], k) for c, k in zip(columns, kinds, strict=True)))
+    inserted = conn.exec_driver_sql(
+        f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {stage} ON CONFLICT ({target}) DO NOTHING"
+    ).rowcount
+    conn.exec_driver_sql(f"TRUNCATE {stage}")
+    return int(inserted)
+
+
+def _postgres_value(value: Any, kind: str) -> Any:
+    if value is None:
+        return None
+    if kind == "json":
+        return orjson.dumps(value).decode()
+    if kind == "timestamp":
+        return value.astimezone(UTC).replace(tzinfo=None)
+    return value
 
 
 def store_mentions(
