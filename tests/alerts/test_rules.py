@@ -298,4 +298,5 @@ def test_turning_ambassador_profile_raises_one_at_risk_alert() -> None:
         at_risk(change, negative=by_id[change.mention_id].sentiment == "negative")
         for change in profile.segment_changes
     ]
-    assert [(d.title, d.mention_id) for d in drafts if d] == [("Ambassador @jan is now detractor", 7)]
+    # the second complaint turns the recent balance: one alert then, none when critic becomes detractor
+    assert [(d.title, d.mention_id) for d in drafts if d] == [("Ambassador @jan is now critic", 5)]
