@@ -162,14 +162,32 @@ def _mention_drafts(
 
 
 def _spike_drafts(
-    conn: Connection, rows: Sequence[sa.Row[Any]], *, settings: Settings, now: datetime
+    conn: Connection,
+    rows: Sequence[sa.Row[Any]],
+    *,
+    settings: Settings,
+    handles: dict[int, Any],
+    now: datetime,
 ) -> list[AlertDraft]:
+    """Negative spikes in the windows of this batch's negative mentions; the brand's own posts do not count."""
     alerts = settings.alerts
+    staff = settings.scoring.staff_handles
+
+    def word_of_mouth(row: sa.Row[Any]) -> bool:
+        return not is_own_account(
+            row.author_handle,
+            source=row.source,
+            brand_handles=handles.get(row.brand_id, {}),
+            staff_handles=staff,
+        )
+
     hours = alerts.spike_window_hours
     windows = {
         (row.brand_id, spike_window_start(row.created_at, window_hours=hours))
         for row in rows
-        if row.sentiment == "negative" and now - row.created_at <= timedelta(days=alerts.max_age_days)
+        if row.sentiment == "negative"
+        and now - row.created_at <= timedelta(days=alerts.max_age_days)
+        and word_of_mouth(row)
     }
     drafts: list[AlertDraft] = []
     for brand_id, start in sorted(windows):
@@ -189,6 +207,7 @@ def _spike_drafts(
                     _MENTION.c.created_at < start + timedelta(hours=hours),
                 ),
             )
+            if word_of_mouth(row)
         ]
         counts = bucket_negatives(events, window_hours=hours)
         history = spike_window_start(history_start, window_hours=hours) if history_start else None
@@ -248,7 +267,7 @@ def alert_drafts_for(
         sentiments = {row.id: (row.sentiment, row.intent) for row in rows}
         return [
             *_mention_drafts(conn, rows, settings=settings, handles=handles, now=now),
-            *_spike_drafts(conn, rows, settings=settings, now=now),
+            *_spike_drafts(conn, rows, settings=settings, handles=handles, now=now),
             *_at_risk_drafts(conn, mention_ids, sentiments=sentiments, settings=settings, now=now),
         ]
 
