@@ -1,0 +1,179 @@
+"""The whole pipeline on the demo's story, with the real classifier, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from monitor.classify.cache import CachedClassifier
+from monitor.classify.factory import build_classifier
+from monitor.config import Settings, settings_from_mapping
+from monitor.demo.config import demo_config_toml
+from monitor.demo.story import DEMO_STORY
+from monitor.importer import import_file
+from monitor.pipeline import STAGE_ORDER, Pipeline
+from monitor.scoring.store import as_comparable, compute_profiles, stored_profiles
+from monitor.storage.brands import sync_brands
+from monitor.storage.db import connect, upgrade_schema
+from monitor.storage.models import (
+    Alert,
+    AuthorBrandStats,
+    AuthorIdentity,
+    Brand,
+    Classification,
+    Mention,
+    MentionBrand,
+)
+from tests.conftest import drop_postgres_schema, make_postgres_url, postgres_base_url
+
+SAMPLE = Path(__file__).resolve().parents[1] / "monitor" / "demo" / "sample_mentions.jsonl"
+
+
+def _settings(url: str) -> Settings:
+    return settings_from_mapping(tomllib.loads(demo_config_toml(url)))
+
+
+@pytest.fixture(scope="module")
+def classifier() -> CachedClassifier:
+    """One classifier for the module: the second backend reads the same texts from its cache."""
+    return CachedClassifier(build_classifier(_settings("sqlite://").classifier))
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def processed(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, classifier: CachedClassifier
+) -> Iterator[tuple[Engine, Settings, Pipeline]]:
+    """The demo sample imported and processed once per backend, as of the story's last day."""
+    schema = None
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('pipeline') / 'wom.db'}"
+    else:
+        base = postgres_base_url()
+        url, schema = make_postgres_url(base)
+    engine = connect(url)
+    try:
+        upgrade_schema(engine)
+        settings = _settings(url)
+        sync_brands(engine, settings)
+        summary = import_file(engine, SAMPLE)
+        assert summary.rejected == []
+        pipeline = Pipeline(
+            engine, settings, classifier_factory=lambda: classifier, now=lambda: DEMO_STORY.as_of
+        )
+        pipeline.run_once()
+        yield engine, settings, pipeline
+    finally:
+        engine.dispose()
+        if schema is not None:
+            drop_postgres_schema(postgres_base_url(), schema)
+
+
+def _ranked(engine: Engine, *, brand: str, score: str) -> list[tuple[str, str, float, str]]:
+    stats, identity, brands = AuthorBrandStats.__table__, AuthorIdentity.__table__, Brand.__table__
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(identity.c.source, identity.c.handle, stats.c[f"{score}_score"], stats.c.segment)
+            .join(identity, identity.c.author_id == stats.c.author_id)
+            .join(brands, brands.c.id == stats.c.brand_id)
+            .where(brands.c.name == brand)
+            .order_by(stats.c[f"{score}_score"].desc())
+        ).all()
+    return [tuple(row) for row in rows]  # type: ignore[misc]
+
+
+def test_every_mention_goes_through_every_stage_once(processed: tuple[Engine, Settings, Pipeline]) -> None:
+    engine, _, pipeline = processed
+    mention, classification = Mention.__table__, Classification.__table__
+    with engine.connect() as conn:
+        total = conn.execute(sa.select(sa.func.count()).select_from(mention)).scalar_one()
+        unfinished = conn.execute(
+            sa.select(sa.func.count()).where(mention.c.alerted_at.is_(None))
+        ).scalar_one()
+        classified = conn.execute(sa.select(sa.func.count()).select_from(classification)).scalar_one()
+    assert total == 392
+    assert unfinished == 0
+    assert classified == total
+    again = pipeline.run_once()
+    assert [again[stage].claimed for stage in STAGE_ORDER] == [0, 0, 0, 0]
+
+
+def test_exclusions_keep_the_barista_contest_out(processed: tuple[Engine, Settings, Pipeline]) -> None:
+    engine, _, _ = processed
+    mention, link, brands = Mention.__table__, MentionBrand.__table__, Brand.__table__
+    with engine.connect() as conn:
+        contest = (
+            conn.execute(
+                sa.select(mention.c.id).where(sa.func.lower(mention.c.text).like(f"%{DEMO_STORY.exclusion}%"))
+            )
+            .scalars()
+            .all()
+        )
+        linked = (
+            conn.execute(
+                sa.select(link.c.mention_id)
+                .join(brands, brands.c.id == link.c.brand_id)
+                .where(link.c.mention_id.in_(contest), brands.c.name == DEMO_STORY.brand)
+            )
+            .scalars()
+            .all()
+        )
+    assert len(contest) >= 3
+    assert linked == []
+
+
+def test_the_story_comes_out(processed: tuple[Engine, Settings, Pipeline]) -> None:
+    engine, _, _ = processed
+    ambassadors = _ranked(engine, brand=DEMO_STORY.brand, score="ambassador")
+    detractors = _ranked(engine, brand=DEMO_STORY.brand, score="detractor")
+    top_ambassadors = [(source, handle) for source, handle, _, _ in ambassadors[:3]]
+    top_detractors = [(source, handle) for source, handle, _, _ in detractors[:3]]
+    assert (DEMO_STORY.ambassador.source, DEMO_STORY.ambassador.handle) in top_ambassadors
+    assert (DEMO_STORY.detractor.source, DEMO_STORY.detractor.handle) in top_detractors
+    not_fans = set(DEMO_STORY.not_fan_handles) | {DEMO_STORY.spammer.handle, DEMO_STORY.bot.handle}
+    assert not not_fans & {handle for _, handle, _, _ in ambassadors[:5]}
+    own = [score for _, handle, score, _ in ambassadors if handle in DEMO_STORY.not_fan_handles]
+    assert own and set(own) == {0.0}
+
+    alert = Alert.__table__
+    with engine.connect() as conn:
+        kinds = dict(conn.execute(sa.select(alert.c.kind, sa.func.count()).group_by(alert.c.kind)).all())
+        at_risk = (
+            conn.execute(sa.select(alert.c.title).where(alert.c.kind == "ambassador_at_risk")).scalars().all()
+        )
+        spikes = (
+            conn.execute(sa.select(alert.c.event_at).where(alert.c.kind == "negative_spike")).scalars().all()
+        )
+    assert any(DEMO_STORY.turning_ambassador.handle in title for title in at_risk), at_risk
+    burst_windows = (
+        DEMO_STORY.burst_start - (DEMO_STORY.burst_end - DEMO_STORY.burst_start),
+        DEMO_STORY.burst_end,
+    )
+    # the burst raises a spike, and nothing else does (the brand's own replies are not counted)
+    assert spikes and all(burst_windows[0] <= at <= burst_windows[1] for at in spikes), spikes
+    assert kinds.get("complaint_to_answer", 0) > 10
+
+
+def test_derived_tables_equal_a_rebuild_and_reprocessing_adds_nothing(
+    processed: tuple[Engine, Settings, Pipeline],
+) -> None:
+    engine, settings, pipeline = processed
+    mention, alert = Mention.__table__, Alert.__table__
+    with engine.connect() as conn:
+        alerts_before = conn.execute(sa.select(sa.func.count()).select_from(alert)).scalar_one()
+        assert as_comparable(stored_profiles(conn)) == as_comparable(
+            compute_profiles(conn, author_ids=None, settings=settings)
+        )
+    with engine.begin() as conn:
+        conn.execute(sa.update(mention).values(profiled_at=None, alerted_at=None))
+    pipeline.run_once()
+    with engine.connect() as conn:
+        alerts_after = conn.execute(sa.select(sa.func.count()).select_from(alert)).scalar_one()
+        assert as_comparable(stored_profiles(conn)) == as_comparable(
+            compute_profiles(conn, author_ids=None, settings=settings)
+        )
+    assert alerts_after == alerts_before
