@@ -156,6 +156,13 @@ def test_the_story_comes_out(processed: tuple[Engine, Settings, Pipeline]) -> No
     # the burst raises a spike, and nothing else does (the brand's own replies are not counted)
     assert spikes and all(burst_windows[0] <= at <= burst_windows[1] for at in spikes), spikes
     assert kinds.get("complaint_to_answer", 0) > 10
+    with engine.connect() as conn:
+        competitor_alerts = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(alert.join(Brand.__table__, Brand.__table__.c.id == alert.c.brand_id))
+            .where(Brand.__table__.c.name == DEMO_STORY.competitor)
+        ).scalar_one()
+    assert competitor_alerts == 0
 
 
 def test_derived_tables_equal_a_rebuild_and_reprocessing_adds_nothing(

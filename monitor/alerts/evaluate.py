@@ -256,9 +256,19 @@ def _at_risk_drafts(
 def alert_drafts_for(
     engine: Engine, *, mention_ids: Sequence[int], settings: Settings, now: datetime
 ) -> list[AlertDraft]:
-    """Every alert the rules raise for this batch of mentions (duplicates are removed on store)."""
+    """Every alert the rules raise for this batch of mentions (duplicates are removed on store).
+
+    Only the user's own brands raise alerts; competitors are tracked for share of voice, not answered.
+    """
     with engine.connect() as conn:
-        rows = _classified_mentions(conn, where=_MENTION.c.id.in_(list(mention_ids)))
+        own_brands = set(
+            conn.execute(sa.select(_BRAND.c.id).where(_BRAND.c.competitor_of_id.is_(None))).scalars()
+        )
+        rows = [
+            row
+            for row in _classified_mentions(conn, where=_MENTION.c.id.in_(list(mention_ids)))
+            if row.brand_id in own_brands
+        ]
         if not rows:
             return []
         handles = {
@@ -268,7 +278,13 @@ def alert_drafts_for(
         return [
             *_mention_drafts(conn, rows, settings=settings, handles=handles, now=now),
             *_spike_drafts(conn, rows, settings=settings, handles=handles, now=now),
-            *_at_risk_drafts(conn, mention_ids, sentiments=sentiments, settings=settings, now=now),
+            *(
+                draft
+                for draft in _at_risk_drafts(
+                    conn, mention_ids, sentiments=sentiments, settings=settings, now=now
+                )
+                if draft.brand_id in own_brands
+            ),
         ]
 
 
