@@ -44,7 +44,9 @@ def existing_keys(conn: Connection, keys: Sequence[tuple[str, str]]) -> set[tupl
         # one array parameter instead of hundreds of IN parameters psycopg would parse and quote in Python
         for source, ids in by_source.items():
             rows = conn.execute(
-                sa.text("SELECT external_id FROM mention WHERE source = :source AND external_id = ANY(:ids)"),
+                sa.text(
+                    "SELECT external_id FROM mention WHERE source = :source AND external_id = ANY(CAST(:ids AS varchar[]))"
+                ),
                 {"source": source, "ids": ids},
             )
             found.update((source, row[0]) for row in rows)
@@ -74,7 +76,7 @@ def _identity_rows(
             rows = conn.execute(
                 sa.text(
                     "SELECT identity_key, id, reach FROM authoridentity "
-                    "WHERE source = :source AND identity_key = ANY(:keys)"
+                    "WHERE source = :source AND identity_key = ANY(CAST(:keys AS varchar[]))"
                 ),
                 {"source": source, "keys": identity_keys},
             )
