@@ -15,8 +15,6 @@ from monitor.classify.e5_heads import DEFAULT_WEIGHTS_DIR, E5HeadsClassifier, en
 from monitor.classify.train_heads import C_GRID, SENTIMENT_SETS, main, stratified_sample, train
 from tests.conftest import shared_path
 
-pytest.importorskip("sklearn", reason="training needs scikit-learn: pip install -e '.[train]'")
-
 
 def test_stratified_sample_keeps_proportions_and_is_seeded() -> None:
     labels = ["a"] * 60 + ["b"] * 30 + ["c"] * 10
@@ -42,6 +40,7 @@ def test_stratified_sample_all_when_not_smaller() -> None:
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[str, Any]]:
+    pytest.importorskip("sklearn", reason="training needs scikit-learn: pip install -e '.[train]'")
     data = shared_path("data")
     root = tmp_path_factory.mktemp("train")
     cache = root / "cache"
@@ -120,6 +119,7 @@ def test_rerun_reads_the_cache_and_is_deterministic(tiny_run: tuple[Path, Path, 
 
 
 def test_missing_data_names_the_fix(tmp_path: Path) -> None:
+    # Fails before any fitting, so it needs neither scikit-learn nor ../shared.
     with pytest.raises(SystemExit, match=re.escape("pass --data ../shared/data")):
         train(tmp_path, tmp_path / "out", cache_dir=tmp_path / "cache")
 
