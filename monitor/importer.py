@@ -170,7 +170,7 @@ def import_file(
                 continue
             records.append(record)
         if records:
-            result = store_mentions(engine, records)
+            result = store_mentions(engine, records, checked_new=True)
             summary.new += result.new
             summary.duplicate += result.duplicate
         pending.clear()

@@ -21,7 +21,6 @@ __all__ = ["StoreResult", "content_key", "existing_keys", "store_mentions"]
 _MENTION = Mention.__table__  # type: ignore[attr-defined]
 _IDENTITY = AuthorIdentity.__table__  # type: ignore[attr-defined]
 _AUTHOR = Author.__table__  # type: ignore[attr-defined]
-_IN_CHUNK = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,15 +50,13 @@ def existing_keys(conn: Connection, keys: Sequence[tuple[str, str]]) -> set[tupl
             )
             found.update((source, row[0]) for row in rows)
         return found
+    # SQLite: the keys as one JSON array parameter instead of an IN list SQLAlchemy compiles per batch
     for source, ids in by_source.items():
-        for start in range(0, len(ids), _IN_CHUNK):
-            chunk = ids[start : start + _IN_CHUNK]
-            rows = conn.execute(
-                sa.select(_MENTION.c.external_id).where(
-                    _MENTION.c.source == source, _MENTION.c.external_id.in_(chunk)
-                )
-            )
-            found.update((source, row[0]) for row in rows)
+        rows = conn.exec_driver_sql(
+            "SELECT external_id FROM mention WHERE source = ? AND external_id IN (SELECT value FROM json_each(?))",
+            (source, orjson.dumps(ids).decode()),
+        )
+        found.update((source, row[0]) for row in rows)
     return found
 
 
@@ -83,14 +80,12 @@ def _identity_rows(
             found.update(((source, key), (ident, reach)) for key, ident, reach in rows)
         return found
     for source, identity_keys in by_source.items():
-        for start in range(0, len(identity_keys), _IN_CHUNK):
-            chunk = identity_keys[start : start + _IN_CHUNK]
-            rows = conn.execute(
-                sa.select(_IDENTITY.c.identity_key, _IDENTITY.c.id, _IDENTITY.c.reach).where(
-                    _IDENTITY.c.source == source, _IDENTITY.c.identity_key.in_(chunk)
-                )
-            )
-            found.update(((source, key), (ident, reach)) for key, ident, reach in rows)
+        rows = conn.exec_driver_sql(
+            "SELECT identity_key, id, reach FROM authoridentity "
+            "WHERE source = ? AND identity_key IN (SELECT value FROM json_each(?))",
+            (source, orjson.dumps(identity_keys).decode()),
+        )
+        found.update(((source, key), (ident, reach)) for key, ident, reach in rows)
     return found
 
 
@@ -299,6 +294,7 @@ def store_mentions(
     records: Sequence[MentionRecord],
     *,
     in_transaction: Callable[[Connection], None] | None = None,
+    checked_new: bool = False,
 ) -> StoreResult:
     """Store a batch in one transaction; rows already stored (or repeated in the batch) count as duplicates.
 
@@ -309,7 +305,8 @@ def store_mentions(
         unique.setdefault((record.source, record.external_id), record)
     now = utcnow()
     with engine.begin() as conn:
-        stored = existing_keys(conn, list(unique))
+        # `checked_new`: the caller just looked the keys up; ON CONFLICT still guards against a race
+        stored = set() if checked_new else existing_keys(conn, list(unique))
         fresh = [record for key, record in unique.items() if key not in stored]
         new = 0
         if fresh:
