@@ -184,3 +184,25 @@ def test_derived_tables_equal_a_rebuild_and_reprocessing_adds_nothing(
             compute_profiles(conn, author_ids=None, settings=settings)
         )
     assert alerts_after == alerts_before
+
+
+def test_complaints_the_brand_answered_raise_no_alert(processed: tuple[Engine, Settings, Pipeline]) -> None:
+    engine, _, _ = processed
+    mention, alert = Mention.__table__, Alert.__table__
+    reply = mention.alias("reply")
+    with engine.connect() as conn:
+        answered = set(
+            conn.execute(
+                sa.select(mention.c.id)
+                .join(
+                    reply,
+                    sa.and_(reply.c.in_reply_to == mention.c.external_id, reply.c.source == mention.c.source),
+                )
+                .where(reply.c.author_handle.in_(DEMO_STORY.not_fan_handles))
+            ).scalars()
+        )
+        alerted = set(
+            conn.execute(sa.select(alert.c.mention_id).where(alert.c.kind == "complaint_to_answer")).scalars()
+        )
+    assert len(answered) >= 10
+    assert not answered & alerted

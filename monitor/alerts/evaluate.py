@@ -8,7 +8,7 @@ delivery per recipient, in the same transaction.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -84,7 +84,7 @@ def _classified_mentions(conn: Connection, *, where: Any) -> list[sa.Row[Any]]:
 
 
 def _answered(
-    conn: Connection, rows: Sequence[sa.Row[Any]], *, own: dict[tuple[int, str, str], bool]
+    conn: Connection, rows: Sequence[sa.Row[Any]], *, is_own: Callable[[int, str, str], bool]
 ) -> set[int]:
     """Mentions the brand (its own or staff accounts) already replied to."""
     if not rows:
@@ -97,12 +97,26 @@ def _answered(
     by_target: dict[tuple[str, str], list[str]] = defaultdict(list)
     for source, target, handle in replies:
         by_target[(source, target)].append(handle)
-    answered = set()
-    for row in rows:
-        for handle in by_target.get((row.source, row.external_id), []):
-            if own.get((row.brand_id, row.source, handle)):
-                answered.add(row.id)
-    return answered
+    return {
+        row.id
+        for row in rows
+        if any(
+            is_own(row.brand_id, row.source, handle)
+            for handle in by_target.get((row.source, row.external_id), [])
+        )
+    }
+
+
+def _own_account_check(settings: Settings, handles: dict[int, Any]) -> Callable[[int, str, str], bool]:
+    """(brand id, source, handle) -> whether the brand's own or a staff account posted it."""
+    staff = settings.scoring.staff_handles
+
+    def is_own(brand_id: int, source: str, handle: str) -> bool:
+        return is_own_account(
+            handle, source=source, brand_handles=handles.get(brand_id, {}), staff_handles=staff
+        )
+
+    return is_own
 
 
 def _engagement_total(engagement: dict[str, Any] | None) -> int:
@@ -117,24 +131,8 @@ def _mention_drafts(
     handles: dict[int, Any],
     now: datetime,
 ) -> list[AlertDraft]:
-    staff = settings.scoring.staff_handles
-
-    def own_check(brand_id: int, source: str, handle: str) -> bool:
-        return is_own_account(
-            handle, source=source, brand_handles=handles.get(brand_id, {}), staff_handles=staff
-        )
-
-    replies = conn.execute(
-        sa.select(_MENTION.c.source, _MENTION.c.author_handle).where(
-            _MENTION.c.in_reply_to.in_([row.external_id for row in rows])
-        )
-    ).all()
-    own = {
-        (row.brand_id, source, handle): own_check(row.brand_id, source, handle)
-        for row in rows
-        for source, handle in [*replies, (row.source, row.author_handle)]
-    }
-    answered = _answered(conn, rows, own=own)
+    is_own = _own_account_check(settings, handles)
+    answered = _answered(conn, rows, is_own=is_own)
     drafts: list[AlertDraft] = []
     for row in rows:
         facts = MentionFacts(
@@ -151,7 +149,7 @@ def _mention_drafts(
             reach=row.reach,
             engagement_total=_engagement_total(row.engagement),
             url=row.url,
-            is_own_account=own[(row.brand_id, row.source, row.author_handle)],
+            is_own_account=is_own(row.brand_id, row.source, row.author_handle),
             answered=row.id in answered,
         )
         for rule in (complaint_to_answer, influential_negative):
