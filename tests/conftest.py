@@ -36,7 +36,9 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
 def postgres_base_url() -> str:
     url = os.environ.get(POSTGRES_URL_ENV)
     if not url:
-        pytest.skip(f"set {POSTGRES_URL_ENV}=postgresql+psycopg://postgres@127.0.0.1:5432/test to run PostgreSQL tests")
+        pytest.skip(
+            f"set {POSTGRES_URL_ENV}=postgresql+psycopg://postgres@127.0.0.1:5432/test to run PostgreSQL tests"
+        )
     return url
 
 

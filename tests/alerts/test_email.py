@@ -21,7 +21,7 @@ from monitor.storage.models import Alert
 
 SENDER = "wom <wom@acme.example>"
 RECIPIENT = "owner@acme.example"
-PASSWORD = "canary-smtp-password-4f1c"  # noqa: S105 - a canary that must never show up
+PASSWORD = "canary-smtp-password-4f1c"
 HOSTILE_TEXT = '<script>alert("x")</script><img src=x onerror=alert(1)> & "quotes" \u202e'
 
 
