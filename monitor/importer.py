@@ -15,11 +15,14 @@ from sqlalchemy.engine import Engine
 
 from monitor.errors import ImportFileError
 from monitor.records import JSON_NEEDS_CLEANING_RE, MentionRecord, RecordError, mention_key, parse_mention
-from monitor.storage.mentions import existing_keys, store_mentions
+from monitor.storage.mentions import existing_keys, refresh_statistics, store_mentions
 
 __all__ = ["ImportSummary", "Rejection", "import_file", "read_records"]
 
 MAX_LINE_BYTES = 1_000_000
+# A long import into a small table runs on the planner statistics of the small table (autovacuum samples
+# once a minute at most), and the duplicate lookups turn into scans; refresh them as the table grows.
+_ANALYZE_AFTER_BATCHES = frozenset({1, 4, 16, 64, 256})
 _JSON_SUFFIXES = {".jsonl", ".ndjson", ".json"}
 
 
@@ -146,11 +149,13 @@ def import_file(
         raise ImportFileError(f"{path.name}: unknown file type; use .jsonl (JSON Lines) or .csv")
     summary = ImportSummary()
     started = time.perf_counter()
+    refresh_statistics(engine)
     pending: list[tuple[int, Any, bool]] = []
     pending_bytes = 0
+    batches = 0
 
     def flush() -> None:
-        nonlocal pending_bytes
+        nonlocal pending_bytes, batches
         keys = {number: mention_key(data) for number, data, _ in pending}
         with engine.connect() as conn:
             stored = existing_keys(conn, [key for key in keys.values() if key is not None])
@@ -174,6 +179,9 @@ def import_file(
             summary.new += result.new
             summary.duplicate += result.duplicate
         pending.clear()
+        batches += 1
+        if batches in _ANALYZE_AFTER_BATCHES:
+            refresh_statistics(engine)
         if on_progress is not None and pending_bytes:
             on_progress(pending_bytes)
         pending_bytes = 0

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection, Engine
 from monitor.records import AuthorRecord, MentionRecord
 from monitor.storage.models import Author, AuthorIdentity, Mention, utcnow
 
-__all__ = ["StoreResult", "content_key", "existing_keys", "store_mentions"]
+__all__ = ["StoreResult", "content_key", "existing_keys", "refresh_statistics", "store_mentions"]
 
 _MENTION = Mention.__table__  # type: ignore[attr-defined]
 _IDENTITY = AuthorIdentity.__table__  # type: ignore[attr-defined]
@@ -321,3 +321,12 @@ def store_mentions(
         if in_transaction is not None:
             in_transaction(conn)
     return StoreResult(new=new, duplicate=len(records) - new)
+
+
+def refresh_statistics(engine: Engine) -> None:
+    """PostgreSQL: ANALYZE the tables an import writes, so its lookups keep using the indexes."""
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.connect() as conn:
+        conn.exec_driver_sql("ANALYZE mention, authoridentity")
+        conn.commit()
