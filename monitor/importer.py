@@ -21,7 +21,8 @@ __all__ = ["ImportSummary", "Rejection", "import_file", "read_records"]
 
 MAX_LINE_BYTES = 1_000_000
 # A long import into a small table runs on the planner statistics of the small table (autovacuum samples
-# once a minute at most), and the duplicate lookups turn into scans; refresh them as the table grows.
+# once a minute at most), and the duplicate lookups turn into scans; refresh them as the table grows
+# (counted in batches that stored something, so a re-import pays nothing).
 _ANALYZE_AFTER_BATCHES = frozenset({1, 4, 16, 64, 256})
 _JSON_SUFFIXES = {".jsonl", ".ndjson", ".json"}
 
@@ -149,7 +150,6 @@ def import_file(
         raise ImportFileError(f"{path.name}: unknown file type; use .jsonl (JSON Lines) or .csv")
     summary = ImportSummary()
     started = time.perf_counter()
-    refresh_statistics(engine)
     pending: list[tuple[int, Any, bool]] = []
     pending_bytes = 0
     batches = 0
@@ -178,10 +178,11 @@ def import_file(
             result = store_mentions(engine, records, checked_new=True)
             summary.new += result.new
             summary.duplicate += result.duplicate
+            if result.new:
+                batches += 1
+                if batches in _ANALYZE_AFTER_BATCHES:
+                    refresh_statistics(engine)
         pending.clear()
-        batches += 1
-        if batches in _ANALYZE_AFTER_BATCHES:
-            refresh_statistics(engine)
         if on_progress is not None and pending_bytes:
             on_progress(pending_bytes)
         pending_bytes = 0
