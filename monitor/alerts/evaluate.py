@@ -29,7 +29,7 @@ from monitor.alerts.rules import (
 )
 from monitor.config import Settings
 from monitor.scoring.profile import SegmentChangeEvent, is_own_account
-from monitor.scoring.store import current_classification
+from monitor.scoring.store import classified_mentions
 from monitor.storage.models import (
     Alert,
     AuthorIdentity,
@@ -54,7 +54,6 @@ _DELIVERY = NotificationDelivery.__table__  # type: ignore[attr-defined]
 
 
 def _classified_mentions(conn: Connection, *, where: Any) -> list[sa.Row[Any]]:
-    current = current_classification()
     query = (
         sa.select(
             _MENTION.c.id,
@@ -72,12 +71,7 @@ def _classified_mentions(conn: Connection, *, where: Any) -> list[sa.Row[Any]]:
             _CLASSIFICATION.c.confidence,
             _CLASSIFICATION.c.intent,
         )
-        .select_from(
-            _MENTION.join(_LINK, _LINK.c.mention_id == _MENTION.c.id)
-            .join(current, current.c.mention_id == _MENTION.c.id)
-            .join(_CLASSIFICATION, _CLASSIFICATION.c.id == current.c.id)
-            .outerjoin(_IDENTITY, _IDENTITY.c.id == _MENTION.c.author_identity_id)
-        )
+        .select_from(classified_mentions())
         .where(where)
     )
     return list(conn.execute(query))

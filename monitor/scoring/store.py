@@ -34,7 +34,14 @@ from monitor.storage.models import (
     SegmentChange,
 )
 
-__all__ = ["ProfileRows", "compute_profiles", "rebuild_profiles", "recompute_profiles", "stored_profiles"]
+__all__ = [
+    "ProfileRows",
+    "classified_mentions",
+    "compute_profiles",
+    "rebuild_profiles",
+    "recompute_profiles",
+    "stored_profiles",
+]
 
 _MENTION = Mention.__table__  # type: ignore[attr-defined]
 _IDENTITY = AuthorIdentity.__table__  # type: ignore[attr-defined]
@@ -63,6 +70,17 @@ def current_classification() -> Any:
     )
 
 
+def classified_mentions() -> Any:
+    """Mentions joined to their brands, their author identity (if any) and their current classification."""
+    current = current_classification()
+    return (
+        _MENTION.join(_LINK, _LINK.c.mention_id == _MENTION.c.id)
+        .join(current, current.c.mention_id == _MENTION.c.id)
+        .join(_CLASSIFICATION, _CLASSIFICATION.c.id == current.c.id)
+        .outerjoin(_IDENTITY, _IDENTITY.c.id == _MENTION.c.author_identity_id)
+    )
+
+
 def _authors_of(conn: Connection, mention_ids: Sequence[int]) -> list[int]:
     rows = conn.execute(
         sa.select(_IDENTITY.c.author_id)
@@ -74,7 +92,6 @@ def _authors_of(conn: Connection, mention_ids: Sequence[int]) -> list[int]:
 
 
 def _scored_rows(conn: Connection, author_ids: Sequence[int] | None) -> Iterable[sa.Row[Any]]:
-    current = current_classification()
     query = (
         sa.select(
             _IDENTITY.c.author_id,
@@ -92,12 +109,8 @@ def _scored_rows(conn: Connection, author_ids: Sequence[int] | None) -> Iterable
             _CLASSIFICATION.c.score,
             _CLASSIFICATION.c.intent,
         )
-        .select_from(
-            _MENTION.join(_IDENTITY, _IDENTITY.c.id == _MENTION.c.author_identity_id)
-            .join(_LINK, _LINK.c.mention_id == _MENTION.c.id)
-            .join(current, current.c.mention_id == _MENTION.c.id)
-            .join(_CLASSIFICATION, _CLASSIFICATION.c.id == current.c.id)
-        )
+        .select_from(classified_mentions())
+        .where(_IDENTITY.c.author_id.is_not(None))
         .order_by(_IDENTITY.c.author_id, _LINK.c.brand_id, _MENTION.c.id)
     )
     if author_ids is not None:
