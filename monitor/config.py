@@ -85,9 +85,21 @@ class PipelineSettings(_Section):
 
 
 class ClassifierSettings(_Section):
-    backend: Literal["e5-heads"] = "e5-heads"
+    backend: Literal["e5", "transformers"] = "e5"
+    precision: Literal["int8", "fp32"] = "int8"
+    adapter: str = ""
+    model: str = ""
+    label_map: dict[str, Literal["negative", "neutral", "positive", "ignore"]] = Field(default_factory=dict)
     batch_size: int = Field(default=32, ge=1, le=1024)
     threads: int = Field(default=2, ge=1, le=64)
+
+    @model_validator(mode="after")
+    def _model_for_transformers(self) -> ClassifierSettings:
+        if self.backend == "transformers" and not self.model.strip():
+            raise ValueError(
+                'classifier.model must name a Hugging Face model id or a local folder when backend = "transformers"'
+            )
+        return self
 
 
 class SegmentThresholds(_Section):

@@ -184,19 +184,28 @@ class Pipeline:
     def _classify(self, ids: Sequence[int], detail: dict[str, int]) -> int:
         with self.engine.connect() as conn:
             rows = conn.execute(
-                sa.select(_MENTION.c.id, _MENTION.c.text, _MENTION.c.lang, _MENTION.c.content_key).where(
-                    _MENTION.c.id.in_(ids)
-                )
+                sa.select(
+                    _MENTION.c.id, _MENTION.c.text, _MENTION.c.lang, _MENTION.c.content_key, _MENTION.c.rating
+                ).where(_MENTION.c.id.in_(ids))
             ).all()
         classifier = self.classifier
         # copies (retweets, spam waves, a batch redone after a crash) reuse the classification of their text
         known = self._known_classifications(
             {row.content_key for row in rows}, model=(classifier.name, classifier.version)
         )
-        todo = {row.content_key: (row.text, row.lang) for row in rows if row.content_key not in known}
+        # a mention with a star rating is a review (app stores, Trustpilot, own-site reviews)
+        todo = {
+            row.content_key: (row.text, row.lang, "review" if row.rating is not None else "post")
+            for row in rows
+            if row.content_key not in known
+        }
         if todo:
             keys = list(todo)
-            outputs = classifier.classify([todo[k][0] for k in keys], hint_langs=[todo[k][1] for k in keys])
+            outputs = classifier.classify(
+                [todo[k][0] for k in keys],
+                hint_langs=[todo[k][1] for k in keys],
+                hint_kinds=[todo[k][2] for k in keys],  # type: ignore[misc]
+            )
             known.update(zip(keys, outputs, strict=True))
         fault_point("pipeline.after_classify_before_commit")
         now = self._now()

@@ -6,10 +6,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-__all__ = ["Classification", "Classifier", "Intent", "Sentiment"]
+__all__ = ["TEXT_KINDS", "Classification", "Classifier", "Intent", "Sentiment", "TextKind"]
 
 Sentiment = Literal["negative", "neutral", "positive"]
 Intent = Literal["complaint", "question", "praise", "other"]
+# What kind of text a mention is: a review (app store, Trustpilot, own-site review) or a social post.
+# Reviews and posts carry sentiment differently (a 3-star review is lukewarm, a neutral tweet is news),
+# so the default model has one sentiment head per kind; backends without that distinction ignore it.
+TextKind = Literal["post", "review"]
+TEXT_KINDS: tuple[TextKind, TextKind] = ("post", "review")
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,13 +28,25 @@ class Classification:
 
 
 class Classifier(Protocol):
-    """Classifies a batch of texts. `hint_langs` carries platform-provided languages (or None) per text."""
+    """Classifies a batch of texts.
+
+    `hint_langs` carries platform-provided languages (or None) per text; `hint_kinds` says per text whether
+    it is a review or a post (None: a post).
+    """
 
     name: str
-    version: str
+
+    @property
+    def version(self) -> str:
+        """Identifies the model and its weights (stored with every classification)."""
+        ...
 
     def classify(
-        self, texts: Sequence[str], *, hint_langs: Sequence[str | None] | None = None
+        self,
+        texts: Sequence[str],
+        *,
+        hint_langs: Sequence[str | None] | None = None,
+        hint_kinds: Sequence[TextKind | None] | None = None,
     ) -> list[Classification]:
         """One Classification per text, in order. Raises ClassifierError when the model cannot run."""
         ...

@@ -1,6 +1,6 @@
 """Scores a classifier on labelled JSONL folders: per dataset and language, pure numpy metrics.
 
-    python -m monitor.classify.evaluate --data ../shared/data [--split val] [--limit 400]
+    wom model eval --data ../shared/data [--split val] [--limit 400]
 
 A folder holds `<split>.jsonl` with `{"text", "label", "lang"}` lines. Sentiment folders (labels negative /
 neutral / positive) get macro-recall (TweetEval's official metric), macro-F1, accuracy and neg-vs-pos
@@ -10,26 +10,29 @@ accuracy and macro figures over its two labels.
 
 from __future__ import annotations
 
-import argparse
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from monitor.classify.base import Classifier
+from monitor.classify.base import Classifier, TextKind
+from monitor.classify.datasets import REVIEW_DATASETS, dataset_name, find_data_dirs, load_folder
 
 __all__ = [
     "COMPLAINT",
     "NOT_COMPLAINT",
     "DatasetScore",
+    "IntentScore",
     "accuracy",
     "binary_prf",
     "dataset_name",
     "evaluate",
+    "evaluate_intent",
     "find_data_dirs",
+    "format_intent_scores",
     "format_scores",
     "load_items",
     "macro_f1",
@@ -59,6 +62,17 @@ class DatasetScore:
     complaint_precision: float | None = None
     complaint_recall: float | None = None
     complaint_f1: float | None = None
+    lang_accuracy: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IntentScore:
+    intent: str
+    gold: int
+    predicted: int
+    precision: float
+    recall: float
+    f1: float
 
 
 def _confusion(gold: Sequence[str], pred: Sequence[str]) -> tuple[list[str], np.ndarray]:
@@ -169,13 +183,6 @@ def score_complaints(
     )
 
 
-def dataset_name(data_dir: Path) -> str:
-    """`tweeteval_sentiment`, or `xlmt_sentiment/de` for a per-language subfolder."""
-    if len(data_dir.name) == 2 and data_dir.name.isalpha():
-        return f"{data_dir.parent.name}/{data_dir.name}"
-    return data_dir.name
-
-
 def load_items(path: Path, limit: int | None = None) -> list[dict[str, Any]]:
     """The first `limit` JSON lines of `path` (all when None)."""
     items: list[dict[str, Any]] = []
@@ -188,54 +195,80 @@ def load_items(path: Path, limit: int | None = None) -> list[dict[str, Any]]:
     return items
 
 
-def find_data_dirs(root: Path, split: str = "val") -> list[Path]:
-    """Every folder under `root` (itself included) that holds `<split>.jsonl`, sorted."""
-    return sorted(path.parent for path in root.rglob(f"{split}.jsonl"))
-
-
 def evaluate(
-    classifier: Classifier, data_dirs: list[Path], split: str = "val", limit: int | None = None
+    classifier: Classifier,
+    data_dirs: Sequence[Path],
+    split: str = "val",
+    limit: int | None = None,
+    *,
+    lang_hints: bool = False,
 ) -> list[DatasetScore]:
     """Classifies the first `limit` items of `<dir>/<split>.jsonl` for each dir; one score per dataset and
-    gold language. The gold `lang` is passed as the platform hint, as a collector would.
+    gold language, with the share of items whose detected language is the gold one.
 
-    Raises FileNotFoundError when a folder lacks the split, ClassifierError when the model cannot run.
+    Review sets are classified as reviews (see `datasets`). The gold language is passed as the platform's
+    hint only with `lang_hints` (then the language figure measures nothing). Raises FileNotFoundError when
+    a folder lacks the split, ValueError for a malformed file, ClassifierError when the model cannot run.
     """
     results: list[DatasetScore] = []
     for data_dir in data_dirs:
         path = data_dir / f"{split}.jsonl"
         if not path.exists():
             raise FileNotFoundError(f"{path} does not exist; pass folders that hold {split}.jsonl")
-        items = load_items(path, limit)
+        items = load_folder(data_dir, split, limit)
         if not items:
             continue
         classified = classifier.classify(
-            [item["text"] for item in items], hint_langs=[item.get("lang") for item in items]
+            [item.text for item in items],
+            hint_langs=[item.lang for item in items] if lang_hints else None,
+            hint_kinds=[item.kind for item in items],
         )
         name = dataset_name(data_dir)
-        is_complaints = {item["label"] for item in items} <= {COMPLAINT, NOT_COMPLAINT}
-        for lang in sorted({item.get("lang", "und") for item in items}):
+        for lang in sorted({item.lang or "und" for item in items}):
             rows = [
-                (item, c)
-                for item, c in zip(items, classified, strict=True)
-                if item.get("lang", "und") == lang
+                (item, c) for item, c in zip(items, classified, strict=True) if (item.lang or "und") == lang
             ]
-            gold = [item["label"] for item, _ in rows]
-            if is_complaints:
+            gold = [item.label for item, _ in rows]
+            lang_accuracy = sum(c.lang == lang for _, c in rows) / len(rows)
+            if rows[0][0].is_complaint_task:
                 pred = [COMPLAINT if c.intent == COMPLAINT else NOT_COMPLAINT for _, c in rows]
-                results.append(score_complaints(name, lang, split, gold=gold, pred=pred))
+                score = score_complaints(name, lang, split, gold=gold, pred=pred)
             else:
-                results.append(
-                    score_sentiment(
-                        name,
-                        lang,
-                        split,
-                        gold=gold,
-                        pred=[c.sentiment for _, c in rows],
-                        scores=[c.score for _, c in rows],
-                    )
+                score = score_sentiment(
+                    name,
+                    lang,
+                    split,
+                    gold=gold,
+                    pred=[c.sentiment for _, c in rows],
+                    scores=[c.score for _, c in rows],
                 )
+            results.append(replace(score, lang_accuracy=lang_accuracy))
     return results
+
+
+def evaluate_intent(classifier: Classifier, path: Path) -> list[IntentScore]:
+    """Precision and recall per intent on a hand-labelled set of `{"text", "intent"}` lines (no hints)."""
+    rows = load_items(path)
+    kinds: list[TextKind | None] = [
+        "review" if row.get("source", "").split("/")[0] in REVIEW_DATASETS else "post" for row in rows
+    ]
+    classified = classifier.classify([row["text"] for row in rows], hint_kinds=kinds)
+    gold = [row["intent"] for row in rows]
+    pred = [c.intent for c in classified]
+    scores = []
+    for intent in ("complaint", "question", "praise", "other"):
+        precision, recall, f1 = binary_prf(gold, pred, intent)
+        scores.append(
+            IntentScore(
+                intent=intent,
+                gold=sum(g == intent for g in gold),
+                predicted=sum(p == intent for p in pred),
+                precision=precision,
+                recall=recall,
+                f1=f1,
+            )
+        )
+    return scores
 
 
 def _fmt(value: float | None) -> str:
@@ -244,35 +277,25 @@ def _fmt(value: float | None) -> str:
 
 def format_scores(scores: Sequence[DatasetScore]) -> str:
     """A plain-text table of scores (percentages)."""
-    header = f"{'dataset':<26} {'lang':<4} {'n':>5} {'mRec':>5} {'mF1':>5} {'acc':>5} {'negpos':>6} {'cP':>5} {'cR':>5} {'cF1':>5}"
+    header = (
+        f"{'dataset':<26} {'lang':<4} {'n':>5} {'mRec':>5} {'mF1':>5} {'acc':>5} {'negpos':>6} "
+        f"{'cP':>5} {'cR':>5} {'cF1':>5} {'langID':>6}"
+    )
     lines = [header]
     for s in scores:
         lines.append(
             f"{s.dataset:<26} {s.lang:<4} {s.n:>5} {_fmt(s.macro_recall):>5} {_fmt(s.macro_f1):>5} "
             f"{_fmt(s.accuracy):>5} {_fmt(s.neg_pos_accuracy):>6} {_fmt(s.complaint_precision):>5} "
-            f"{_fmt(s.complaint_recall):>5} {_fmt(s.complaint_f1):>5}"
+            f"{_fmt(s.complaint_recall):>5} {_fmt(s.complaint_f1):>5} {_fmt(s.lang_accuracy):>6}"
         )
     return "\n".join(lines)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    from monitor.classify.e5_heads import E5HeadsClassifier
-
-    parser = argparse.ArgumentParser(
-        description="Score the shipped e5-heads classifier on labelled JSONL folders."
-    )
-    parser.add_argument("--data", type=Path, required=True, help="folder searched for <split>.jsonl files")
-    parser.add_argument("--split", default="val")
-    parser.add_argument("--limit", type=int, default=None, help="first N items per folder")
-    args = parser.parse_args(argv)
-    data_dirs = find_data_dirs(args.data, args.split)
-    if not data_dirs:
-        parser.error(f"no {args.split}.jsonl under {args.data}")
-    classifier = E5HeadsClassifier()
-    print(f"{classifier.name} {classifier.version}")
-    print(format_scores(evaluate(classifier, data_dirs, args.split, args.limit)))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+def format_intent_scores(scores: Sequence[IntentScore]) -> str:
+    lines = [f"{'intent':<10} {'gold':>5} {'pred':>5} {'P':>5} {'R':>5} {'F1':>5}"]
+    for s in scores:
+        lines.append(
+            f"{s.intent:<10} {s.gold:>5} {s.predicted:>5} {_fmt(s.precision if s.predicted else None):>5} "
+            f"{_fmt(s.recall if s.gold else None):>5} {_fmt(s.f1 if s.gold else None):>5}"
+        )
+    return "\n".join(lines)

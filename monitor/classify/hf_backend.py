@@ -386,7 +386,7 @@ def _classification(text: str, probs: np.ndarray, lang: str) -> Classification:
     sentiment = SENTIMENTS[index]
     # no complaint head: P(complaint) 0 under a threshold nothing reaches, so question > praise > other
     intent, intent_confidence = decide_intent(
-        text, sentiment, float(probs[2]), p_complaint=0.0, complaint_threshold=math.inf
+        text, sentiment, float(probs[0]), float(probs[2]), p_complaint=0.0, complaint_threshold=math.inf
     )
     return Classification(
         sentiment=sentiment,

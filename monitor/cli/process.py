@@ -98,11 +98,26 @@ def register(app: typer.Typer) -> None:
         rebuild: Annotated[
             bool, typer.Option(help="Recompute every author profile from scratch first.")
         ] = False,
+        reclassify: Annotated[
+            bool,
+            typer.Option(
+                help="Classify again every mention the configured model (name and version) has not."
+            ),
+        ] = False,
         quiet: Annotated[bool, typer.Option(help="No progress display.")] = False,
     ) -> None:
         """Run every pipeline stage once over what is pending: match, classify, profile, alert, deliver."""
         settings = state.settings()
         engine = open_database(settings)
+        if reclassify:
+            from monitor.classify.factory import build_classifier
+            from monitor.storage.reclassify import queue_reclassification
+
+            classifier = build_classifier(settings.classifier)
+            queued = queue_reclassification(
+                engine, model_name=classifier.name, model_version=classifier.version
+            )
+            console.print(f"{queued:,} mentions queued for {classifier.name} {classifier.version}")
         if rebuild:
             with engine.begin() as conn:
                 pairs = rebuild_profiles(conn, settings=settings)

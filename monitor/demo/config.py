@@ -39,7 +39,7 @@ interval_seconds = 60        # how often the scheduler runs the stages
 claim_timeout_seconds = 600  # a stage's claim on a batch expires after this
 
 [classifier]
-backend = "e5-heads"  # multilingual e5 encoder with sentiment and intent heads, runs offline
+backend = "e5"  # multilingual e5 fine-tuned for sentiment and complaints, runs offline (ONNX, int8)
 batch_size = 32       # texts per model call
 threads = 2           # CPU threads for the model
 

@@ -14,7 +14,11 @@ class _CountingClassifier:
         self.seen: list[str] = []
 
     def classify(
-        self, texts: Sequence[str], *, hint_langs: Sequence[str | None] | None = None
+        self,
+        texts: Sequence[str],
+        *,
+        hint_langs: Sequence[str | None] | None = None,
+        hint_kinds: Sequence[str | None] | None = None,
     ) -> list[Classification]:
         self.seen.extend(texts)
         return [

@@ -8,13 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from monitor.classify.e5_heads import E5HeadsClassifier
+from monitor.classify.datasets import dataset_name, find_data_dirs
+from monitor.classify.e5_onnx import E5Classifier
 from monitor.classify.evaluate import (
     accuracy,
     binary_prf,
-    dataset_name,
     evaluate,
-    find_data_dirs,
+    evaluate_intent,
+    format_intent_scores,
     format_scores,
     macro_f1,
     macro_recall,
@@ -103,7 +104,19 @@ def test_score_rows() -> None:
     assert (complaints.complaint_precision, complaints.complaint_recall) == (0.5, 1.0)
     assert complaints.neg_pos_accuracy is None
     table = format_scores([row, complaints])
-    assert table.splitlines()[1].split() == ["set", "nl", "6", "72.2", "65.6", "66.7", "80.0", "-", "-", "-"]
+    assert table.splitlines()[1].split() == [
+        "set",
+        "nl",
+        "6",
+        "72.2",
+        "65.6",
+        "66.7",
+        "80.0",
+        "-",
+        "-",
+        "-",
+        "-",
+    ]
 
 
 def test_dataset_names(tmp_path: Path) -> None:
@@ -112,8 +125,14 @@ def test_dataset_names(tmp_path: Path) -> None:
     for folder in ("b_set", "a_set", "x/de"):
         (tmp_path / folder).mkdir(parents=True)
         (tmp_path / folder / "val.jsonl").write_text("", encoding="utf-8")
-    assert find_data_dirs(tmp_path) == [tmp_path / "a_set", tmp_path / "b_set", tmp_path / "x" / "de"]
-    assert find_data_dirs(tmp_path, "train") == []
+    root = tmp_path.resolve()
+    assert find_data_dirs([tmp_path], "val") == [root / "a_set", root / "b_set", root / "x" / "de"]
+    assert find_data_dirs([tmp_path, tmp_path / "a_set"], "val") == [
+        root / "a_set",
+        root / "b_set",
+        root / "x" / "de",
+    ]
+    assert find_data_dirs([tmp_path], "train") == []
 
 
 def _write(path: Path, rows: list[tuple[str, str, str]]) -> None:
@@ -126,11 +145,11 @@ def _write(path: Path, rows: list[tuple[str, str, str]]) -> None:
 
 
 @pytest.fixture(scope="module")
-def classifier() -> E5HeadsClassifier:
-    return E5HeadsClassifier()
+def classifier() -> E5Classifier:
+    return E5Classifier()
 
 
-def test_evaluate_real_classifier_on_obvious_items(tmp_path: Path, classifier: E5HeadsClassifier) -> None:
+def test_evaluate_real_classifier_on_obvious_items(tmp_path: Path, classifier: E5Classifier) -> None:
     _write(
         tmp_path / "shop_reviews" / "val.jsonl",
         [
@@ -153,6 +172,7 @@ def test_evaluate_real_classifier_on_obvious_items(tmp_path: Path, classifier: E
         ],
     )
     scores = evaluate(classifier, [tmp_path / "shop_reviews", tmp_path / "complaints"])
+    assert [s.lang_accuracy for s in scores] == [1.0, 1.0, 1.0]
     assert [(s.dataset, s.lang, s.n) for s in scores] == [
         ("shop_reviews", "en", 2),
         ("shop_reviews", "nl", 3),
@@ -172,6 +192,29 @@ def test_evaluate_real_classifier_on_obvious_items(tmp_path: Path, classifier: E
     assert [(s.lang, s.n) for s in limited] == [("en", 2)]
 
 
-def test_evaluate_missing_split(tmp_path: Path, classifier: E5HeadsClassifier) -> None:
+def test_evaluate_missing_split(tmp_path: Path, classifier: E5Classifier) -> None:
     with pytest.raises(FileNotFoundError, match=r"test\.jsonl does not exist"):
         evaluate(classifier, [tmp_path], split="test")
+
+
+def test_evaluate_intent_on_a_labelled_set(tmp_path: Path, classifier: E5Classifier) -> None:
+    path = tmp_path / "intent.jsonl"
+    rows = [
+        {
+            "text": "Al twee weken wacht ik op mijn pakket en niemand reageert op mijn mails. Waardeloos!",
+            "intent": "complaint",
+        },
+        {"text": "Wat een heerlijke koffie, de beste die ik ooit heb gehad!", "intent": "praise"},
+        {"text": "Weet iemand of jullie ook op zondag bezorgen?", "intent": "question"},
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    scores = {s.intent: s for s in evaluate_intent(classifier, path)}
+    assert (
+        scores["complaint"].gold,
+        scores["praise"].gold,
+        scores["question"].gold,
+        scores["other"].gold,
+    ) == (1, 1, 1, 0)
+    assert scores["question"].recall == 1.0 and scores["praise"].recall == 1.0
+    table = format_intent_scores(list(scores.values()))
+    assert table.splitlines()[0].split() == ["intent", "gold", "pred", "P", "R", "F1"]

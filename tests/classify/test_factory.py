@@ -2,21 +2,38 @@
 
 from __future__ import annotations
 
-from monitor.classify.e5_heads import E5HeadsClassifier
+from pathlib import Path
+
+import pytest
+
+from monitor.classify.e5_onnx import MODEL_NAME, E5Classifier
 from monitor.classify.factory import build_classifier
+from monitor.classify.model_build import load_adapter
 from monitor.config import ClassifierSettings, settings_from_mapping
+from monitor.errors import ClassifierError, ConfigError
 
 
-def test_default_settings_build_e5_heads() -> None:
+def test_default_settings_build_the_e5_model() -> None:
     classifier = build_classifier(ClassifierSettings())
-    assert isinstance(classifier, E5HeadsClassifier)
-    assert (classifier.name, classifier.version) == ("e5-heads", "2026.11.1")
-    assert (classifier.batch_size, classifier.threads) == (32, 2)
+    assert isinstance(classifier, E5Classifier)
+    assert (classifier.name, classifier.version) == (MODEL_NAME, load_adapter().version)
+    assert (classifier.batch_size, classifier.threads, classifier.precision) == (32, 2, "int8")
 
 
 def test_settings_are_passed_on() -> None:
-    settings = settings_from_mapping({"classifier": {"batch_size": 8, "threads": 1}})
+    settings = settings_from_mapping({"classifier": {"batch_size": 8, "threads": 1, "precision": "fp32"}})
     classifier = build_classifier(settings.classifier)
-    assert isinstance(classifier, E5HeadsClassifier)
+    assert isinstance(classifier, E5Classifier)
     assert (classifier.batch_size, classifier.threads) == (8, 1)
-    assert classifier.classify(["love this shop"])[0].sentiment == "positive"
+    assert classifier.version.endswith("+fp32")
+
+
+def test_adapter_folder_from_settings(tmp_path: Path) -> None:
+    settings = settings_from_mapping({"classifier": {"adapter": str(tmp_path)}})
+    with pytest.raises(ClassifierError, match="adapter not found"):
+        build_classifier(settings.classifier)
+
+
+def test_transformers_backend_needs_a_model() -> None:
+    with pytest.raises(ConfigError, match=r"classifier\.model"):
+        settings_from_mapping({"classifier": {"backend": "transformers"}})

@@ -6,7 +6,7 @@ from typer.testing import CliRunner
 
 from monitor.cli import app
 
-COMMANDS = ["init", "import", "process", "worker", "run", "serve", "status", "demo"]
+COMMANDS = ["init", "import", "process", "worker", "run", "serve", "status", "demo", "classify", "model"]
 runner = CliRunner()
 
 

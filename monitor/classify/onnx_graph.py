@@ -1,0 +1,160 @@
+"""Writes the fine-tuned encoder as an ONNX graph, built directly from numpy weights (no torch).
+
+Input `embeddings` [batch, tokens, hidden] is the sum of word, position and token-type embeddings (the
+word rows come from the 4-bit table outside the graph, so the 250k-row table never enters it); input
+`mask` [batch, tokens] is 1 for real tokens. Output `pooled` [batch, hidden] is the mask-weighted mean
+of the last layer: what the heads were trained on. The math is BertModel's, operator for operator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+__all__ = ["ATTENTION_MATMUL_PREFIX", "OPSET", "build_encoder_graph"]
+
+OPSET = 17
+ATTENTION_MATMUL_PREFIX = "attention_matmul"  # activation x activation products, kept in fp32
+
+
+@dataclass
+class _Graph:
+    nodes: list[onnx.NodeProto] = field(default_factory=list)
+    initializers: list[onnx.TensorProto] = field(default_factory=list)
+    counter: int = 0
+
+    def name(self, stem: str) -> str:
+        self.counter += 1
+        return f"{stem}_{self.counter}"
+
+    def constant(self, stem: str, value: np.ndarray) -> str:
+        name = self.name(stem)
+        self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(value), name))
+        return name
+
+    def op(self, op_type: str, inputs: list[str], stem: str | None = None, **attributes: object) -> str:
+        output = self.name(stem or op_type.lower())
+        self.nodes.append(helper.make_node(op_type, inputs, [output], name=output, **attributes))
+        return output
+
+
+def _linear(graph: _Graph, x: str, weight: np.ndarray, bias: np.ndarray, stem: str) -> str:
+    """x @ W^T + b, with W stored [in, out] as MatMul expects."""
+    product = graph.op(
+        "MatMul", [x, graph.constant(f"{stem}_weight", weight.T.astype(np.float32))], f"{stem}_matmul"
+    )
+    return graph.op("Add", [product, graph.constant(f"{stem}_bias", bias.astype(np.float32))], stem)
+
+
+def _layer_norm(graph: _Graph, x: str, weights: Mapping[str, np.ndarray], prefix: str, eps: float) -> str:
+    return graph.op(
+        "LayerNormalization",
+        [
+            x,
+            graph.constant(f"{prefix}_gamma", weights[f"{prefix}.weight"]),
+            graph.constant(f"{prefix}_beta", weights[f"{prefix}.bias"]),
+        ],
+        "layernorm",
+        axis=-1,
+        epsilon=eps,
+    )
+
+
+def _attention(
+    graph: _Graph,
+    x: str,
+    weights: Mapping[str, np.ndarray],
+    prefix: str,
+    heads: int,
+    hidden: int,
+    mask_bias: str,
+) -> str:
+    p = f"{prefix}.attention.self"
+    qkv_weight = np.concatenate([weights[f"{p}.{n}.weight"] for n in ("query", "key", "value")], axis=0)
+    qkv_bias = np.concatenate([weights[f"{p}.{n}.bias"] for n in ("query", "key", "value")])
+    qkv = _linear(graph, x, qkv_weight, qkv_bias, "qkv")
+    split = graph.constant("qkv_split", np.array([hidden, hidden, hidden], dtype=np.int64))
+    names = [graph.name("q"), graph.name("k"), graph.name("v")]
+    graph.nodes.append(helper.make_node("Split", [qkv, split], names, name=graph.name("split"), axis=2))
+    head_shape = graph.constant("head_shape", np.array([0, 0, heads, hidden // heads], dtype=np.int64))
+    q, k, v = (graph.op("Reshape", [n, head_shape]) for n in names)
+    q = graph.op("Transpose", [q], perm=[0, 2, 1, 3])
+    k = graph.op("Transpose", [k], perm=[0, 2, 3, 1])
+    v = graph.op("Transpose", [v], perm=[0, 2, 1, 3])
+    scores = graph.op("MatMul", [q, k], ATTENTION_MATMUL_PREFIX)
+    scale = graph.constant("scale", np.array(1.0 / np.sqrt(hidden // heads), dtype=np.float32))
+    scores = graph.op("Add", [graph.op("Mul", [scores, scale]), mask_bias])
+    probabilities = graph.op("Softmax", [scores], axis=-1)
+    context = graph.op("MatMul", [probabilities, v], ATTENTION_MATMUL_PREFIX)
+    context = graph.op("Transpose", [context], perm=[0, 2, 1, 3])
+    merged_shape = graph.constant("merged_shape", np.array([0, 0, hidden], dtype=np.int64))
+    context = graph.op("Reshape", [context, merged_shape])
+    out = f"{prefix}.attention.output.dense"
+    return _linear(graph, context, weights[f"{out}.weight"], weights[f"{out}.bias"], "attention_out")
+
+
+def _gelu(graph: _Graph, x: str) -> str:
+    """Exact (erf) GELU, as BERT uses."""
+    inverse_sqrt2 = graph.constant("inv_sqrt2", np.array(1 / np.sqrt(2.0), dtype=np.float32))
+    one = graph.constant("one", np.array(1.0, dtype=np.float32))
+    half = graph.constant("half", np.array(0.5, dtype=np.float32))
+    erf = graph.op("Erf", [graph.op("Mul", [x, inverse_sqrt2])])
+    return graph.op("Mul", [graph.op("Mul", [x, half]), graph.op("Add", [erf, one])], "gelu")
+
+
+def build_encoder_graph(
+    weights: Mapping[str, np.ndarray], *, layers: int, heads: int, hidden: int, eps: float
+) -> onnx.ModelProto:
+    """The encoder as an ONNX model (opset 17) from BertModel-named fp32 weights."""
+    graph = _Graph()
+    mask = "mask"
+    # (1 - mask) * -10000 broadcast over heads and query positions, as BERT's extended attention mask.
+    inverted = graph.op("Sub", [graph.constant("one", np.array(1.0, dtype=np.float32)), mask])
+    mask_bias = graph.op("Mul", [inverted, graph.constant("neg", np.array(-1e4, dtype=np.float32))])
+    mask_bias = graph.op("Unsqueeze", [mask_bias, graph.constant("axes", np.array([1, 2], dtype=np.int64))])
+    x = _layer_norm(graph, "embeddings", weights, "embeddings.LayerNorm", eps)
+    for layer in range(layers):
+        prefix = f"encoder.layer.{layer}"
+        attention = _attention(graph, x, weights, prefix, heads, hidden, mask_bias)
+        x = _layer_norm(
+            graph, graph.op("Add", [x, attention]), weights, f"{prefix}.attention.output.LayerNorm", eps
+        )
+        intermediate = _linear(
+            graph,
+            x,
+            weights[f"{prefix}.intermediate.dense.weight"],
+            weights[f"{prefix}.intermediate.dense.bias"],
+            "ffn_in",
+        )
+        output = _linear(
+            graph,
+            _gelu(graph, intermediate),
+            weights[f"{prefix}.output.dense.weight"],
+            weights[f"{prefix}.output.dense.bias"],
+            "ffn_out",
+        )
+        x = _layer_norm(graph, graph.op("Add", [x, output]), weights, f"{prefix}.output.LayerNorm", eps)
+    expanded_mask = graph.op("Unsqueeze", [mask, graph.constant("axes", np.array([2], dtype=np.int64))])
+    token_axis = graph.constant("axis", np.array([1], dtype=np.int64))
+    summed = graph.op("ReduceSum", [graph.op("Mul", [x, expanded_mask]), token_axis], keepdims=0)
+    count = graph.op("ReduceSum", [mask, token_axis], keepdims=1)
+    count = graph.op("Max", [count, graph.constant("min_count", np.array(1.0, dtype=np.float32))])
+    graph.nodes.append(helper.make_node("Div", [summed, count], ["pooled"], name="pooled"))
+    onnx_graph = helper.make_graph(
+        graph.nodes,
+        "wom_e5_encoder",
+        [
+            helper.make_tensor_value_info("embeddings", TensorProto.FLOAT, ["batch", "tokens", hidden]),
+            helper.make_tensor_value_info("mask", TensorProto.FLOAT, ["batch", "tokens"]),
+        ],
+        [helper.make_tensor_value_info("pooled", TensorProto.FLOAT, ["batch", hidden])],
+        graph.initializers,
+    )
+    model = helper.make_model(onnx_graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="wom")
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return model

@@ -1,0 +1,170 @@
+"""`wom model build|train|eval` and `wom classify`: the classifier from the command line."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, TextIO
+
+import orjson
+import typer
+
+from monitor.cli.context import console, state, wom_command
+
+__all__ = ["register"]
+
+model_app = typer.Typer(help="Build, train and evaluate the classifier.", no_args_is_help=True)
+_DATA_HELP = "Folders searched for labelled JSONL splits (train.jsonl, val.jsonl)."
+
+
+@model_app.command("build")
+@wom_command
+def build(
+    precision: Annotated[str, typer.Option(help="int8 (the default model) or fp32.")] = "int8",
+) -> None:
+    """Build the default model into its cache now (otherwise it is built on first use)."""
+    from monitor.classify.model_build import build_model, load_adapter, model_cache_dir
+
+    if precision not in ("int8", "fp32"):
+        raise typer.BadParameter("precision must be int8 or fp32")
+    settings = state.settings()
+    adapter = load_adapter(Path(settings.classifier.adapter) if settings.classifier.adapter else None)
+    started = time.monotonic()
+    with console.status(f"building {adapter.version} ({precision}) into {model_cache_dir()}"):
+        built = build_model(adapter, precision)  # type: ignore[arg-type]
+    console.print(
+        f"{built.path} ({built.path.stat().st_size / 1e6:.1f} MB, {time.monotonic() - started:.1f}s)"
+    )
+
+
+@model_app.command("train")
+@wom_command
+def train(
+    data: Annotated[list[Path], typer.Option("--data", help=_DATA_HELP, exists=True, file_okay=False)],
+    out: Annotated[
+        Path, typer.Option(help="Folder for e5_adapter.npz/.json; point [classifier] adapter at it.")
+    ],
+    epochs: Annotated[int, typer.Option(min=1)] = 1,
+    lora_rank: Annotated[int, typer.Option(min=1)] = 16,
+    learning_rate: Annotated[float, typer.Option()] = 8e-4,
+    batch_size: Annotated[int, typer.Option(min=1)] = 32,
+    max_length: Annotated[int, typer.Option(min=8, max=512)] = 128,
+    dataset_caps: Annotated[
+        str, typer.Option(help='Items per dataset, e.g. "tweeteval_sentiment=10000".')
+    ] = "",
+    complaint_repeat: Annotated[int, typer.Option(min=1)] = 2,
+    seed: Annotated[int, typer.Option()] = 0,
+    version: Annotated[
+        str, typer.Option(help="Version recorded with the model (stored per classification).")
+    ] = "",
+) -> None:
+    """Fine-tune the default model (LoRA + heads) on train splits, choose settings on val. Needs torch."""
+    from monitor.classify.finetune import TrainSettings, save_result
+    from monitor.classify.finetune import train as run_training
+    from monitor.classify.training_data import pack_from_folders
+
+    settings = TrainSettings(
+        lora_rank=lora_rank,
+        lora_alpha=2.0 * lora_rank,
+        learning_rate=learning_rate,
+        epochs=epochs,
+        batch_size=batch_size,
+        complaint_repeat=complaint_repeat,
+        dataset_caps=dataset_caps,
+        seed=seed,
+    )
+    with console.status("tokenising train and val splits"):
+        pack = pack_from_folders(data, max_length)
+    console.print(
+        f"{len(pack.train):,} train and {len(pack.val):,} val items from {len(pack.datasets)} datasets"
+    )
+    result = run_training(pack, settings, progress=console.print)
+    for path in save_result(result, out, version or time.strftime("local-%Y%m%d%H%M")):
+        console.print(f"wrote {path}")
+    console.print(
+        f"val mean primary metric (calibrated): {result.metadata['val_mean_primary_calibrated']:.4f}"
+    )
+
+
+@model_app.command("eval")
+@wom_command
+def evaluate(
+    data: Annotated[list[Path], typer.Option("--data", help=_DATA_HELP, exists=True)],
+    split: Annotated[str, typer.Option(help="Split to score; keep test splits for final figures.")] = "val",
+    limit: Annotated[int | None, typer.Option(help="First N items per dataset.")] = None,
+    lang_hints: Annotated[bool, typer.Option(help="Pass the gold language as the platform's hint.")] = False,
+    intent_set: Annotated[
+        Path | None, typer.Option(help="A hand-labelled intent set ({text, intent} lines) to score too.")
+    ] = None,
+) -> None:
+    """Score the configured classifier: macro-recall, macro-F1, accuracy, neg-vs-pos, language ID."""
+    from monitor.classify.datasets import find_data_dirs
+    from monitor.classify.evaluate import evaluate as run_evaluation
+    from monitor.classify.evaluate import evaluate_intent, format_intent_scores, format_scores
+    from monitor.classify.factory import build_classifier
+
+    classifier = build_classifier(state.settings().classifier)
+    console.print(f"{classifier.name} {classifier.version}")
+    files = [path for path in data if path.is_file()]
+    folders = find_data_dirs([path for path in data if path.is_dir()], split)
+    if not folders and not files:
+        raise typer.BadParameter(f"no {split}.jsonl under {', '.join(map(str, data))}")
+    started = time.monotonic()
+    scores = run_evaluation(classifier, folders, split, limit, lang_hints=lang_hints)
+    typer.echo(format_scores(scores))
+    if intent_set is not None:
+        typer.echo(f"\nintent on {intent_set}")
+        typer.echo(format_intent_scores(evaluate_intent(classifier, intent_set)))
+    console.print(f"{sum(s.n for s in scores):,} items in {time.monotonic() - started:.0f}s")
+
+
+def _lines(source: TextIO) -> list[str]:
+    return [line.rstrip("\n") for line in source if line.strip()]
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(model_app, name="model")
+
+    @app.command()
+    @wom_command
+    def classify(
+        file: Annotated[
+            Path | None, typer.Argument(help="One text per line; stdin when absent.", dir_okay=False)
+        ] = None,
+        batch: Annotated[int, typer.Option(min=1, help="Texts classified per model call.")] = 256,
+    ) -> None:
+        """Classify texts: one JSON object per line with sentiment, confidence, score, lang and intent."""
+        from monitor.classify.factory import build_classifier
+
+        classifier = build_classifier(state.settings().classifier)
+        source = file.open(encoding="utf-8") if file is not None else sys.stdin
+        try:
+            pending: list[str] = []
+            for line in source:
+                if line.strip():
+                    pending.append(line.rstrip("\n"))
+                if len(pending) >= batch:
+                    _emit(classifier, pending)
+                    pending = []
+            if pending:
+                _emit(classifier, pending)
+        finally:
+            if file is not None:
+                source.close()
+
+
+def _emit(classifier: object, texts: list[str]) -> None:
+    results = classifier.classify(texts)  # type: ignore[attr-defined]
+    out = sys.stdout.buffer
+    for text, result in zip(texts, results, strict=True):
+        record = {
+            "text": text,
+            "sentiment": result.sentiment,
+            "confidence": round(result.confidence, 4),
+            "score": round(result.score, 4),
+            "lang": result.lang,
+            "intent": result.intent,
+        }
+        out.write(orjson.dumps(record) + b"\n")
+    out.flush()

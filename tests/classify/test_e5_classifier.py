@@ -1,0 +1,119 @@
+"""The default classifier with the committed adapter: behaviour on texts whose answer is not in doubt."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from monitor.classify.base import Classification
+from monitor.classify.e5_onnx import MODEL_NAME, E5Classifier
+from monitor.classify.model_build import load_adapter
+
+
+@pytest.fixture(scope="module")
+def classifier() -> E5Classifier:
+    return E5Classifier(threads=1)
+
+
+def _one(classifier: E5Classifier, text: str, **hints: str) -> Classification:
+    return classifier.classify(
+        [text],
+        hint_langs=[hints["lang"]] if "lang" in hints else None,
+        hint_kinds=[hints["kind"]] if "kind" in hints else None,  # type: ignore[list-item]
+    )[0]
+
+
+def test_name_and_version_come_from_the_adapter(classifier: E5Classifier) -> None:
+    assert classifier.name == MODEL_NAME
+    assert classifier.version == load_adapter().version
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "sentiment", "intent"),
+    [
+        ("I absolutely love this coffee, best beans I ever had!", "en", "positive", "praise"),
+        (
+            "@KoffieKoning my order never arrived and support ignores my emails. Worst shop ever",
+            "en",
+            "negative",
+            "complaint",
+        ),
+        ("Wat een heerlijke koffie, super snel geleverd. Aanrader!", "nl", "positive", "praise"),
+        (
+            "Al twee weken wacht ik op mijn pakket en niemand reageert. Waardeloze klantenservice!",
+            "nl",
+            "negative",
+            "complaint",
+        ),
+        ("Weet iemand of jullie ook op zondag bezorgen?", "nl", "neutral", "question"),
+    ],
+)
+def test_obvious_texts(classifier: E5Classifier, text: str, lang: str, sentiment: str, intent: str) -> None:
+    result = _one(classifier, text)
+    assert (result.sentiment, result.lang, result.intent) == (sentiment, lang, intent)
+
+
+def test_reviews_use_the_review_head(classifier: E5Classifier) -> None:
+    text = "Prima product, doet wat het moet doen."
+    as_review, as_post = _one(classifier, text, kind="review"), _one(classifier, text, kind="post")
+    assert as_review.score != as_post.score
+    assert as_review.sentiment == "positive"
+
+
+def test_fields_are_consistent(classifier: E5Classifier) -> None:
+    texts = ["Geweldig!", "Vreselijk slecht", "De winkel is open", "Heel fijn", "Nooit meer"]
+    for result in classifier.classify(texts):
+        assert 1 / 3 <= result.confidence <= 1.0
+        assert -1.0 <= result.score <= 1.0
+        assert 0.0 <= result.intent_confidence <= 1.0
+        if result.sentiment == "positive":
+            assert result.score > 0
+
+
+def test_order_duplicates_and_empty_texts(classifier: E5Classifier) -> None:
+    texts = ["Great service", "", "Terrible service, never again", "Great service", "😀😀", "   "]
+    results = classifier.classify(texts)
+    assert len(results) == len(texts)
+    assert results[0] == results[3]
+    assert results[0].sentiment == "positive" and results[2].sentiment == "negative"
+    for empty in (results[1], results[5]):
+        assert (empty.sentiment, empty.score, empty.intent, empty.lang) == ("neutral", 0.0, "other", "und")
+    assert classifier.classify([]) == []
+
+
+def test_batching_changes_nothing_beyond_rounding(classifier: E5Classifier) -> None:
+    texts = ["Super snelle levering, top!", "The package was damaged", "Gaat wel", "Love it", "Slecht"] * 3
+    together = classifier.classify(texts)
+    alone = [classifier.classify([t])[0] for t in texts[:5]]
+    for a, b in zip(together[:5], alone, strict=True):
+        assert a.sentiment == b.sentiment and a.intent == b.intent
+        assert abs(a.score - b.score) < 0.05
+
+
+def test_language_hint_is_used_when_plausible(classifier: E5Classifier) -> None:
+    assert _one(classifier, "Top!", lang="nl").lang == "nl"
+    assert _one(classifier, "Where is my order? I paid a week ago", lang="nl").lang == "en"
+
+
+def test_bad_arguments(classifier: E5Classifier) -> None:
+    with pytest.raises(TypeError, match="sequence of texts"):
+        classifier.classify("one text")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="hint_langs"):
+        classifier.classify(["a", "b"], hint_langs=["en"])
+    with pytest.raises(ValueError, match="hint_kinds"):
+        classifier.classify(["a", "b"], hint_kinds=["post"])
+    with pytest.raises(ValueError, match="at least 1"):
+        E5Classifier(batch_size=0)
+
+
+def test_one_instance_shared_between_threads() -> None:
+    fresh = E5Classifier(threads=1)  # the session is not loaded yet: threads race to load it
+    texts = ["Heerlijk!", "Waardeloos", "Prima"]
+    results: list[list[Classification]] = []
+    workers = [threading.Thread(target=lambda: results.append(fresh.classify(texts))) for _ in range(3)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert len(results) == 3 and results[0] == results[1] == results[2]
