@@ -8,9 +8,9 @@ intent. One instance per process loads the session once, on first use.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -92,7 +92,7 @@ class E5Classifier:
         model_file = self._model_file or open_e5_file()
         built = build_model(self.adapter, self.precision, model_file=model_file)
         options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = self.threads
+        options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
         try:
@@ -108,30 +108,51 @@ class E5Classifier:
         positions = model_file.tensor("emb.pos", (model_file.header.max_positions, model_file.header.hidden))
         self._position_and_type = positions + model_file.tensor("emb.type", (2, model_file.header.hidden))[0]
         self._pad = model_file.pad
+        self._pool = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="wom-e5")
         self._session = session
 
     def pooled(self, normalized: Sequence[str]) -> np.ndarray:
-        """Mean-pooled encoder outputs [n, 384] for already normalised, non-empty texts."""
-        from monitor.classify.e5_file import dequantize_q4
+        """Mean-pooled encoder outputs [n, 384] for already normalised, non-empty texts.
 
+        Batches of similar length run on `threads` single-threaded session calls at once: on small
+        matrices ONNX Runtime's intra-op threads wait on each other more than they compute.
+        """
         with self._lock:
             if self._session is None:
                 self._load()
             token_ids = self._tokenizer.encode_batch(normalized, MAX_TOKENS)
             order = np.argsort([len(ids) for ids in token_ids], kind="stable")
             out = np.zeros((len(normalized), self._position_and_type.shape[1]), dtype=np.float32)
-            for start in range(0, len(order), self.batch_size):
-                batch = order[start : start + self.batch_size]
-                width = max(len(token_ids[i]) for i in batch)
-                ids = np.full((len(batch), width), self._pad, dtype=np.int64)
-                mask = np.zeros((len(batch), width), dtype=np.float32)
-                for row, index in enumerate(batch):
-                    ids[row, : len(token_ids[index])] = token_ids[index]
-                    mask[row, : len(token_ids[index])] = 1.0
-                words = dequantize_q4(self._word_blocks[ids.reshape(-1)]).reshape(len(batch), width, -1)
-                embeddings = words + self._position_and_type[:width]
-                out[batch] = self._session.run(["pooled"], {"embeddings": embeddings, "mask": mask})[0]
+            batches = [
+                order[start : start + self.batch_size] for start in range(0, len(order), self.batch_size)
+            ]
+
+            def encode(batch: np.ndarray) -> None:
+                out[batch] = self._encode_batch([token_ids[i] for i in batch])
+
+            if len(batches) == 1 or self.threads == 1:
+                for batch in batches:
+                    encode(batch)
+            else:
+                list(self._pool.map(encode, batches))
             return out
+
+    def _encode_batch(self, token_ids: list[np.ndarray]) -> np.ndarray:
+        from monitor.classify.e5_file import dequantize_q4
+
+        width = max(len(ids) for ids in token_ids)
+        ids = np.full((len(token_ids), width), self._pad, dtype=np.int64)
+        mask = np.zeros((len(token_ids), width), dtype=np.float32)
+        for row, row_ids in enumerate(token_ids):
+            ids[row, : len(row_ids)] = row_ids
+            mask[row, : len(row_ids)] = 1.0
+        # each distinct token (padding above all) is dequantised once per batch
+        distinct, positions = np.unique(ids, return_inverse=True)
+        rows = dequantize_q4(self._word_blocks[distinct]).reshape(len(distinct), -1)
+        words = rows[positions.reshape(-1)]
+        embeddings = words.reshape(len(token_ids), width, -1) + self._position_and_type[:width]
+        pooled: np.ndarray = self._session.run(["pooled"], {"embeddings": embeddings, "mask": mask})[0]
+        return pooled
 
     def heads(self, pooled: np.ndarray, kinds: Sequence[TextKind]) -> HeadOutputs:
         """Calibrated sentiment probabilities per text's kind, and P(complaint)."""
@@ -206,7 +227,3 @@ class E5Classifier:
             intent=intent,
             intent_confidence=float(intent_confidence),
         )
-
-
-def default_threads() -> int:
-    return max(1, min(4, os.cpu_count() or 1))

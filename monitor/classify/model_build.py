@@ -46,7 +46,7 @@ Precision = Literal["int8", "fp32"]
 ADAPTER_NPZ = "e5_adapter.npz"
 ADAPTER_JSON = "e5_adapter.json"
 DEFAULT_ADAPTER_DIR = Path(__file__).resolve().parent / "weights"
-BUILDER_VERSION = "1"
+BUILDER_VERSION = "2"
 _RETRAIN_HINT = "wom model train --data ../shared/data"
 
 
@@ -175,8 +175,10 @@ def _build(adapter: Adapter, precision: Precision, model_file: E5File, target: P
                     built,
                     per_channel=True,
                     weight_type=QuantType.QInt8,
-                    op_types_to_quantize=["MatMul"],
+                    op_types_to_quantize=["MatMul", "Attention"],
                     nodes_to_exclude=attention_products,
+                    # shape inference cannot type the outputs of contrib operators (Attention)
+                    extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
                 )
         partial = target.with_suffix(".partial")
         shutil.move(built, partial)

@@ -97,6 +97,34 @@ def _attention(
     return _linear(graph, context, weights[f"{out}.weight"], weights[f"{out}.bias"], "attention_out")
 
 
+def _fused_attention(
+    graph: _Graph, x: str, weights: Mapping[str, np.ndarray], prefix: str, heads: int, mask_index: str
+) -> str:
+    """ONNX Runtime's fused `Attention` (com.microsoft): QKV projection, scaled softmax and context in one
+    kernel; its quantiser turns it into `QAttention`."""
+    p = f"{prefix}.attention.self"
+    qkv_weight = np.concatenate([weights[f"{p}.{n}.weight"] for n in ("query", "key", "value")], axis=0)
+    qkv_bias = np.concatenate([weights[f"{p}.{n}.bias"] for n in ("query", "key", "value")])
+    context = graph.name("attention")
+    graph.nodes.append(
+        helper.make_node(
+            "Attention",
+            [
+                x,
+                graph.constant("qkv_weight", qkv_weight.T.astype(np.float32)),
+                graph.constant("qkv_bias", qkv_bias.astype(np.float32)),
+                mask_index,
+            ],
+            [context],
+            name=context,
+            domain="com.microsoft",
+            num_heads=heads,
+        )
+    )
+    out = f"{prefix}.attention.output.dense"
+    return _linear(graph, context, weights[f"{out}.weight"], weights[f"{out}.bias"], "attention_out")
+
+
 def _gelu(graph: _Graph, x: str) -> str:
     """Exact (erf) GELU, as BERT uses."""
     inverse_sqrt2 = graph.constant("inv_sqrt2", np.array(1 / np.sqrt(2.0), dtype=np.float32))
@@ -107,11 +135,16 @@ def _gelu(graph: _Graph, x: str) -> str:
 
 
 def build_encoder_graph(
-    weights: Mapping[str, np.ndarray], *, layers: int, heads: int, hidden: int, eps: float
+    weights: Mapping[str, np.ndarray], *, layers: int, heads: int, hidden: int, eps: float, fused: bool = True
 ) -> onnx.ModelProto:
-    """The encoder as an ONNX model (opset 17) from BertModel-named fp32 weights."""
+    """The encoder as an ONNX model (opset 17) from BertModel-named fp32 weights.
+
+    `fused` uses ONNX Runtime's fused attention kernel (faster on CPU, ONNX Runtime only); without it the
+    graph has standard operators only.
+    """
     graph = _Graph()
     mask = "mask"
+    mask_index = graph.op("Cast", [mask], "mask_index", to=TensorProto.INT32)
     # (1 - mask) * -10000 broadcast over heads and query positions, as BERT's extended attention mask.
     inverted = graph.op("Sub", [graph.constant("one", np.array(1.0, dtype=np.float32)), mask])
     mask_bias = graph.op("Mul", [inverted, graph.constant("neg", np.array(-1e4, dtype=np.float32))])
@@ -119,7 +152,10 @@ def build_encoder_graph(
     x = _layer_norm(graph, "embeddings", weights, "embeddings.LayerNorm", eps)
     for layer in range(layers):
         prefix = f"encoder.layer.{layer}"
-        attention = _attention(graph, x, weights, prefix, heads, hidden, mask_bias)
+        if fused:
+            attention = _fused_attention(graph, x, weights, prefix, heads, mask_index)
+        else:
+            attention = _attention(graph, x, weights, prefix, heads, hidden, mask_bias)
         x = _layer_norm(
             graph, graph.op("Add", [x, attention]), weights, f"{prefix}.attention.output.LayerNorm", eps
         )
@@ -154,7 +190,8 @@ def build_encoder_graph(
         [helper.make_tensor_value_info("pooled", TensorProto.FLOAT, ["batch", hidden])],
         graph.initializers,
     )
-    model = helper.make_model(onnx_graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="wom")
+    opsets = [helper.make_opsetid("", OPSET), helper.make_opsetid("com.microsoft", 1)]
+    model = helper.make_model(onnx_graph, opset_imports=opsets, producer_name="wom")
     model.ir_version = 8
     onnx.checker.check_model(model)
     return model

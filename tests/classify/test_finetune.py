@@ -84,15 +84,15 @@ def test_training_is_seeded_learns_and_serves(
 
 
 def test_training_can_continue_from_an_adapter(data: Path) -> None:
-    from monitor.classify.finetune import _adapter_tensors, _build_model, load_adapter_into
+    from monitor.classify.lora_model import adapter_tensors, build_lora_model, load_adapter_into
 
     pack = pack_from_folders([data], max_length=32)
     settings = TrainSettings(lora_rank=4, lora_alpha=8, seed=3)
-    model = _build_model(pack, settings, "cpu")
+    model = build_lora_model(pack, settings, "cpu")
     rng = np.random.default_rng(1)
-    adapter = {k: rng.normal(size=v.shape).astype(v.dtype) for k, v in _adapter_tensors(model).items()}
+    adapter = {k: rng.normal(size=v.shape).astype(v.dtype) for k, v in adapter_tensors(model).items()}
     load_adapter_into(model, adapter)
-    for key, value in _adapter_tensors(model).items():
+    for key, value in adapter_tensors(model).items():
         np.testing.assert_allclose(value, adapter[key], rtol=1e-3, err_msg=key)
     with pytest.raises(ValueError, match="lacks"):
         load_adapter_into(model, {})
