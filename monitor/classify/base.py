@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-__all__ = ["TEXT_KINDS", "Classification", "Classifier", "Intent", "Sentiment", "TextKind"]
+__all__ = ["TEXT_KINDS", "Classification", "Classifier", "Intent", "Sentiment", "TextKind", "check_batch"]
 
 Sentiment = Literal["negative", "neutral", "positive"]
 Intent = Literal["complaint", "question", "praise", "other"]
@@ -50,3 +50,16 @@ class Classifier(Protocol):
     ) -> list[Classification]:
         """One Classification per text, in order. Raises ClassifierError when the model cannot run."""
         ...
+
+
+def check_batch(
+    texts: Sequence[str],
+    hint_langs: Sequence[str | None] | None,
+    hint_kinds: Sequence[TextKind | None] | None,
+) -> None:
+    """Raises TypeError for a bare string and ValueError for hints that do not align with `texts`."""
+    if isinstance(texts, str):
+        raise TypeError("classify takes a sequence of texts; wrap a single text in a list")
+    for hints, what in ((hint_langs, "hint_langs"), (hint_kinds, "hint_kinds")):
+        if hints is not None and len(hints) != len(texts):
+            raise ValueError(f"got {len(hints)} {what} for {len(texts)} texts; pass one per text or None")

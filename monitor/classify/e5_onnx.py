@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from monitor.classify.base import Classification, Sentiment, TextKind
+from monitor.classify.base import Classification, Sentiment, TextKind, check_batch
 from monitor.classify.datasets import SENTIMENT_LABELS
 from monitor.classify.e5_file import E5File, open_e5_file
 from monitor.classify.intent import decide_intent
@@ -174,13 +174,7 @@ class E5Classifier:
         hint_langs: Sequence[str | None] | None = None,
         hint_kinds: Sequence[TextKind | None] | None = None,
     ) -> list[Classification]:
-        if isinstance(texts, str):
-            raise TypeError("classify takes a sequence of texts; wrap a single text in a list")
-        for hints, label in ((hint_langs, "hint_langs"), (hint_kinds, "hint_kinds")):
-            if hints is not None and len(hints) != len(texts):
-                raise ValueError(
-                    f"got {len(hints)} {label} for {len(texts)} texts; pass one per text or None"
-                )
+        check_batch(texts, hint_langs, hint_kinds)
         if not texts:
             return []
         normalized = [normalize_for_model(text) for text in texts]

@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from monitor.classify.base import Classification, TextKind
+from monitor.classify.base import Classification, TextKind, check_batch
 from monitor.classify.hf_labels import (
     LABEL_TARGETS,
     SENTIMENTS,
@@ -399,11 +399,7 @@ class TransformersClassifier:
 
         Raises ClassifierError when the model cannot be loaded or run.
         """
-        if isinstance(texts, str):
-            raise TypeError("classify takes a sequence of texts; wrap a single text in a list")
-        for hints, what in ((hint_langs, "hint_langs"), (hint_kinds, "hint_kinds")):
-            if hints is not None and len(hints) != len(texts):
-                raise ValueError(f"got {len(hints)} {what} for {len(texts)} texts; pass one per text or None")
+        check_batch(texts, hint_langs, hint_kinds)
         if not texts:
             return []
         normalized = [normalize_for_model(text) for text in texts]
