@@ -90,7 +90,7 @@ class ClassifierSettings(_Section):
     adapter: str = ""
     model: str = ""
     label_map: dict[str, Literal["negative", "neutral", "positive", "ignore"]] = Field(default_factory=dict)
-    batch_size: int = Field(default=32, ge=1, le=1024)
+    batch_size: int = Field(default=16, ge=1, le=1024)
     threads: int = Field(default=2, ge=1, le=64)
 
     @model_validator(mode="after")

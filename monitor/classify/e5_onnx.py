@@ -55,7 +55,7 @@ class E5Classifier:
         *,
         adapter: Adapter | None = None,
         precision: Precision = "int8",
-        batch_size: int = 32,
+        batch_size: int = 16,
         threads: int = 2,
         model_file: E5File | None = None,
     ) -> None:

@@ -8,7 +8,9 @@ import pytest
 
 from monitor.classify.base import Classification
 from monitor.classify.e5_onnx import MODEL_NAME, E5Classifier
+from monitor.classify.evaluate import evaluate
 from monitor.classify.model_build import load_adapter
+from tests.conftest import shared_path
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +85,13 @@ def test_order_duplicates_and_empty_texts(classifier: E5Classifier) -> None:
 
 
 def test_batching_changes_nothing_beyond_rounding(classifier: E5Classifier) -> None:
-    texts = ["Super snelle levering, top!", "The package was damaged", "Gaat wel", "Love it", "Slecht"] * 3
+    texts = [
+        "Super snelle levering, top!",
+        "The package was damaged and support never answered",
+        "Love it, best purchase ever",
+        "Vreselijk slechte service, nooit meer",
+        "Heerlijke koffie",
+    ] * 3
     together = classifier.classify(texts)
     alone = [classifier.classify([t])[0] for t in texts[:5]]
     for a, b in zip(together[:5], alone, strict=True):
@@ -117,3 +125,25 @@ def test_one_instance_shared_between_threads() -> None:
     for worker in workers:
         worker.join()
     assert len(results) == 3 and results[0] == results[1] == results[2]
+
+
+# Floors a few points under what the shipped adapter measures on these val slices (shown after each
+# assertion), so that a broken build, tokenizer or quantisation fails here rather than in production.
+def test_quality_floor_tweeteval(classifier: E5Classifier) -> None:
+    (score,) = evaluate(classifier, [shared_path("data", "tweeteval_sentiment")], limit=400)
+    assert score.macro_recall >= 0.71  # measured 0.744
+
+
+def test_quality_floor_dutch_reviews(classifier: E5Classifier) -> None:
+    bol, thuisbezorgd = evaluate(
+        classifier,
+        [shared_path("data", "nl_bol_product_reviews"), shared_path("data", "nl_thuisbezorgd_reviews")],
+        limit=300,
+    )
+    assert bol.neg_pos_accuracy is not None and bol.neg_pos_accuracy >= 0.85  # measured 0.885
+    assert thuisbezorgd.neg_pos_accuracy is not None and thuisbezorgd.neg_pos_accuracy >= 0.88
+
+
+def test_quality_floor_complaints(classifier: E5Classifier) -> None:
+    (score,) = evaluate(classifier, [shared_path("data", "complaints")])
+    assert score.macro_f1 >= 0.87  # measured 0.908

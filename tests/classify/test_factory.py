@@ -17,7 +17,7 @@ def test_default_settings_build_the_e5_model() -> None:
     classifier = build_classifier(ClassifierSettings())
     assert isinstance(classifier, E5Classifier)
     assert (classifier.name, classifier.version) == (MODEL_NAME, load_adapter().version)
-    assert (classifier.batch_size, classifier.threads, classifier.precision) == (32, 2, "int8")
+    assert (classifier.batch_size, classifier.threads, classifier.precision) == (16, 2, "int8")
 
 
 def test_settings_are_passed_on() -> None:
