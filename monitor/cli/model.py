@@ -58,6 +58,9 @@ def train(
     version: Annotated[
         str, typer.Option(help="Version recorded with the model (stored per classification).")
     ] = "",
+    init_adapter: Annotated[
+        Path | None, typer.Option(help="Continue from this adapter folder (same LoRA rank).", file_okay=False)
+    ] = None,
 ) -> None:
     """Fine-tune the default model (LoRA + heads) on train splits, choose settings on val. Needs torch."""
     from monitor.classify.finetune import TrainSettings, save_result
@@ -79,7 +82,16 @@ def train(
     console.print(
         f"{len(pack.train):,} train and {len(pack.val):,} val items from {len(pack.datasets)} datasets"
     )
-    result = run_training(pack, settings, progress=console.print)
+    initial = None
+    if init_adapter is not None:
+        from monitor.classify.model_build import load_adapter
+
+        loaded = load_adapter(init_adapter)
+        initial = loaded.tensors
+        console.print(f"continuing from adapter {loaded.version}")
+    result = run_training(pack, settings, progress=console.print, initial_adapter=initial)
+    if init_adapter is not None:
+        result.metadata["initial_adapter"] = {"version": loaded.version, "sha256": loaded.fingerprint}
     for path in save_result(result, out, version or time.strftime("local-%Y%m%d%H%M")):
         console.print(f"wrote {path}")
     console.print(

@@ -96,3 +96,34 @@ def test_training_can_continue_from_an_adapter(data: Path) -> None:
         np.testing.assert_allclose(value, adapter[key], rtol=1e-3, err_msg=key)
     with pytest.raises(ValueError, match="lacks"):
         load_adapter_into(model, {})
+
+
+def test_model_train_command_writes_an_adapter_and_can_continue(data: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from monitor.cli import app
+
+    runner = CliRunner()
+    common = [
+        "--data",
+        str(data),
+        "--epochs",
+        "1",
+        "--max-length",
+        "32",
+        "--batch-size",
+        "8",
+        "--lora-rank",
+        "4",
+    ]
+    first = runner.invoke(app, ["model", "train", *common, "--out", str(tmp_path / "a"), "--version", "t1"])
+    assert first.exit_code == 0, first.output
+    assert (tmp_path / "a" / "e5_adapter.npz").exists()
+    second = runner.invoke(
+        app, ["model", "train", *common, "--out", str(tmp_path / "b"), "--init-adapter", str(tmp_path / "a")]
+    )
+    assert second.exit_code == 0, second.output
+    assert "continuing from adapter t1" in second.output
+    metadata = json.loads((tmp_path / "b" / "e5_adapter.json").read_text(encoding="utf-8"))
+    assert metadata["initial_adapter"]["version"] == "t1"
+    assert metadata["settings"]["lora_rank"] == 4
