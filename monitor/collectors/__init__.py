@@ -1,1 +1,1 @@
-"""collectors."""
+"""Collectors: scheduled, incremental pulls of public mentions from each platform."""

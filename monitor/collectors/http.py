@@ -1,0 +1,68 @@
+"""HTTP for collectors: every hop checked against the outbound policy, bounded time, no secrets in logs.
+
+Redirects are followed by hand, at most `MAX_REDIRECTS`, and each target is checked before it is
+requested, so an allowed host cannot bounce a request to a private address. httpx logs full URLs (with
+query-string keys) at INFO, so its loggers are kept at WARNING.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from monitor.collectors.outbound import BlockedURLError, OutboundPolicy
+
+__all__ = ["MAX_REDIRECTS", "SafeHttp"]
+
+MAX_REDIRECTS = 5
+DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+USER_AGENT = "wom/0.1 (+https://github.com/wom-monitor/wom; self-hosted word-of-mouth monitor)"
+
+for _name in ("httpx", "httpcore"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
+
+
+class SafeHttp:
+    """A small wrapper over one `httpx.Client` that refuses what the policy refuses."""
+
+    def __init__(
+        self,
+        policy: OutboundPolicy,
+        *,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.policy = policy
+        self._client = httpx.Client(
+            timeout=timeout,
+            follow_redirects=False,
+            headers={"User-Agent": USER_AGENT},
+            transport=transport,
+        )
+
+    def get(
+        self, url: str, *, params: Mapping[str, Any] | None = None, headers: Mapping[str, str] | None = None
+    ) -> httpx.Response:
+        """GET with redirects checked hop by hop. Raises BlockedURLError or httpx.HTTPError."""
+        request_url = httpx.URL(self.policy.check(url), params=params)
+        for _ in range(MAX_REDIRECTS + 1):
+            response = self._client.get(request_url, headers=headers)
+            if not response.is_redirect:
+                return response
+            location = response.headers.get("location", "")
+            response.close()
+            request_url = request_url.join(location)
+            self.policy.check(str(request_url))
+        raise BlockedURLError(f"more than {MAX_REDIRECTS} redirects from {url!r}; refusing to follow further")
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> SafeHttp:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
