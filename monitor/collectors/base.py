@@ -1,0 +1,103 @@
+"""The collector interface, its errors, and the loop that stores each page with its cursor.
+
+A collector turns one brand query and the saved cursor into pages of mention records, each page with
+the cursor to save once that page is stored. It never sleeps and never stores anything itself: rate
+limits and faults come back as exceptions so that the runner records them and backs off that source only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy.engine import Engine
+
+from monitor.collectors.cursors import CursorKey, load_cursor, store_page
+from monitor.errors import WomError
+from monitor.records import MentionRecord
+
+__all__ = [
+    "BrandQuery",
+    "CollectResult",
+    "Collector",
+    "CollectorError",
+    "MissingCredentialError",
+    "Page",
+    "RateLimitedError",
+    "collect",
+]
+
+
+class CollectorError(WomError):
+    """A source failed in a way a retry within this run will not fix; the message names the reason."""
+
+
+class RateLimitedError(CollectorError):
+    """The platform said to wait; `retry_at` is when this source may be asked again."""
+
+    def __init__(self, message: str, retry_at: datetime) -> None:
+        super().__init__(message)
+        self.retry_at = retry_at
+
+
+class MissingCredentialError(CollectorError):
+    """The source needs a secret from the environment; `variable` names it."""
+
+    def __init__(self, source: str, variable: str) -> None:
+        super().__init__(f"{source} is disabled: set the environment variable {variable} to enable it")
+        self.variable = variable
+
+
+@dataclass(frozen=True, slots=True)
+class BrandQuery:
+    """What one collector stream looks for: the brand's terms as the source's query language needs them."""
+
+    brand_id: int
+    brand: str
+    query_key: str  # stable name of the stream, part of the cursor key (e.g. the query text)
+    terms: tuple[str, ...] = ()
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    records: list[MentionRecord]
+    cursor: dict[str, Any]  # saved together with `records`
+
+
+class Collector(Protocol):
+    """One platform. `pages` yields pages newest-cursor-last; it may raise CollectorError subclasses."""
+
+    source: str
+
+    def pages(self, query: BrandQuery, cursor: Mapping[str, Any]) -> Iterator[Page]: ...
+
+
+@dataclass(slots=True)
+class CollectResult:
+    source: str
+    brand: str
+    pages: int = 0
+    read: int = 0
+    new: int = 0
+    duplicate: int = 0
+    cursor: dict[str, Any] = field(default_factory=dict)
+
+
+def collect(engine: Engine, collector: Collector, query: BrandQuery) -> CollectResult:
+    """Runs one stream from its saved cursor, storing every page with its cursor in one transaction.
+
+    Pages stored before an error stay stored (with their cursor); the error propagates to the caller.
+    """
+    key = CursorKey(collector.source, query.brand_id, query.query_key)
+    result = CollectResult(collector.source, query.brand, cursor=load_cursor(engine, key))
+    for page in collector.pages(query, dict(result.cursor)):
+        stored = store_page(engine, page.records, key, page.cursor)
+        result.pages += 1
+        result.read += len(page.records)
+        result.new += stored.new
+        result.duplicate += stored.duplicate
+        result.cursor = dict(page.cursor)
+    return result
