@@ -1,0 +1,155 @@
+"""Hacker News stories and comments from the Algolia HN Search API (`search_by_date`), no key needed.
+
+Incremental by `created_at_i`: a walk over the pages of one run keeps the old watermark in the cursor
+until its last page is stored, so a run that dies mid-walk resumes at the next page and never skips the
+older pages (newer hits arriving meanwhile push items down; they come back as duplicates, not gaps).
+Algolia stops at 1,000 hits per query; `max_pages` x `hits_per_page` stays under it.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
+from typing import Any
+
+import httpx
+
+from monitor.collectors.base import BrandQuery, CollectorError, Page, RateLimitedError
+from monitor.collectors.http import SafeHttp
+from monitor.records import AuthorRecord, MentionRecord, clean_text
+
+__all__ = ["HackerNewsCollector", "map_hit"]
+
+DEFAULT_BASE_URL = "https://hn.algolia.com/api/v1"
+FIRST_RUN_LOOKBACK = timedelta(days=7)
+RATE_LIMIT_PAUSE = timedelta(minutes=15)  # Algolia sends no reset header
+
+
+class _TextOnly(HTMLParser):
+    """HN comment HTML (<p>, <a>, <i>, <pre>) to plain text, paragraphs as blank lines."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("p", "br", "pre"):
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def _plain(markup: str | None) -> str:
+    if not markup:
+        return ""
+    parser = _TextOnly()
+    parser.feed(markup)
+    parser.close()
+    return html.unescape("".join(parser.parts)).strip()
+
+
+def map_hit(hit: Mapping[str, Any]) -> MentionRecord:
+    """One Algolia hit as a mention. Raises CollectorError for a hit without id, author or time."""
+    try:
+        object_id = str(hit["objectID"])
+        created = datetime.fromtimestamp(int(hit["created_at_i"]), tz=UTC)
+        author = str(hit["author"])
+    except (KeyError, TypeError, ValueError, OverflowError) as e:
+        raise CollectorError(
+            f"Hacker News hit without a usable objectID, created_at_i or author ({e!r})"
+        ) from e
+    tags = hit.get("_tags") or []
+    is_story = "story" in tags and not hit.get("comment_text")
+    if is_story:
+        text = "\n\n".join(part for part in (_plain(hit.get("title")), _plain(hit.get("story_text"))) if part)
+    else:
+        text = _plain(hit.get("comment_text"))
+    text, sanitized = clean_text(text)
+    engagement = {
+        key: int(hit[field])
+        for key, field in (("score", "points"), ("replies", "num_comments"))
+        if isinstance(hit.get(field), int)
+    }
+    parent = hit.get("parent_id")
+    story = hit.get("story_id")
+    return MentionRecord(
+        source="hackernews",
+        external_id=object_id,
+        text=text,
+        created_at=created,
+        author=AuthorRecord(handle=author, platform_id=author, reach_kind="none"),
+        url=f"https://news.ycombinator.com/item?id={object_id}",
+        engagement=engagement,
+        in_reply_to=str(parent) if parent is not None and not is_story else None,
+        thread_id=str(story) if story is not None else object_id,
+        raw=dict(hit),
+        text_sanitized=sanitized,
+    )
+
+
+class HackerNewsCollector:
+    source = "hackernews"
+
+    def __init__(
+        self,
+        http: SafeHttp,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        hits_per_page: int = 100,
+        max_pages: int = 9,
+        now: Any = None,
+    ) -> None:
+        self.http = http
+        self.base_url = base_url.rstrip("/")
+        self.hits_per_page = hits_per_page
+        self.max_pages = max_pages
+        self._now = now or (lambda: datetime.now(UTC))
+
+    def _search(self, term: str, since: int, page: int) -> dict[str, Any]:
+        params = {
+            "query": term,
+            "tags": "(story,comment)",
+            "numericFilters": f"created_at_i>={since}",
+            "hitsPerPage": self.hits_per_page,
+            "page": page,
+        }
+        try:
+            response = self.http.get(f"{self.base_url}/search_by_date", params=params)
+        except httpx.HTTPError as e:
+            raise CollectorError(f"Hacker News search failed ({type(e).__name__}: {e})") from e
+        if response.status_code in (403, 429):
+            raise RateLimitedError(
+                f"Hacker News answered {response.status_code}; pausing this source",
+                self._now() + RATE_LIMIT_PAUSE,
+            )
+        if response.status_code >= 400:
+            raise CollectorError(f"Hacker News answered HTTP {response.status_code}")
+        try:
+            body = response.json()
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise CollectorError(f"Hacker News sent something that is not JSON ({e})") from e
+        if not isinstance(body, dict) or not isinstance(body.get("hits"), list):
+            raise CollectorError("Hacker News sent JSON without a 'hits' list")
+        return body
+
+    def pages(self, query: BrandQuery, cursor: Mapping[str, Any]) -> Iterator[Page]:
+        term = query.query_key
+        watermark = int(cursor.get("watermark") or (self._now() - FIRST_RUN_LOOKBACK).timestamp())
+        newest = int(cursor.get("next_watermark") or watermark)
+        page = int(cursor.get("page") or 0)
+        while page < self.max_pages:
+            body = self._search(term, watermark, page)
+            records = [map_hit(hit) for hit in body["hits"] if isinstance(hit, dict)]
+            newest = max([newest, *(int(r.created_at.timestamp()) for r in records)])
+            last = page + 1 >= int(body.get("nbPages") or 0) or not records
+            if last:
+                yield Page(records, {"watermark": newest})
+                return
+            page += 1
+            yield Page(records, {"watermark": watermark, "next_watermark": newest, "page": page})
+        # the 1,000-hit ceiling: what is older than this walk is left for a narrower window
+        yield Page([], {"watermark": newest})

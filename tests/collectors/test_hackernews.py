@@ -1,0 +1,149 @@
+"""Hacker News collector on synthetic Algolia responses (no recording exists; shape from COLLECTORS.md §8)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from monitor.collectors.base import BrandQuery, CollectorError, RateLimitedError, collect
+from monitor.collectors.cursors import CursorKey, load_cursor
+from monitor.collectors.hackernews import HackerNewsCollector, map_hit
+from monitor.collectors.http import SafeHttp
+from monitor.collectors.outbound import OutboundPolicy
+from monitor.storage.models import Brand
+
+FIXTURE = Path(__file__).parent / "fixtures" / "hackernews" / "search_by_date_synthetic.json"
+NOW = datetime(2026, 11, 21, tzinfo=UTC)
+
+
+def _body() -> dict[str, Any]:
+    return json.loads(FIXTURE.read_text(encoding="utf-8"))
+
+
+def _collector(handler: Callable[[httpx.Request], httpx.Response], **options: Any) -> HackerNewsCollector:
+    policy = OutboundPolicy.from_hosts([], resolver=lambda host, port: ["199.232.1.1"])
+    http = SafeHttp(policy, transport=httpx.MockTransport(handler))
+    return HackerNewsCollector(http, now=lambda: NOW, **options)
+
+
+def _query(engine: Engine) -> BrandQuery:
+    with engine.begin() as conn:
+        brand_id = conn.execute(
+            sa.insert(Brand.__table__).values(name="Koffiekoning").returning(Brand.__table__.c.id)
+        ).scalar_one()  # type: ignore[attr-defined]
+    return BrandQuery(brand_id=int(brand_id), brand="Koffiekoning", query_key="koffiekoning")
+
+
+def _paged(
+    pages: list[list[dict[str, Any]]], seen: list[httpx.Request]
+) -> Callable[[httpx.Request], httpx.Response]:
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        since = int(request.url.params["numericFilters"].split(">=")[1])
+        page = int(request.url.params["page"])
+        kept = [[hit for hit in hits if hit["created_at_i"] >= since] for hits in pages]
+        kept = [hits for hits in kept if hits]
+        body = {"hits": kept[page] if page < len(kept) else [], "nbPages": len(kept), "page": page}
+        return httpx.Response(200, json=body)
+
+    return handler
+
+
+def test_mapping_of_a_story_and_comments() -> None:
+    comment, nul_comment, story = (map_hit(hit) for hit in _body()["hits"])
+    assert story.text == "Show HN: Koffiekoning, a Dutch coffee roaster\n\nWe roast <3 in Utrecht."
+    assert story.engagement == {"score": 57, "replies": 2}
+    assert (story.thread_id, story.in_reply_to) == ("42000001", None)
+    assert story.url == "https://news.ycombinator.com/item?id=42000001"
+    assert comment.text == (
+        'Ordered from Koffiekoning twice & the grinder arrived broken both times.\nSupport said "wait"; link sigh'
+    )
+    assert (comment.in_reply_to, comment.thread_id, comment.engagement) == ("42000002", "42000001", {})
+    assert comment.created_at == datetime(2026, 11, 20, 10, 5, tzinfo=UTC)
+    assert (comment.author.handle, comment.source, comment.external_id) == (
+        "koffiefan",
+        "hackernews",
+        "42000003",
+    )
+    assert "\x00" not in nul_comment.text and nul_comment.text_sanitized
+    assert comment.raw is not None and comment.raw["objectID"] == "42000003"
+
+
+def test_incremental_runs_and_a_future_cursor(engine: Engine) -> None:
+    hits = _body()["hits"]
+    seen: list[httpx.Request] = []
+    collector = _collector(_paged([hits[:2], hits[2:]], seen))
+    query = _query(engine)
+    first = collect(engine, collector, query)
+    assert (first.pages, first.new) == (2, 3)
+    assert load_cursor(engine, CursorKey("hackernews", query.brand_id, "koffiekoning")) == {
+        "watermark": 1795169100
+    }
+    assert seen[0].url.params["query"] == "koffiekoning"
+    assert seen[0].url.params["numericFilters"] == f"created_at_i>={int(NOW.timestamp()) - 7 * 86400}"
+    second = collect(engine, collector, query)
+    assert second.new == 0 and seen[-1].url.params["numericFilters"] == "created_at_i>=1795169100"
+
+    future = _collector(_paged([hits], []))
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text("UPDATE collectorcursor SET cursor = :c"), {"c": json.dumps({"watermark": 1900000000})}
+        )
+    assert collect(engine, future, query).new == 0
+
+
+def test_a_failure_mid_walk_resumes_at_the_next_page(engine: Engine) -> None:
+    hits = _body()["hits"]
+    calls = {"n": 0}
+
+    def flaky(request: httpx.Request) -> httpx.Response:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            return httpx.Response(503, text="upstream down")
+        return _paged([hits[:1], hits[1:2], hits[2:]], [])(request)
+
+    query = _query(engine)
+    with pytest.raises(CollectorError, match="HTTP 503"):
+        collect(engine, _collector(flaky), query)
+    key = CursorKey("hackernews", query.brand_id, "koffiekoning")
+    assert load_cursor(engine, key)["page"] == 1
+    resumed = collect(engine, _collector(flaky), query)
+    assert resumed.new == 2 and load_cursor(engine, key) == {"watermark": 1795169100}
+
+
+@pytest.mark.parametrize(
+    ("response", "error", "message"),
+    [
+        (httpx.Response(429), RateLimitedError, "429"),
+        (httpx.Response(500), CollectorError, "HTTP 500"),
+        (httpx.Response(200, text="<html>maintenance</html>"), CollectorError, "not JSON"),
+        (httpx.Response(200, json={"message": "bad"}), CollectorError, "'hits'"),
+        (
+            httpx.Response(200, json={"hits": [{"objectID": "1"}], "nbPages": 1}),
+            CollectorError,
+            "usable objectID",
+        ),
+    ],
+)
+def test_bad_responses_name_the_problem(
+    engine: Engine, response: httpx.Response, error: type, message: str
+) -> None:
+    query = _query(engine)
+    with pytest.raises(error, match=message):
+        collect(engine, _collector(lambda request: response), query)
+
+
+def test_timeouts_become_collector_errors(engine: Engine) -> None:
+    def slow(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("timed out", request=request)
+
+    with pytest.raises(CollectorError, match="ReadTimeout"):
+        collect(engine, _collector(slow), _query(engine))
