@@ -7,12 +7,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from monitor.collectors.base import BrandQuery, Page, RateLimitedError, collect
 from monitor.records import AuthorRecord, MentionRecord
-from monitor.storage.models import Brand
+from tests.collectors.brands import brand_query
 
 
 class ListCollector:
@@ -44,16 +43,8 @@ class ListCollector:
             yield Page(records, {"next": offset + len(chunk)})
 
 
-def _query(engine: Engine) -> BrandQuery:
-    with engine.begin() as conn:
-        brand_id = conn.execute(
-            sa.insert(Brand.__table__).values(name="Acme").returning(Brand.__table__.c.id)
-        ).scalar_one()  # type: ignore[attr-defined]
-    return BrandQuery(brand_id=int(brand_id), brand="Acme", query_key="acme")
-
-
 def test_second_run_adds_nothing(engine: Engine) -> None:
-    query = _query(engine)
+    query = brand_query(engine)
     collector = ListCollector([f"m{i}" for i in range(7)], page_size=3)
     first = collect(engine, collector, query)
     assert (first.pages, first.read, first.new, first.cursor) == (3, 7, 7, {"next": 7})
@@ -62,7 +53,7 @@ def test_second_run_adds_nothing(engine: Engine) -> None:
 
 
 def test_a_rate_limit_mid_run_keeps_what_was_stored_and_resumes(engine: Engine) -> None:
-    query = _query(engine)
+    query = brand_query(engine)
     items = [f"m{i}" for i in range(9)]
     with pytest.raises(RateLimitedError) as raised:
         collect(engine, ListCollector(items, page_size=3, fail_after_pages=2), query)

@@ -8,16 +8,8 @@ from sqlalchemy.engine import Engine
 
 from monitor.collectors.cursors import CursorKey, load_cursor, save_cursor, store_page
 from monitor.records import AuthorRecord, MentionRecord
-from monitor.storage.models import Brand, Mention, utcnow
-
-
-def _brand(engine: Engine) -> int:
-    with engine.begin() as conn:
-        return int(
-            conn.execute(
-                sa.insert(Brand.__table__).values(name="Acme").returning(Brand.__table__.c.id)
-            ).scalar_one()
-        )  # type: ignore[attr-defined]
+from monitor.storage.models import Mention, utcnow
+from tests.collectors.brands import brand_query
 
 
 def _page(ids: range) -> list[MentionRecord]:
@@ -40,7 +32,7 @@ def _count(engine: Engine) -> int:
 
 
 def test_cursor_moves_with_its_page_and_a_repeat_adds_nothing(engine: Engine) -> None:
-    key = CursorKey("hackernews", _brand(engine), "acme")
+    key = CursorKey("hackernews", brand_query(engine).brand_id, "acme")
     assert load_cursor(engine, key) == {}
     first = store_page(engine, _page(range(3)), key, {"newest": 3})
     assert (first.new, load_cursor(engine, key)) == (3, {"newest": 3})
@@ -52,7 +44,7 @@ def test_cursor_moves_with_its_page_and_a_repeat_adds_nothing(engine: Engine) ->
 
 
 def test_a_failed_cursor_save_rolls_the_page_back(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
-    key = CursorKey("hackernews", _brand(engine), "acme")
+    key = CursorKey("hackernews", brand_query(engine).brand_id, "acme")
     store_page(engine, _page(range(2)), key, {"newest": 2})
 
     def broken(conn: sa.Connection, key: CursorKey, cursor: dict[str, int]) -> None:

@@ -13,12 +13,12 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from monitor.collectors.base import BrandQuery, CollectorError, RateLimitedError, collect
+from monitor.collectors.base import CollectorError, RateLimitedError, collect
 from monitor.collectors.cursors import CursorKey, load_cursor
 from monitor.collectors.hackernews import HackerNewsCollector, map_hit
 from monitor.collectors.http import SafeHttp
 from monitor.collectors.outbound import OutboundPolicy
-from monitor.storage.models import Brand
+from tests.collectors.brands import brand_query
 
 FIXTURE = Path(__file__).parent / "fixtures" / "hackernews" / "search_by_date_synthetic.json"
 NOW = datetime(2026, 11, 21, tzinfo=UTC)
@@ -32,14 +32,6 @@ def _collector(handler: Callable[[httpx.Request], httpx.Response], **options: An
     policy = OutboundPolicy.from_hosts([], resolver=lambda host, port: ["199.232.1.1"])
     http = SafeHttp(policy, transport=httpx.MockTransport(handler))
     return HackerNewsCollector(http, now=lambda: NOW, **options)
-
-
-def _query(engine: Engine) -> BrandQuery:
-    with engine.begin() as conn:
-        brand_id = conn.execute(
-            sa.insert(Brand.__table__).values(name="Koffiekoning").returning(Brand.__table__.c.id)
-        ).scalar_one()  # type: ignore[attr-defined]
-    return BrandQuery(brand_id=int(brand_id), brand="Koffiekoning", query_key="koffiekoning")
 
 
 def _paged(
@@ -81,7 +73,7 @@ def test_incremental_runs_and_a_future_cursor(engine: Engine) -> None:
     hits = _body()["hits"]
     seen: list[httpx.Request] = []
     collector = _collector(_paged([hits[:2], hits[2:]], seen))
-    query = _query(engine)
+    query = brand_query(engine, "Koffiekoning")
     first = collect(engine, collector, query)
     assert (first.pages, first.new) == (2, 3)
     assert load_cursor(engine, CursorKey("hackernews", query.brand_id, "koffiekoning")) == {
@@ -110,7 +102,7 @@ def test_a_failure_mid_walk_resumes_at_the_next_page(engine: Engine) -> None:
             return httpx.Response(503, text="upstream down")
         return _paged([hits[:1], hits[1:2], hits[2:]], [])(request)
 
-    query = _query(engine)
+    query = brand_query(engine, "Koffiekoning")
     with pytest.raises(CollectorError, match="HTTP 503"):
         collect(engine, _collector(flaky), query)
     key = CursorKey("hackernews", query.brand_id, "koffiekoning")
@@ -136,7 +128,7 @@ def test_a_failure_mid_walk_resumes_at_the_next_page(engine: Engine) -> None:
 def test_bad_responses_name_the_problem(
     engine: Engine, response: httpx.Response, error: type, message: str
 ) -> None:
-    query = _query(engine)
+    query = brand_query(engine, "Koffiekoning")
     with pytest.raises(error, match=message):
         collect(engine, _collector(lambda request: response), query)
 
@@ -146,4 +138,4 @@ def test_timeouts_become_collector_errors(engine: Engine) -> None:
         raise httpx.ReadTimeout("timed out", request=request)
 
     with pytest.raises(CollectorError, match="ReadTimeout"):
-        collect(engine, _collector(slow), _query(engine))
+        collect(engine, _collector(slow), brand_query(engine, "Koffiekoning"))
