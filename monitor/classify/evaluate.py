@@ -146,21 +146,27 @@ def neg_pos_accuracy(gold: Sequence[str], scores: Sequence[float]) -> tuple[int,
     return len(pairs), right / len(pairs)
 
 
+def _common_figures(
+    dataset: str, lang: str, split: str, gold: Sequence[str], pred: Sequence[str]
+) -> dict[str, Any]:
+    return {
+        "dataset": dataset,
+        "lang": lang,
+        "split": split,
+        "n": len(gold),
+        "accuracy": accuracy(gold, pred),
+        "macro_recall": macro_recall(gold, pred),
+        "macro_f1": macro_f1(gold, pred),
+    }
+
+
 def score_sentiment(
     dataset: str, lang: str, split: str, *, gold: Sequence[str], pred: Sequence[str], scores: Sequence[float]
 ) -> DatasetScore:
     """Sentiment figures for one group of items."""
     n_np, np_acc = neg_pos_accuracy(gold, scores)
     return DatasetScore(
-        dataset=dataset,
-        lang=lang,
-        split=split,
-        n=len(gold),
-        accuracy=accuracy(gold, pred),
-        macro_recall=macro_recall(gold, pred),
-        macro_f1=macro_f1(gold, pred),
-        neg_pos_n=n_np,
-        neg_pos_accuracy=np_acc,
+        **_common_figures(dataset, lang, split, gold, pred), neg_pos_n=n_np, neg_pos_accuracy=np_acc
     )
 
 
@@ -170,13 +176,7 @@ def score_complaints(
     """Complaint figures for one group of items; labels are complaint / not_complaint."""
     precision, recall, f1 = binary_prf(gold, pred, COMPLAINT)
     return DatasetScore(
-        dataset=dataset,
-        lang=lang,
-        split=split,
-        n=len(gold),
-        accuracy=accuracy(gold, pred),
-        macro_recall=macro_recall(gold, pred),
-        macro_f1=macro_f1(gold, pred),
+        **_common_figures(dataset, lang, split, gold, pred),
         complaint_precision=precision,
         complaint_recall=recall,
         complaint_f1=f1,
