@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from monitor.collectors.options import BrandCollect, CollectorSettings
 from monitor.errors import ConfigError
 
 __all__ = [
@@ -162,6 +163,7 @@ class BrandBase(_Section):
     exclusions: list[str] = Field(default_factory=list)
     hashtags: list[str] = Field(default_factory=list)
     handles: dict[str, list[str]] = Field(default_factory=dict)
+    collect: BrandCollect = Field(default_factory=BrandCollect)
 
     @field_validator("handles", mode="before")
     @classmethod
@@ -216,6 +218,7 @@ class Settings(_Section):
     scoring: ScoringSettings = Field(default_factory=ScoringSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
+    collectors: CollectorSettings = Field(default_factory=CollectorSettings)
     brands: list[BrandSettings] = Field(default_factory=list)
 
     @model_validator(mode="after")

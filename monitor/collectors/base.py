@@ -26,12 +26,17 @@ __all__ = [
     "MissingCredentialError",
     "Page",
     "RateLimitedError",
+    "TransientError",
     "collect",
 ]
 
 
 class CollectorError(WomError):
     """A source failed in a way a retry within this run will not fix; the message names the reason."""
+
+
+class TransientError(CollectorError):
+    """A fault worth retrying soon: timeout, connection error, 5xx, malformed or HTML-for-JSON payload."""
 
 
 class RateLimitedError(CollectorError):
@@ -65,6 +70,7 @@ class BrandQuery:
 class Page:
     records: list[MentionRecord]
     cursor: dict[str, Any]  # saved together with `records`
+    skipped: tuple[str, ...] = ()  # why items of this page could not be mapped (counted as failed)
 
 
 class Collector(Protocol):
@@ -83,6 +89,8 @@ class CollectResult:
     read: int = 0
     new: int = 0
     duplicate: int = 0
+    failed: int = 0
+    skipped: list[str] = field(default_factory=list)
     cursor: dict[str, Any] = field(default_factory=dict)
 
 
@@ -99,5 +107,7 @@ def collect(engine: Engine, collector: Collector, query: BrandQuery) -> CollectR
         result.read += len(page.records)
         result.new += stored.new
         result.duplicate += stored.duplicate
+        result.failed += len(page.skipped)
+        result.skipped.extend(page.skipped[: max(0, 20 - len(result.skipped))])
         result.cursor = dict(page.cursor)
     return result

@@ -17,11 +17,14 @@ from typing import Any
 
 import httpx
 
-from monitor.collectors.base import BrandQuery, CollectorError, Page, RateLimitedError
+from monitor.collectors.base import BrandQuery, CollectorError, Page, RateLimitedError, TransientError
 from monitor.collectors.http import SafeHttp
+from monitor.collectors.options import HackerNewsBrand
+from monitor.collectors.sources import SourceContext, SourceSpec, brand_terms
+from monitor.config import BrandSettings
 from monitor.records import AuthorRecord, MentionRecord, clean_text
 
-__all__ = ["HackerNewsCollector", "map_hit"]
+__all__ = ["SPEC", "HackerNewsCollector", "map_hit"]
 
 DEFAULT_BASE_URL = "https://hn.algolia.com/api/v1"
 FIRST_RUN_LOOKBACK = timedelta(days=7)
@@ -91,6 +94,20 @@ def map_hit(hit: Mapping[str, Any]) -> MentionRecord:
     )
 
 
+def _map_hits(hits: list[Any]) -> tuple[list[MentionRecord], tuple[str, ...]]:
+    records: list[MentionRecord] = []
+    skipped: list[str] = []
+    for hit in hits:
+        if not isinstance(hit, dict):
+            skipped.append(f"Hacker News hit is not an object: {type(hit).__name__}")
+            continue
+        try:
+            records.append(map_hit(hit))
+        except CollectorError as e:
+            skipped.append(str(e))
+    return records, tuple(skipped)
+
+
 class HackerNewsCollector:
     source = "hackernews"
 
@@ -120,20 +137,24 @@ class HackerNewsCollector:
         try:
             response = self.http.get(f"{self.base_url}/search_by_date", params=params)
         except httpx.HTTPError as e:
-            raise CollectorError(f"Hacker News search failed ({type(e).__name__}: {e})") from e
+            raise TransientError(f"Hacker News search failed ({type(e).__name__}: {e})") from e
         if response.status_code in (403, 429):
             raise RateLimitedError(
                 f"Hacker News answered {response.status_code}; pausing this source",
                 self._now() + RATE_LIMIT_PAUSE,
             )
+        if response.status_code >= 500:
+            raise TransientError(f"Hacker News answered HTTP {response.status_code}")
         if response.status_code >= 400:
-            raise CollectorError(f"Hacker News answered HTTP {response.status_code}")
+            raise CollectorError(
+                f"Hacker News answered HTTP {response.status_code}; check [collectors.hackernews] base_url"
+            )
         try:
             body = response.json()
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise CollectorError(f"Hacker News sent something that is not JSON ({e})") from e
+            raise TransientError(f"Hacker News sent something that is not JSON ({e})") from e
         if not isinstance(body, dict) or not isinstance(body.get("hits"), list):
-            raise CollectorError("Hacker News sent JSON without a 'hits' list")
+            raise TransientError("Hacker News sent JSON without a 'hits' list")
         return body
 
     def pages(self, query: BrandQuery, cursor: Mapping[str, Any]) -> Iterator[Page]:
@@ -143,13 +164,25 @@ class HackerNewsCollector:
         page = int(cursor.get("page") or 0)
         while page < self.max_pages:
             body = self._search(term, watermark, page)
-            records = [map_hit(hit) for hit in body["hits"] if isinstance(hit, dict)]
+            records, skipped = _map_hits(body["hits"])
             newest = max([newest, *(int(r.created_at.timestamp()) for r in records)])
             last = page + 1 >= int(body.get("nbPages") or 0) or not records
             if last:
-                yield Page(records, {"watermark": newest})
+                yield Page(records, {"watermark": newest}, skipped)
                 return
             page += 1
-            yield Page(records, {"watermark": watermark, "next_watermark": newest, "page": page})
+            yield Page(records, {"watermark": watermark, "next_watermark": newest, "page": page}, skipped)
         # the 1,000-hit ceiling: what is older than this walk is left for a narrower window
         yield Page([], {"watermark": newest})
+
+
+def _build(ctx: SourceContext) -> HackerNewsCollector:
+    return HackerNewsCollector(ctx.http(), base_url=ctx.base_url(DEFAULT_BASE_URL), now=ctx.now)
+
+
+def _queries(brand_id: int, brand: BrandSettings, options: HackerNewsBrand) -> list[BrandQuery]:
+    terms = options.queries or brand_terms(brand)
+    return [BrandQuery(brand_id, brand.name, term, (term,)) for term in terms]
+
+
+SPEC = SourceSpec(name="hackernews", label="Hacker News", credentials=(), build=_build, queries=_queries)

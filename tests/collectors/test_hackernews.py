@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from monitor.collectors.base import CollectorError, RateLimitedError, collect
+from monitor.collectors.base import CollectorError, RateLimitedError, TransientError, collect
 from monitor.collectors.cursors import CursorKey, load_cursor
 from monitor.collectors.hackernews import HackerNewsCollector, map_hit
 from monitor.collectors.http import SafeHttp
@@ -115,14 +115,10 @@ def test_a_failure_mid_walk_resumes_at_the_next_page(engine: Engine) -> None:
     ("response", "error", "message"),
     [
         (httpx.Response(429), RateLimitedError, "429"),
-        (httpx.Response(500), CollectorError, "HTTP 500"),
-        (httpx.Response(200, text="<html>maintenance</html>"), CollectorError, "not JSON"),
-        (httpx.Response(200, json={"message": "bad"}), CollectorError, "'hits'"),
-        (
-            httpx.Response(200, json={"hits": [{"objectID": "1"}], "nbPages": 1}),
-            CollectorError,
-            "usable objectID",
-        ),
+        (httpx.Response(500), TransientError, "HTTP 500"),
+        (httpx.Response(404), CollectorError, "base_url"),
+        (httpx.Response(200, text="<html>maintenance</html>"), TransientError, "not JSON"),
+        (httpx.Response(200, json={"message": "bad"}), TransientError, "'hits'"),
     ],
 )
 def test_bad_responses_name_the_problem(
@@ -137,5 +133,16 @@ def test_timeouts_become_collector_errors(engine: Engine) -> None:
     def slow(request: httpx.Request) -> httpx.Response:
         raise httpx.ReadTimeout("timed out", request=request)
 
-    with pytest.raises(CollectorError, match="ReadTimeout"):
+    with pytest.raises(TransientError, match="ReadTimeout"):
         collect(engine, _collector(slow), brand_query(engine, "Koffiekoning"))
+
+
+def test_an_unusable_hit_is_counted_as_failed_and_the_rest_is_kept(engine: Engine) -> None:
+    hits = [*_body()["hits"], {"objectID": "1"}, "not an object"]
+    result = collect(
+        engine,
+        _collector(lambda request: httpx.Response(200, json={"hits": hits, "nbPages": 1})),
+        brand_query(engine, "Koffiekoning"),
+    )
+    assert (result.new, result.failed) == (3, 2)
+    assert "usable objectID" in result.skipped[0] and "not an object" in result.skipped[1]
