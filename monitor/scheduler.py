@@ -55,6 +55,7 @@ __all__ = [
     "current_run_id",
     "heartbeat",
     "mark_stale_runs",
+    "mask_secrets",
     "misfire_grace_seconds",
     "run_recorded",
 ]
@@ -80,13 +81,18 @@ _SECRET_PATTERNS = (
 
 @dataclass
 class JobResult:
-    """What a job did: counts for `wom status` and free-form `detail` (no secrets)."""
+    """What a job did: counts for `wom status` and free-form `detail` (no secrets).
+
+    A job that handles its own failure returns `status` (e.g. "failed", "rate_limited", "disabled")
+    with `error`; by default a returned result is "succeeded"."""
 
     read: int = 0
     new: int = 0
     duplicate: int = 0
     failed: int = 0
     detail: dict[str, Any] = field(default_factory=dict)
+    status: str = "succeeded"
+    error: str = ""
 
 
 @dataclass(frozen=True)
@@ -152,7 +158,7 @@ def run_recorded(
         raise
     finally:
         _current_run.reset(token)
-    _finish_run(engine, run_id, status="succeeded", result=result, error="", owner=owner)
+    _finish_run(engine, run_id, status=result.status, result=result, error=result.error, owner=owner)
     return run_id
 
 
@@ -222,7 +228,7 @@ def _finish_run(
         "items_new": result.new,
         "items_duplicate": result.duplicate,
         "items_failed": result.failed,
-        "error": error,
+        "error": mask_secrets(error)[:_ERROR_LIMIT],
         "detail": detail,
     }
     try:
@@ -251,12 +257,17 @@ def _record_event(engine: Engine, *, kind: str, name: str, status: str, error: s
         _log.error("cannot record %s of job %s: %s", status, name, _safe_error(e))
 
 
+def mask_secrets(message: str) -> str:
+    """Credentials in URLs, query strings and auth headers replaced by ***."""
+    for pattern, replacement in _SECRET_PATTERNS:
+        message = pattern.sub(replacement, message)
+    return message
+
+
 def _safe_error(error: BaseException) -> str:
     """`Type: message` on one line, credentials in URLs and query strings masked, truncated."""
     orig = getattr(error, "orig", None)  # SQLAlchemy: the driver message, without the SQL and parameters
-    message = str(orig if isinstance(orig, BaseException) else error)
-    for pattern, replacement in _SECRET_PATTERNS:
-        message = pattern.sub(replacement, message)
+    message = mask_secrets(str(orig if isinstance(orig, BaseException) else error))
     text = " ".join(f"{type(error).__name__}: {message}".split())
     return text if len(text) <= _ERROR_LIMIT else text[: _ERROR_LIMIT - 1] + "…"
 

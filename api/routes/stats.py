@@ -12,8 +12,10 @@ from sqlalchemy import ColumnElement, case, func, literal, union_all
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, col, select
 
-from api.deps import ApiError, as_utc, get_engine, get_now, get_session, required_brand
+from api.deps import ApiError, as_utc, get_engine, get_now, get_session, get_settings, required_brand
 from api.routes.mentions import is_current_classification, mentions_brand
+from monitor.collectors.health import source_health
+from monitor.config import Settings
 from monitor.storage.db import schema_is_current
 from monitor.storage.models import Brand, Classification, JobRun, Mention
 
@@ -243,17 +245,34 @@ class JobRunOut(BaseModel):
     error: str
 
 
+class SourceOut(BaseModel):
+    source: str
+    state: str
+    message: str
+    brands: list[str]
+    backoff_until: datetime | None
+    consecutive_failures: int
+    last_run_at: datetime | None
+    last_success_at: datetime | None
+    last_found_at: datetime | None
+    found_total: int
+
+
 class StatusReport(BaseModel):
     schema_current: bool
     tables: dict[str, int]
     jobs: list[JobRunOut]
+    sources: list[SourceOut]
 
 
-def status_report(session: Session, engine: Engine) -> StatusReport:
+def status_report(
+    session: Session, engine: Engine, settings: Settings | None = None, now: datetime | None = None
+) -> StatusReport:
     """Row counts of every table (one query) and the newest run of each job (one query)."""
     # before `session` begins: on an engine that is not read_only, SQLite would make this second
     # connection wait for the first one's write lock
     schema_current = schema_is_current(engine)
+    sources = source_health(settings, engine, now=now) if settings is not None else []
     tables = SQLModel.metadata.sorted_tables
     counts = session.exec(
         select(*(select(func.count()).select_from(t).scalar_subquery().label(t.name) for t in tables))
@@ -266,11 +285,19 @@ def status_report(session: Session, engine: Engine) -> StatusReport:
         schema_current=schema_current,
         tables={t.name: int(n) for t, n in zip(tables, counts, strict=True)},
         jobs=[JobRunOut.model_validate(run, from_attributes=True) for run in runs],
+        sources=[SourceOut(**health.as_dict()) for health in sources],
     )
 
 
-@router.get("/status", response_model=StatusReport, summary="Row counts and the newest run of every job")
+@router.get(
+    "/status",
+    response_model=StatusReport,
+    summary="Row counts, the newest run of every job, and each collector source's state and back-off",
+)
 def get_status(
-    session: Annotated[Session, Depends(get_session)], engine: Annotated[Engine, Depends(get_engine)]
+    session: Annotated[Session, Depends(get_session)],
+    engine: Annotated[Engine, Depends(get_engine)],
+    settings: Annotated[Settings, Depends(get_settings)],
+    now: Annotated[datetime, Depends(get_now)],
 ) -> StatusReport:
-    return status_report(session, engine)
+    return status_report(session, engine, settings, now)

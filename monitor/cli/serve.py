@@ -10,19 +10,22 @@ import uvicorn
 from sqlalchemy.engine import Engine
 
 from monitor.alerts.delivery import deliver_pending
+from monitor.cli.collect import collect_job_name
 from monitor.cli.context import configure_logging, console, open_database, state, wom_command
+from monitor.collectors.health import source_health
+from monitor.collectors.runner import SourceRunner
 from monitor.config import Settings
 from monitor.pipeline import STAGE_ORDER, Pipeline
 from monitor.scheduler import JobResult, ScheduledJob, SchedulerService
 from monitor.storage.leader import LeaderLock
 
-__all__ = ["register", "run_service", "scheduled_jobs"]
+__all__ = ["collector_jobs", "register", "run_service", "scheduled_jobs"]
 
 log = logging.getLogger("wom.run")
 
 
 def scheduled_jobs(settings: Settings, engine: Engine) -> list[ScheduledJob]:
-    """The jobs `wom run` schedules, built from the config (collectors join here as they are configured)."""
+    """The jobs `wom run` schedules, built from the config: pipeline, alert e-mails and collectors."""
     from monitor.cli.process import make_pipeline
 
     pipeline: Pipeline = make_pipeline(settings, engine)
@@ -42,6 +45,26 @@ def scheduled_jobs(settings: Settings, engine: Engine) -> list[ScheduledJob]:
     jobs = [ScheduledJob("pipeline", run_pipeline, settings.pipeline.interval_seconds, "pipeline")]
     if settings.alerts.email_to:
         jobs.append(ScheduledJob("deliver-alerts", deliver, 60, "maintenance"))
+    jobs.extend(collector_jobs(settings, engine))
+    return jobs
+
+
+def collector_jobs(settings: Settings, engine: Engine) -> list[ScheduledJob]:
+    """One job per source some brand is collected from, at the source's interval.
+
+    A source that is disabled or lacks its credentials is not scheduled; `wom status` says why."""
+    runner = SourceRunner(engine, settings)
+    jobs: list[ScheduledJob] = []
+    for health in source_health(settings, engine):
+        if health.state == "disabled":
+            log.warning("collector %s not scheduled: %s", health.source, health.message)
+            continue
+
+        def run_source(source: str = health.source) -> JobResult:
+            return runner.run(source).as_job_result()
+
+        minutes = settings.collectors.source(health.source).interval_minutes
+        jobs.append(ScheduledJob(collect_job_name(health.source), run_source, minutes * 60, "collector"))
     return jobs
 
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 import typer
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.engine import Engine
 
 from monitor.cli.context import console, open_database, state, wom_command
+from monitor.collectors.health import source_health
 from monitor.config import Settings
 from monitor.storage.claims import STAGES
 from monitor.storage.db import redact_url
@@ -37,6 +40,7 @@ def collect_status(settings: Settings, engine: Engine) -> dict[str, Any]:
     brand = Brand.__table__  # type: ignore[attr-defined]
     link = MentionBrand.__table__  # type: ignore[attr-defined]
     delivery = NotificationDelivery.__table__  # type: ignore[attr-defined]
+    sources = [health.as_dict() for health in source_health(settings, engine)]
     with engine.connect() as conn:
         brands = [
             {
@@ -76,7 +80,12 @@ def collect_status(settings: Settings, engine: Engine) -> dict[str, Any]:
             },
             "pending": pending,
             "runs": runs,
+            "sources": sources,
         }
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
 def register(app: typer.Typer) -> None:
@@ -117,6 +126,21 @@ def register(app: typer.Typer) -> None:
                 str(row["items_read"]),
                 str(row["items_new"]),
                 str(row["items_failed"]),
-                (row["error"] or "")[:120],
+                escape((row["error"] or "")[:120]),
             )
         console.print(runs)
+        if info["sources"]:
+            sources = Table(title="collectors")
+            for column in ("source", "state", "brands", "last success", "last found", "found", "why"):
+                sources.add_column(column)
+            for item in info["sources"]:
+                sources.add_row(
+                    item["source"],
+                    item["state"],
+                    escape(", ".join(item["brands"])),
+                    _when(item["last_success_at"]),
+                    _when(item["last_found_at"]),
+                    f"{item['found_total']:,}",
+                    escape(item["message"][:160]),
+                )
+            console.print(sources)

@@ -7,7 +7,7 @@ limits and faults come back as exceptions so that the runner records them and ba
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -94,10 +94,17 @@ class CollectResult:
     cursor: dict[str, Any] = field(default_factory=dict)
 
 
-def collect(engine: Engine, collector: Collector, query: BrandQuery) -> CollectResult:
+def collect(
+    engine: Engine,
+    collector: Collector,
+    query: BrandQuery,
+    *,
+    on_page: Callable[[CollectResult], None] | None = None,
+) -> CollectResult:
     """Runs one stream from its saved cursor, storing every page with its cursor in one transaction.
 
     Pages stored before an error stay stored (with their cursor); the error propagates to the caller.
+    `on_page` sees the running totals after each stored page (progress, heartbeats).
     """
     key = CursorKey(collector.source, query.brand_id, query.query_key)
     result = CollectResult(collector.source, query.brand, cursor=load_cursor(engine, key))
@@ -110,4 +117,6 @@ def collect(engine: Engine, collector: Collector, query: BrandQuery) -> CollectR
         result.failed += len(page.skipped)
         result.skipped.extend(page.skipped[: max(0, 20 - len(result.skipped))])
         result.cursor = dict(page.cursor)
+        if on_page is not None:
+            on_page(result)
     return result

@@ -235,6 +235,19 @@ class CollectorCursor(SQLModel, table=True):
     updated_at: datetime | None = _time()
 
 
+class SourceState(SQLModel, table=True):
+    """Per source: its back-off (rate limit or repeated failure) and when it last found something new."""
+
+    source: str = Field(primary_key=True, max_length=40)
+    backoff_until: datetime | None = _time()
+    backoff_reason: str = ""
+    consecutive_failures: int = 0
+    last_run_at: datetime | None = _time()
+    last_success_at: datetime | None = _time()
+    last_found_at: datetime | None = _time()
+    found_total: int = 0
+
+
 class JobRun(SQLModel, table=True):
     """One run of a collector, an import or a pipeline stage; `heartbeat_at` lets a killed run be marked stale."""
 
