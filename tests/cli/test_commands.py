@@ -6,7 +6,19 @@ from typer.testing import CliRunner
 
 from monitor.cli import app
 
-COMMANDS = ["init", "import", "process", "worker", "run", "serve", "status", "demo", "classify", "model"]
+COMMANDS = [
+    "init",
+    "import",
+    "collect",
+    "process",
+    "worker",
+    "run",
+    "serve",
+    "status",
+    "demo",
+    "classify",
+    "model",
+]
 runner = CliRunner()
 
 
