@@ -35,6 +35,7 @@ from monitor.collectors.http import SafeHttp
 from monitor.collectors.options import GooglePlayBrand, GooglePlaySource
 from monitor.collectors.payload import json_safe, retry_at
 from monitor.collectors.sources import SourceContext, SourceSpec
+from monitor.collectors.watermarks import TimeWatermark
 from monitor.config import BrandSettings
 from monitor.records import AuthorRecord, MentionRecord, clean_text
 
@@ -161,14 +162,7 @@ def map_review(
 
 
 def _read_reviews(
-    reviews: list[Any],
-    *,
-    app_id: str,
-    lang: str,
-    country: str,
-    brand: str,
-    watermark: datetime | None,
-    seen: set[str],
+    reviews: list[Any], *, app_id: str, lang: str, country: str, brand: str, stored: TimeWatermark
 ) -> tuple[list[MentionRecord], tuple[str, ...], bool]:
     """(records newer than the watermark, skip reasons, whether the watermark was reached)."""
     records: list[MentionRecord] = []
@@ -179,32 +173,10 @@ def _read_reviews(
         except CollectorError as e:
             skipped.append(str(e))
             continue
-        if watermark is not None and (
-            record.created_at < watermark or (record.created_at == watermark and record.external_id in seen)
-        ):
+        if stored.covers(record):
             return records, tuple(skipped), True  # newest first: everything after this is older
         records.append(record)
     return records, tuple(skipped), False
-
-
-def _advanced(cursor: Mapping[str, Any], records: list[MentionRecord]) -> dict[str, Any]:
-    """The cursor after `records`: the newest time among them and the ids seen at that time."""
-    if not records:
-        return dict(cursor)
-    newest = max(record.created_at for record in records)
-    ids = sorted({record.external_id for record in records if record.created_at == newest})
-    if cursor.get("watermark") == newest.isoformat():
-        ids = sorted({*ids, *cursor.get("ids", [])})
-    return {"watermark": newest.isoformat(), "ids": ids}
-
-
-def _watermark(cursor: Mapping[str, Any]) -> datetime | None:
-    """The saved watermark; None (read the newest `reviews_per_run` again) when absent or unreadable."""
-    try:
-        watermark = datetime.fromisoformat(str(cursor["watermark"]))
-    except (KeyError, ValueError):
-        return None
-    return watermark if watermark.tzinfo is not None else None
 
 
 class GooglePlayCollector:
@@ -263,9 +235,8 @@ class GooglePlayCollector:
 
     def pages(self, query: BrandQuery, cursor: Mapping[str, Any]) -> Iterator[Page]:
         app_id, lang, country = (str(query.options[key]) for key in ("app_id", "lang", "country"))
-        watermark = _watermark(cursor)
-        seen = set(cursor.get("ids") or [])
-        read: list[MentionRecord] = []
+        stored = TimeWatermark.load(cursor)
+        walk = stored
         fetched = 0
         token: str | None = None
         while True:
@@ -277,17 +248,11 @@ class GooglePlayCollector:
                 raise TransientError(f"{e} (reviews of {app_id}, {lang}-{country})") from e
             fetched += len(reviews)
             records, skipped, reached = _read_reviews(
-                reviews,
-                app_id=app_id,
-                lang=lang,
-                country=country,
-                brand=query.brand,
-                watermark=watermark,
-                seen=seen,
+                reviews, app_id=app_id, lang=lang, country=country, brand=query.brand, stored=stored
             )
-            read.extend(records)
+            walk = walk.advanced(records)
             if reached or token is None or not reviews or fetched >= self.reviews_per_run:
-                yield Page(records, _advanced(cursor, read), skipped)
+                yield Page(records, walk.dump(), skipped)
                 return
             yield Page(records, dict(cursor), skipped)
 
