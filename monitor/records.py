@@ -17,6 +17,7 @@ __all__ = [
     "MentionRecord",
     "RecordError",
     "clean_text",
+    "json_safe",
     "mention_key",
     "parse_mention",
 ]
@@ -75,18 +76,6 @@ def clean_text(value: str) -> tuple[str, bool]:
     """
     cleaned = _SURROGATE_RE.sub("\ufffd", _CONTROL_RE.sub("", value))
     return cleaned, cleaned != value
-
-
-def _clean_json(value: Any) -> Any:
-    if isinstance(value, str):
-        return clean_text(value)[0]
-    if isinstance(value, Mapping):
-        return {clean_text(str(k))[0]: _clean_json(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_clean_json(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def _cleaned(value: str) -> str:
@@ -276,6 +265,26 @@ def parse_mention(data: Any, *, raw_is_clean: bool = False) -> MentionRecord:
         in_reply_to=_optional_str(data, "in_reply_to", max_chars=MAX_ID_CHARS, clean=clean),
         thread_id=_optional_str(data, "thread_id", max_chars=MAX_ID_CHARS, clean=clean),
         brand=brand,
-        raw=dict(data) if raw_is_clean else _clean_json(dict(data)),
+        raw=dict(data) if raw_is_clean else json_safe(dict(data)),
         text_sanitized=sanitized,
     )
+
+
+def json_safe(value: Any) -> Any:
+    """`value` with control characters and lone surrogates removed from strings and oversized numbers as text.
+
+    `raw` is written with orjson, which refuses integers past 64 bits and lone surrogates; a platform
+    payload may carry either, and one such item must not fail its whole page."""
+    if isinstance(value, str):
+        return clean_text(value)[0]
+    if isinstance(value, Mapping):
+        return {clean_text(str(key))[0]: json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(item) for item in value]
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int) and not -(2**63) <= value < 2**63:
+        return str(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

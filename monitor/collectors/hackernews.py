@@ -22,7 +22,7 @@ from monitor.collectors.http import SafeHttp
 from monitor.collectors.options import HackerNewsBrand
 from monitor.collectors.sources import SourceContext, SourceSpec, brand_terms
 from monitor.config import BrandSettings
-from monitor.records import AuthorRecord, MentionRecord, clean_text
+from monitor.records import AuthorRecord, MentionRecord, clean_text, json_safe
 
 __all__ = ["SPEC", "HackerNewsCollector", "map_hit"]
 
@@ -89,7 +89,7 @@ def map_hit(hit: Mapping[str, Any]) -> MentionRecord:
         engagement=engagement,
         in_reply_to=str(parent) if parent is not None and not is_story else None,
         thread_id=str(story) if story is not None else object_id,
-        raw=dict(hit),
+        raw=json_safe(dict(hit)),
         text_sanitized=sanitized,
     )
 
