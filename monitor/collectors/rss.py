@@ -26,7 +26,6 @@ import re
 import time
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -38,9 +37,10 @@ from monitor.collectors.base import BrandQuery, CollectorError, Page, RateLimite
 from monitor.collectors.http import MAX_REDIRECTS, SafeHttp
 from monitor.collectors.options import RssBrand
 from monitor.collectors.outbound import BlockedURLError
+from monitor.collectors.payload import retry_at as rate_limit_end
 from monitor.collectors.sources import SourceContext, SourceSpec, brand_terms
 from monitor.config import BrandSettings
-from monitor.records import AuthorRecord, MentionRecord, clean_text
+from monitor.records import AuthorRecord, MentionRecord, clean_text, json_safe
 
 __all__ = ["SPEC", "FeedHttp", "RssCollector", "feed_query_key", "map_entry", "strip_html", "unwrap_link"]
 
@@ -51,7 +51,6 @@ FUTURE_TOLERANCE = timedelta(
 )  # a date further ahead is a feed's mistake: it must not freeze the watermark
 MAX_FEED_BYTES = 16 * 1024 * 1024
 RATE_LIMIT_PAUSE = timedelta(minutes=30)  # 429 without Retry-After
-MAX_RETRY_AFTER = timedelta(days=1)
 _QUERY_KEY_CHARS = 300
 _LANG_RE = re.compile(r"[a-z]{2,3}(-[a-z0-9]{2,8})?")
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -122,21 +121,17 @@ def _entry_time(entry: Mapping[str, Any]) -> datetime | None:
     return None
 
 
-def _json_safe(value: Any) -> Any:
-    """feedparser values as JSON: struct_time as ISO text, strings cleaned, oversized ints as text."""
-    if isinstance(value, str):
-        return clean_text(value)[0]
+def _plain_values(value: Any) -> Any:
+    """feedparser's values as JSON types: struct_time as ISO text, anything unknown as its text."""
     if isinstance(value, time.struct_time):
         return time.strftime("%Y-%m-%dT%H:%M:%SZ", value)
     if isinstance(value, Mapping):
-        return {clean_text(str(k))[0]: _json_safe(v) for k, v in value.items()}
+        return {str(k): _plain_values(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    if value is None or isinstance(value, bool | float):
+        return [_plain_values(v) for v in value]
+    if value is None or isinstance(value, str | int | float):
         return value
-    if isinstance(value, int):
-        return value if -(2**63) <= value < 2**63 else str(value)
-    return clean_text(str(value))[0]
+    return str(value)
 
 
 def _digest(key: str) -> str:
@@ -188,7 +183,7 @@ def map_entry(
         author=AuthorRecord(handle=handle, name=handle, reach_kind="none"),
         url=url,
         lang=lang,
-        raw=_json_safe(dict(entry)),
+        raw=json_safe(_plain_values(entry)),
         text_sanitized=sanitized,
     )
 
@@ -206,21 +201,6 @@ def _feed_lang(feed: Mapping[str, Any]) -> str | None:
 def feed_query_key(url: str) -> str:
     """The stream name of a feed: its URL, or a digest of it when the URL is too long for a cursor key."""
     return url if len(url) <= _QUERY_KEY_CHARS else "feed:sha256:" + hashlib.sha256(url.encode()).hexdigest()
-
-
-def _retry_at(response: httpx.Response, now: datetime, default: timedelta) -> datetime:
-    """When `Retry-After` (seconds or HTTP date, at most a day) says to come back; else `now + default`."""
-    value = response.headers.get("retry-after", "").strip()
-    if not value:
-        return now + default
-    if value.isdigit():
-        wait = timedelta(seconds=int(value[:9]))
-    else:
-        try:
-            wait = parsedate_to_datetime(value).astimezone(UTC) - now
-        except (TypeError, ValueError, IndexError):
-            return now + default
-    return now + min(max(wait, timedelta(0)), MAX_RETRY_AFTER)
 
 
 class FeedHttp(SafeHttp):
@@ -277,7 +257,7 @@ class RssCollector:
         if status == 304:
             return None
         if status in (429, 503) and (status == 429 or "retry-after" in response.headers):
-            retry_at = _retry_at(response, self._now(), RATE_LIMIT_PAUSE)
+            retry_at = rate_limit_end(response.headers, self._now(), RATE_LIMIT_PAUSE)
             raise RateLimitedError(f"feed {feed_url} answered HTTP {status}; asking again later", retry_at)
         if status >= 500:
             raise TransientError(f"feed {feed_url} answered HTTP {status}")
