@@ -60,10 +60,8 @@ class PlayHttp(SafeHttp):
     """SafeHttp plus the form POST the reviews RPC needs; a redirect is returned, never followed."""
 
     def post_form(self, url: str, body: bytes) -> httpx.Response:
-        return self._client.post(
-            self.policy.check(url),
-            content=body,
-            headers={"Content-Type": "application/x-www-form-urlencoded;charset=UTF-8"},
+        return self.post(
+            url, content=body, headers={"Content-Type": "application/x-www-form-urlencoded;charset=UTF-8"}
         )
 
 

@@ -50,13 +50,17 @@ class SafeHttp:
         request_url = httpx.URL(self.policy.check(url), params=params)
         for _ in range(MAX_REDIRECTS + 1):
             response = self._client.get(request_url, headers=headers)
-            if not response.is_redirect:
+            if not response.has_redirect_location:  # not `is_redirect`: that is true for a 304 too
                 return response
             location = response.headers.get("location", "")
             response.close()
             request_url = request_url.join(location)
             self.policy.check(str(request_url))
         raise BlockedURLError(f"more than {MAX_REDIRECTS} redirects from {url!r}; refusing to follow further")
+
+    def post(self, url: str, *, content: bytes, headers: Mapping[str, str] | None = None) -> httpx.Response:
+        """POST to a checked URL; a redirect is returned to the caller, never followed."""
+        return self._client.post(self.policy.check(url), content=content, headers=headers)
 
     def close(self) -> None:
         self._client.close()

@@ -34,7 +34,7 @@ import feedparser
 import httpx
 
 from monitor.collectors.base import BrandQuery, CollectorError, Page, RateLimitedError, TransientError
-from monitor.collectors.http import MAX_REDIRECTS, SafeHttp
+from monitor.collectors.http import SafeHttp
 from monitor.collectors.options import RssBrand
 from monitor.collectors.outbound import BlockedURLError
 from monitor.collectors.payload import retry_at as rate_limit_end
@@ -42,7 +42,7 @@ from monitor.collectors.sources import SourceContext, SourceSpec, brand_terms
 from monitor.config import BrandSettings
 from monitor.records import AuthorRecord, MentionRecord, clean_text, json_safe
 
-__all__ = ["SPEC", "FeedHttp", "RssCollector", "feed_query_key", "map_entry", "strip_html", "unwrap_link"]
+__all__ = ["SPEC", "RssCollector", "feed_query_key", "map_entry", "strip_html", "unwrap_link"]
 
 MAX_SEEN = 500  # entry keys remembered per feed; Google Alerts windows hold ~20, news feeds ~100
 REORDER_SLACK = timedelta(days=2)
@@ -203,29 +203,6 @@ def feed_query_key(url: str) -> str:
     return url if len(url) <= _QUERY_KEY_CHARS else "feed:sha256:" + hashlib.sha256(url.encode()).hexdigest()
 
 
-class FeedHttp(SafeHttp):
-    """SafeHttp that hands back a 304 Not Modified instead of following it.
-
-    Stopgap: httpx 0.28's `Response.is_redirect` is true for every 3xx, so `SafeHttp.get` takes a 304
-    (which has no Location) for a redirect to the same URL and gives up after `MAX_REDIRECTS` requests.
-    Only responses with a redirect Location are followed here, each hop checked as in SafeHttp.
-    """
-
-    def get(
-        self, url: str, *, params: Mapping[str, Any] | None = None, headers: Mapping[str, str] | None = None
-    ) -> httpx.Response:
-        request_url = httpx.URL(self.policy.check(url), params=params)
-        for _ in range(MAX_REDIRECTS + 1):
-            response = self._client.get(request_url, headers=headers)
-            if not response.has_redirect_location:
-                return response
-            location = response.headers.get("location", "")
-            response.close()
-            request_url = request_url.join(location)
-            self.policy.check(str(request_url))
-        raise BlockedURLError(f"more than {MAX_REDIRECTS} redirects from {url!r}; refusing to follow further")
-
-
 class RssCollector:
     source = "rss"
 
@@ -363,7 +340,7 @@ def _parse_watermark(value: Any) -> datetime | None:
 def _build(ctx: SourceContext) -> RssCollector:
     # feed URLs are absolute; a configured base_url is a mirror origin (checked here, each feed on fetch)
     base_url = ctx.base_url("") if ctx.settings.base_url else None
-    return RssCollector(FeedHttp(ctx.policy, transport=ctx.transport), base_url=base_url, now=ctx.now)
+    return RssCollector(ctx.http(), base_url=base_url, now=ctx.now)
 
 
 def _queries(brand_id: int, brand: BrandSettings, options: RssBrand) -> list[BrandQuery]:

@@ -93,6 +93,33 @@ def test_a_redirect_to_the_canary_is_not_followed(canary: int) -> None:
     assert _Canary.hits == 0
 
 
+def test_not_modified_is_an_answer_not_a_redirect() -> None:
+    requests: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        requests.append(request)
+        return httpx.Response(304)
+
+    policy = OutboundPolicy.from_hosts([], resolver=_resolver({}))
+    with SafeHttp(policy, transport=httpx.MockTransport(handler)) as http:
+        assert (
+            http.get("https://feeds.example.com/alerts", headers={"If-None-Match": '"v1"'}).status_code == 304
+        )
+    assert len(requests) == 1
+
+
+def test_a_post_is_checked_and_never_redirected(canary: int) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(307, headers={"location": f"http://127.0.0.1:{canary}/secret"})
+
+    policy = OutboundPolicy.from_hosts([], resolver=_resolver({}))
+    with SafeHttp(policy, transport=httpx.MockTransport(handler)) as http:
+        assert http.post("https://play.example.com/rpc", content=b"x").status_code == 307
+        with pytest.raises(BlockedURLError):
+            http.post(f"http://127.0.0.1:{canary}/rpc", content=b"x")
+    assert _Canary.hits == 0
+
+
 def test_the_operator_can_allow_a_private_host(canary: int) -> None:
     policy = OutboundPolicy.from_hosts([f"127.0.0.1:{canary}"])
     with SafeHttp(policy) as http:
