@@ -115,8 +115,8 @@ def test_a_post_is_checked_and_never_redirected(canary: int) -> None:
     policy = OutboundPolicy.from_hosts([], resolver=_resolver({}))
     with SafeHttp(policy, transport=httpx.MockTransport(handler)) as http:
         assert http.post("https://play.example.com/rpc", content=b"x").status_code == 307
-        with pytest.raises(BlockedURLError):
-            http.post(f"http://127.0.0.1:{canary}/rpc", content=b"x")
+    with SafeHttp(OutboundPolicy.from_hosts([])) as http, pytest.raises(BlockedURLError):
+        http.post(f"http://127.0.0.1:{canary}/rpc", content=b"x")
     assert _Canary.hits == 0
 
 
