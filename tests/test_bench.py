@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.import_speed import measure
+from tests.conftest import shared_path
 
 
 def test_import_speed_benchmark_runs(tmp_path: Path) -> None:
@@ -22,3 +23,15 @@ def test_classify_speed_benchmark_runs(capsys: pytest.CaptureFixture[str]) -> No
     output = capsys.readouterr().out
     for label in ("wom int8 (default)", "wom fp32 (ONNX)", "naive pipeline, 1 text/call"):
         assert label in output
+
+
+def test_collect_replay_benchmark_runs_every_source(capsys: pytest.CaptureFixture[str]) -> None:
+    shared_path("fixtures")
+    from benchmarks.collect_replay import SOURCES, main
+
+    (result,) = main(["--brands", "1", "--postgres", ""])
+    assert sorted(result["runs"]) == sorted(SOURCES)
+    for source, run in result["runs"].items():
+        assert (source, run["status"], run["error"]) == (source, "succeeded", "")
+        assert run["items_new"] > 0, source
+    assert "items/s" in capsys.readouterr().out
