@@ -15,7 +15,7 @@ from monitor.collectors.base import BrandQuery, CollectResult
 from monitor.collectors.registry import SOURCE_NAMES
 from monitor.collectors.runner import SourceReport, SourceRunner, configured_sources
 from monitor.errors import WomError
-from monitor.scheduler import run_recorded
+from monitor.scheduler import DEFAULT_STALE_AFTER, mark_stale_runs, run_recorded
 
 __all__ = ["collect_job_name", "register"]
 
@@ -93,6 +93,7 @@ def register(app: typer.Typer) -> None:
                 "(see config.example.toml)"
             )
         engine = open_database(settings)
+        mark_stale_runs(engine, older_than=DEFAULT_STALE_AFTER)  # runs left by a killed process
         runner = SourceRunner(engine, settings)
         reports: list[SourceReport] = []
         with Progress(

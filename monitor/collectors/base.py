@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 
 from monitor.collectors.cursors import CursorKey, load_cursor, store_page
 from monitor.errors import WomError
+from monitor.faults import fault_point
 from monitor.records import MentionRecord
 
 __all__ = [
@@ -109,7 +110,11 @@ def collect(
     key = CursorKey(collector.source, query.brand_id, query.query_key)
     result = CollectResult(collector.source, query.brand, cursor=load_cursor(engine, key))
     for page in collector.pages(query, dict(result.cursor)):
+        fault_point("collector.after_fetch")
+        if result.pages == 1:
+            fault_point("collector.mid_pagination")
         stored = store_page(engine, page.records, key, page.cursor)
+        fault_point("collector.after_commit")
         result.pages += 1
         result.read += len(page.records)
         result.new += stored.new

@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from monitor.faults import fault_point
 from monitor.records import MentionRecord
 from monitor.storage.mentions import StoreResult, store_mentions
 from monitor.storage.models import CollectorCursor, utcnow
@@ -58,4 +59,9 @@ def store_page(
     engine: Engine, records: Sequence[MentionRecord], key: CursorKey, cursor: Mapping[str, Any]
 ) -> StoreResult:
     """Stores a page of mentions and moves the cursor past it, both or neither."""
-    return store_mentions(engine, records, in_transaction=lambda conn: save_cursor(conn, key, cursor))
+
+    def with_cursor(conn: Connection) -> None:
+        save_cursor(conn, key, cursor)
+        fault_point("collector.after_insert_before_commit")
+
+    return store_mentions(engine, records, in_transaction=with_cursor)

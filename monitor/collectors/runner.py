@@ -240,7 +240,7 @@ class SourceRunner:
             stream.error = mask_secrets(str(error))
             if attempt < attempts:
                 self.sleep(min(0.5 * 2 ** (attempt - 1), _MAX_RETRY_DELAY))
-        stream.error = f"{stream.error} (after {attempts} attempts)"
+        stream.error = f"{stream.error} (after {attempts} attempt{'s' if attempts > 1 else ''})"
 
     def _attempt(
         self,
