@@ -113,6 +113,7 @@ def source_handlers(shared: Path, now: datetime) -> dict[str, Handler]:
         return shift_times(text, now)
 
     hn = moved((SYNTHETIC / "hackernews" / "search_by_date_synthetic.json").read_text())
+    hn_user = (SYNTHETIC / "hackernews" / "user_synthetic.json").read_text()
     appstore = moved((fixtures / "appstore" / "itunes_rss_reviews.json").read_text())
     play = (fixtures / "googleplay" / "review_relevant.batchexecute.txt").read_text()
     trustpilot = moved((SYNTHETIC / "trustpilot" / "business_unit_reviews_synthetic.json").read_text())
@@ -141,6 +142,8 @@ def source_handlers(shared: Path, now: datetime) -> dict[str, Handler]:
     empty_listing = {"kind": "Listing", "data": {"after": None, "before": None, "dist": 0, "children": []}}
 
     def hackernews(method: str, path: str, query: dict[str, list[str]], body: bytes) -> Reply:
+        if "/users/" in path:
+            return _text(hn_user)
         data = json.loads(hn)
         data["nbPages"] = 1
         return _json(data)

@@ -3,7 +3,8 @@
 Incremental by `created_at_i`: a walk over the pages of one run keeps the old watermark in the cursor
 until its last page is stored, so a run that dies mid-walk resumes at the next page and never skips the
 older pages (newer hits arriving meanwhile push items down; they come back as duplicates, not gaps).
-Algolia stops at 1,000 hits per query; `max_pages` x `hits_per_page` stays under it.
+Algolia stops at 1,000 hits per query; `max_pages` x `hits_per_page` stays under it. Reach is the
+author's karma from `/users/{name}` (one call per new author, cached; a failed lookup leaves it out).
 """
 
 from __future__ import annotations
@@ -11,15 +12,18 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
 from monitor.collectors.base import BrandQuery, CollectorError, Page, RateLimitedError, TransientError
 from monitor.collectors.http import SafeHttp
 from monitor.collectors.options import HackerNewsBrand
+from monitor.collectors.outbound import BlockedURLError
 from monitor.collectors.sources import SourceContext, SourceSpec, brand_terms
 from monitor.config import BrandSettings
 from monitor.records import AuthorRecord, MentionRecord, clean_text, json_safe
@@ -29,6 +33,8 @@ __all__ = ["SPEC", "HackerNewsCollector", "map_hit"]
 DEFAULT_BASE_URL = "https://hn.algolia.com/api/v1"
 FIRST_RUN_LOOKBACK = timedelta(days=7)
 RATE_LIMIT_PAUSE = timedelta(minutes=15)  # Algolia sends no reset header
+MAX_KARMA_LOOKUPS_PER_PAGE = 30  # new authors looked up per page; the rest get no reach this time
+MAX_CACHED_AUTHORS = 50_000
 
 
 class _TextOnly(HTMLParser):
@@ -125,6 +131,42 @@ class HackerNewsCollector:
         self.hits_per_page = hits_per_page
         self.max_pages = max_pages
         self._now = now or (lambda: datetime.now(UTC))
+        self._karma: dict[str, int | None] = {}  # per process: karma moves slowly
+
+    def _author_karma(self, username: str) -> int | None:
+        """The author's karma from `/users/{name}`, None when the lookup fails (the page is kept without it)."""
+        if username not in self._karma:
+            karma = None
+            try:
+                response = self.http.get(f"{self.base_url}/users/{quote(username, safe='')}")
+                body = response.json() if response.status_code == 200 else None
+                value = body.get("karma") if isinstance(body, dict) else None
+                if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**62:
+                    karma = value
+            except (httpx.HTTPError, BlockedURLError, ValueError):
+                karma = None
+            if len(self._karma) >= MAX_CACHED_AUTHORS:
+                self._karma.clear()
+            self._karma[username] = karma
+        return self._karma[username]
+
+    def _with_reach(self, records: list[MentionRecord]) -> list[MentionRecord]:
+        lookups = 0
+        enriched = []
+        for record in records:
+            handle = record.author.handle
+            if handle not in self._karma and lookups >= MAX_KARMA_LOOKUPS_PER_PAGE:
+                enriched.append(record)
+                continue
+            lookups += handle not in self._karma
+            karma = self._author_karma(handle)
+            author = (
+                replace(record.author, reach=karma, reach_kind="karma")
+                if karma is not None
+                else record.author
+            )
+            enriched.append(replace(record, author=author))
+        return enriched
 
     def _search(self, term: str, since: int, page: int) -> dict[str, Any]:
         params = {
@@ -165,6 +207,7 @@ class HackerNewsCollector:
         while page < self.max_pages:
             body = self._search(term, watermark, page)
             records, skipped = _map_hits(body["hits"])
+            records = self._with_reach(records)
             newest = max([newest, *(int(r.created_at.timestamp()) for r in records)])
             last = page + 1 >= int(body.get("nbPages") or 0) or not records
             if last:

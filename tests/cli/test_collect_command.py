@@ -64,6 +64,11 @@ def _serve(fake: FakeAlgolia) -> Iterator[str]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             url = urlsplit(self.path)
+            if "/users/" in url.path:
+                self.send_response(404)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             params = parse_qs(url.query)
             page = int(params["page"][0])
             fake.requests.append(self.path)

@@ -28,9 +28,25 @@ def _body() -> dict[str, Any]:
     return json.loads(FIXTURE.read_text(encoding="utf-8"))
 
 
-def _collector(handler: Callable[[httpx.Request], httpx.Response], **options: Any) -> HackerNewsCollector:
+USER = Path(__file__).parent / "fixtures" / "hackernews" / "user_synthetic.json"
+
+
+def _with_users(
+    handler: Callable[[httpx.Request], httpx.Response],
+) -> Callable[[httpx.Request], httpx.Response]:
+    def answer(request: httpx.Request) -> httpx.Response:
+        if "/users/" in request.url.path:
+            return httpx.Response(200, content=USER.read_bytes())
+        return handler(request)
+
+    return answer
+
+
+def _collector(
+    handler: Callable[[httpx.Request], httpx.Response], *, users: bool = True, **options: Any
+) -> HackerNewsCollector:
     policy = OutboundPolicy.from_hosts([], resolver=lambda host, port: ["199.232.1.1"])
-    http = SafeHttp(policy, transport=httpx.MockTransport(handler))
+    http = SafeHttp(policy, transport=httpx.MockTransport(_with_users(handler) if users else handler))
     return HackerNewsCollector(http, now=lambda: NOW, **options)
 
 
@@ -146,3 +162,38 @@ def test_an_unusable_hit_is_counted_as_failed_and_the_rest_is_kept(engine: Engin
     )
     assert (result.new, result.failed) == (3, 2)
     assert "usable objectID" in result.skipped[0] and "not an object" in result.skipped[1]
+
+
+def test_author_karma_is_the_reach_looked_up_once_per_author(engine: Engine) -> None:
+    requests: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        requests.append(request.url.path)
+        if "/users/" in request.url.path:
+            return httpx.Response(200, content=USER.read_bytes())
+        return httpx.Response(200, json={"hits": _body()["hits"], "nbPages": 1})
+
+    collector = _collector(handler, users=False)
+    collect(engine, collector, brand_query(engine, "Koffiekoning"))
+    with engine.connect() as conn:
+        reach = dict(conn.execute(sa.text("SELECT author_handle, reach FROM mention")).all())
+    assert set(reach.values()) == {4321}  # the synthetic user answers for every name
+    authors = {hit["author"] for hit in _body()["hits"]}
+    assert sorted(path for path in requests if "/users/" in path) == sorted(
+        f"/api/v1/users/{a}" for a in authors
+    )
+    collect(engine, collector, brand_query(engine, "Bonenbaas"))
+    assert sum("/users/" in path for path in requests) == len(authors)
+
+
+def test_a_failed_karma_lookup_keeps_the_page_without_reach(engine: Engine) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if "/users/" in request.url.path:
+            return httpx.Response(502, text="<html>bad gateway</html>")
+        return httpx.Response(200, json={"hits": _body()["hits"], "nbPages": 1})
+
+    result = collect(engine, _collector(handler, users=False), brand_query(engine, "Koffiekoning"))
+    assert (result.new, result.failed) == (3, 0)
+    with engine.connect() as conn:
+        kinds = set(conn.execute(sa.text("SELECT reach_kind FROM mention")).scalars())
+    assert kinds == {"none"}

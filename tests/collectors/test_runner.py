@@ -41,6 +41,8 @@ def _settings(**collect: Any) -> Settings:
 
 
 def _hits_for(request: httpx.Request) -> httpx.Response:
+    if "/users/" in request.url.path:
+        return httpx.Response(404)
     body = json.loads(FIXTURE.read_text(encoding="utf-8"))
     if request.url.params["query"] != "koffiekoning":
         body["hits"] = []
@@ -141,7 +143,7 @@ def test_a_rate_limit_backs_off_only_until_the_platform_says(engine: Engine) -> 
 
 def test_a_permanent_error_in_one_stream_does_not_stop_the_others(engine: Engine) -> None:
     def half_broken(request: httpx.Request) -> httpx.Response:
-        if request.url.params["query"] == "kk coffee":
+        if request.url.params.get("query") == "kk coffee":
             return httpx.Response(404)
         return _hits_for(request)
 
