@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy.engine import Engine
 
 from api.routes.stats import bucket_starts
-from tests.api.conftest import Seeded, TestClient, error_of
+from monitor.config import settings_from_mapping
+from monitor.storage.source_state import record_outcome
+from tests.api.conftest import NOW, Seeded, TestClient, build_app, error_of
 
 SINCE = "2026-11-17T00:00:00+01:00"
 
@@ -137,3 +140,26 @@ def test_status_counts_tables_and_shows_the_newest_run_of_each_job(client: TestC
         ("pipeline", "classify", "ok", ""),
     ]
     assert body["jobs"][0]["started_at"] == "2026-11-20T11:00:00Z"
+
+
+def test_status_shows_each_collector_source_with_its_backoff(engine: Engine, seeded: Seeded) -> None:
+    settings = settings_from_mapping(
+        {
+            "brands": [
+                {
+                    "name": "Koffiekoning",
+                    "keywords": ["koffiekoning"],
+                    "collect": {"hackernews": {}, "x": {}},
+                }
+            ]
+        },
+        environ={},
+    )
+    retry_at = NOW + timedelta(minutes=15)
+    record_outcome(engine, "hackernews", now=NOW, succeeded=False, new=0, retry_at=retry_at, reason="429")
+    with TestClient(build_app(engine, settings)) as client:
+        body = client.get("/api/v1/status").json()
+    sources = {item["source"]: item for item in body["sources"]}
+    assert sources["hackernews"]["state"] == "backing_off"
+    assert sources["hackernews"]["backoff_until"] == retry_at.isoformat().replace("+00:00", "Z")
+    assert sources["x"]["state"] == "disabled" and "WOM_X_BEARER_TOKEN" in sources["x"]["message"]
