@@ -9,10 +9,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, HTTPException, Query, Request
 from pydantic import AfterValidator
@@ -41,6 +41,7 @@ __all__ = [
     "optional_brand",
     "page_cursor",
     "page_limit",
+    "require_role",
     "required_brand",
 ]
 
@@ -92,6 +93,20 @@ def api_access() -> None:
     Open for now: API keys come in a later issue, which checks them here. Until then bind the API to
     127.0.0.1 (the default `api.host`) or put it behind an authenticating proxy.
     """
+
+
+Role = Literal["viewer", "manager", "admin"]
+
+
+def require_role(role: Role) -> Callable[[], None]:
+    """The authorisation seam of routes that need more than reading (`manager`: write mentions, labels,
+    merge/split authors; `admin`: forget authors). Open for now, like `api_access`: API keys check it."""
+
+    def check() -> None:
+        return None
+
+    check.__name__ = f"require_{role}"
+    return check
 
 
 def as_utc(value: datetime | None) -> datetime | None:

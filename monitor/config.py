@@ -30,6 +30,7 @@ __all__ = [
     "ClassifierSettings",
     "DatabaseSettings",
     "PipelineSettings",
+    "PrivacySettings",
     "ScoringSettings",
     "Settings",
     "SmtpSettings",
@@ -77,6 +78,11 @@ class ApiSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     public_url: str = ""
+    requests_per_minute: int = Field(default=600, ge=1, le=1_000_000)
+
+
+class PrivacySettings(_Section):
+    retention_days: int = Field(default=0, ge=0, le=36_500)
 
 
 class PipelineSettings(_Section):
@@ -219,6 +225,7 @@ class Settings(_Section):
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     collectors: CollectorSettings = Field(default_factory=CollectorSettings)
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     brands: list[BrandSettings] = Field(default_factory=list)
 
     @model_validator(mode="after")

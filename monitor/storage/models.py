@@ -224,6 +224,41 @@ class NotificationDelivery(SQLModel, table=True):
     sent_at: datetime | None = _time()
 
 
+class MentionLabel(SQLModel, table=True):
+    """A person's correction of a mention's sentiment or intent: it wins over every model, and is kept
+    for retraining. One current label per mention; `labeled_by` names the API key (or CLI user)."""
+
+    mention_id: int = Field(foreign_key="mention.id", primary_key=True)
+    sentiment: str | None = Field(default=None, max_length=16)
+    intent: str | None = Field(default=None, max_length=16)
+    labeled_by: str = Field(default="", max_length=200)
+    labeled_at: datetime | None = _time(nullable=False)
+
+
+class AuthorTombstone(SQLModel, table=True):
+    """What remains of a forgotten identity: enough to refuse its mentions when a collector brings them back.
+
+    `identity_digest` is the SHA-256 of `source` + NUL + the identity key, so the tombstone holds no
+    handle or platform id in the clear."""
+
+    identity_digest: str = Field(primary_key=True, max_length=64)
+    forgotten_at: datetime | None = _time(nullable=False)
+
+
+class ApiKey(SQLModel, table=True):
+    """An API key: only its SHA-256 digest is stored; `prefix` (the first characters) identifies it to people."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    prefix: str = Field(max_length=32, index=True)
+    digest: str = Field(max_length=64, sa_column_kwargs={"unique": True})
+    role: str = Field(max_length=16)
+    brand_id: int | None = Field(default=None, foreign_key="brand.id")
+    label: str = Field(default="", max_length=200)
+    created_at: datetime | None = _time(nullable=False)
+    revoked_at: datetime | None = _time()
+    last_used_at: datetime | None = _time()
+
+
 # --- bookkeeping -------------------------------------------------------------------------------
 
 

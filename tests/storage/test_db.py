@@ -91,3 +91,12 @@ def test_unreachable_postgres_names_the_fix() -> None:
 def test_unknown_url_scheme(tmp_path: Path) -> None:
     with pytest.raises(StorageError, match="cannot use database url"):
         connect("nosuchdb://x")
+
+
+def test_the_migrations_build_exactly_the_models(engine: Engine) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    with engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), SQLModel.metadata) == []
