@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -34,8 +34,8 @@ __all__ = [
 
 router = APIRouter(tags=["stats"])
 
-Interval = Literal["day", "week"]
-_DEFAULT_SPAN = {"day": timedelta(days=29), "week": timedelta(weeks=11)}
+Interval = Literal["hour", "day", "week"]
+_DEFAULT_SPAN = {"hour": timedelta(hours=47), "day": timedelta(days=29), "week": timedelta(weeks=11)}
 _MAX_BUCKETS = 366
 
 
@@ -72,8 +72,27 @@ def _zone(name: str) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
+def _hour_starts(since: datetime, until: datetime) -> list[datetime]:
+    # hours are counted in UTC: local hours repeat or vanish at DST changes, UTC hours never do
+    start = since.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    count = int((until - start).total_seconds() // 3600) + (
+        1 if (until - start).total_seconds() % 3600 else 0
+    )
+    if count > _MAX_BUCKETS:
+        raise ApiError(
+            422,
+            code="range_too_long",
+            message=f"the range spans more than {_MAX_BUCKETS} hours; "
+            "shorten it with 'since' and 'until' or use interval=day",
+        )
+    return [start + timedelta(hours=n) for n in range(count)]
+
+
 def bucket_starts(since: datetime, until: datetime, *, interval: Interval, zone: ZoneInfo) -> list[datetime]:
-    """Local midnights (days) or Monday midnights (weeks) from the one at or before `since` up to `until`."""
+    """UTC hours, local midnights (days) or Monday midnights (weeks) from the one at or before `since`
+    up to `until`."""
+    if interval == "hour":
+        return _hour_starts(since, until)
     first: date = since.astimezone(zone).date()
     if interval == "week":
         first -= timedelta(days=first.weekday())
@@ -179,7 +198,7 @@ def _share_of_voice(
 def sentiment_series(
     session: Session, *, brand: Brand, interval: Interval, since: datetime, until: datetime
 ) -> SentimentSeries:
-    """Volume and sentiment per local day or week of `brand`, with its share of voice over the same range.
+    """Volume and sentiment per hour, local day or week of `brand`, with its share of voice over the same range.
 
     Unclassified mentions count in `volume` but not in the sentiment counts or `net_sentiment`.
     """
@@ -208,7 +227,7 @@ def sentiment_series(
 def default_range(
     since: datetime | None, until: datetime | None, *, interval: Interval, now: datetime
 ) -> tuple[datetime, datetime]:
-    """The range asked for, with `until` defaulting to now and `since` to 30 days or 12 weeks before it."""
+    """The range asked for, with `until` defaulting to now and `since` to 48 hours, 30 days or 12 weeks before it."""
     end = as_utc(until) or now
     start = as_utc(since) or end - _DEFAULT_SPAN[interval]
     if start >= end:
@@ -221,7 +240,9 @@ def get_sentiment(
     session: Annotated[Session, Depends(get_session)],
     now: Annotated[datetime, Depends(get_now)],
     brand: Annotated[Brand, Depends(required_brand)],
-    interval: Annotated[Interval, Query(description="Bucket size, in the brand's time zone.")] = "day",
+    interval: Annotated[
+        Interval, Query(description="Bucket size: hours in UTC, days and weeks in the brand's time zone.")
+    ] = "day",
     since: Annotated[
         datetime | None, Query(description="ISO 8601; default 30 days or 12 weeks back.")
     ] = None,

@@ -163,3 +163,28 @@ def test_status_shows_each_collector_source_with_its_backoff(engine: Engine, see
     assert sources["hackernews"]["state"] == "backing_off"
     assert sources["hackernews"]["backoff_until"] == retry_at.isoformat().replace("+00:00", "Z")
     assert sources["x"]["state"] == "disabled" and "WOM_X_BEARER_TOKEN" in sources["x"]["message"]
+
+
+def test_hourly_buckets_are_utc_hours(client: TestClient) -> None:
+    response = client.get(
+        "/api/v1/stats/sentiment",
+        params={
+            "brand": "Koffiekoning",
+            "interval": "hour",
+            "since": "2026-11-19T10:30:00Z",
+            "until": "2026-11-19T13:00:00Z",
+        },
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert [b["start"] for b in body["buckets"]] == [
+        "2026-11-19T10:00:00Z",
+        "2026-11-19T11:00:00Z",
+        "2026-11-19T12:00:00Z",
+    ]
+    assert body["totals"]["volume"] == sum(b["volume"] for b in body["buckets"])
+    too_long = client.get(
+        "/api/v1/stats/sentiment",
+        params={"brand": "Acme", "interval": "hour", "since": "2026-01-01T00:00:00Z"},
+    )
+    assert too_long.status_code == 422 and error_of(too_long)["code"] == "range_too_long"
