@@ -169,7 +169,7 @@ def test_hourly_buckets_are_utc_hours(client: TestClient) -> None:
     response = client.get(
         "/api/v1/stats/sentiment",
         params={
-            "brand": "Koffiekoning",
+            "brand": "Acme",
             "interval": "hour",
             "since": "2026-11-19T10:30:00Z",
             "until": "2026-11-19T13:00:00Z",
