@@ -39,6 +39,7 @@ __all__ = [
     "classified_mentions",
     "compute_profiles",
     "rebuild_profiles",
+    "recompute_authors",
     "recompute_profiles",
     "stored_profiles",
 ]
@@ -207,7 +208,14 @@ def compute_profiles(
 
 def recompute_profiles(conn: Connection, *, mention_ids: Sequence[int], settings: Settings) -> int:
     """Replace the derived rows of every author of `mention_ids`. Returns the number of (author, brand) pairs."""
-    author_ids = _authors_of(conn, mention_ids)
+    return recompute_authors(conn, author_ids=_authors_of(conn, mention_ids), settings=settings)
+
+
+def recompute_authors(conn: Connection, *, author_ids: Sequence[int], settings: Settings) -> int:
+    """Replace the derived rows of `author_ids` (an author left without mentions keeps none).
+
+    Returns the number of (author, brand) pairs written."""
+    author_ids = sorted(set(author_ids))
     if not author_ids:
         return 0
     if conn.dialect.name == "postgresql":
