@@ -6,17 +6,23 @@ WomError
 ├── ImportFileError        an import file cannot be read at all (bad lines are reported, not raised)
 ├── ClassifierError        a model cannot be loaded or run
 ├── SchedulerLockError     another process holds the scheduler lock
-└── DeliveryError          an alert could not be delivered (monitor.alerts.email; .permanent says if a retry helps)
+├── DeliveryError          an alert could not be delivered (monitor.alerts.email; .permanent says if a retry helps)
+├── ApiKeyError            an API key cannot be made or revoked as asked (unknown role, brand, id or prefix)
+└── AuthorError            an author cannot be merged, split or forgotten as asked; .code names the case
+    └── UnknownAuthorError no author has that id
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "ApiKeyError",
+    "AuthorError",
     "ClassifierError",
     "ConfigError",
     "ImportFileError",
     "SchedulerLockError",
     "StorageError",
+    "UnknownAuthorError",
     "WomError",
 ]
 
@@ -47,3 +53,25 @@ class ClassifierError(WomError):
 
 class SchedulerLockError(WomError):
     pass
+
+
+class ApiKeyError(WomError):
+    pass
+
+
+class AuthorError(WomError):
+    """`code` is a stable name for the case (the API answers with it), e.g. `same_author`."""
+
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code
+        super().__init__(message)
+
+
+class UnknownAuthorError(AuthorError):
+    def __init__(self, author_id: int) -> None:
+        self.author_id = author_id
+        super().__init__(
+            "unknown_author",
+            f"there is no author {author_id}; find the id with `wom authors suggest`, "
+            "in /api/v1/ambassadors or /api/v1/mentions (author_id)",
+        )

@@ -1,0 +1,205 @@
+"""API keys: made from a CSPRNG, shown once, stored only as their SHA-256 digest, revocable.
+
+A key reads `wom_` + 43 URL-safe characters (256 random bits), so secret scanners can spot a leaked one.
+The table keeps the digest and the key's first characters (`prefix`, not enough to guess the rest) by
+which people tell keys apart; the key itself is never written anywhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, get_args
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from monitor.errors import ApiKeyError
+from monitor.storage.db import session_scope
+from monitor.storage.models import ApiKey, Brand, utcnow
+
+__all__ = [
+    "KEY_PREFIX",
+    "ROLES",
+    "ApiKeyInfo",
+    "NewApiKey",
+    "Role",
+    "create_api_key",
+    "find_api_key",
+    "key_digest",
+    "list_api_keys",
+    "revoke_api_key",
+    "role_allows",
+    "touch_api_key",
+]
+
+KEY_PREFIX = "wom_"
+Role = Literal["viewer", "manager", "admin"]
+ROLES: tuple[Role, ...] = get_args(Role)
+_RANDOM_BYTES = 32  # 256 bits; ASVS 5 7.2.3 asks for at least 128
+_SHOWN_CHARACTERS = 8  # of the random part, in `prefix`: 48 of 256 bits
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyInfo:
+    """What may be shown about a key: everything but the key."""
+
+    id: int
+    prefix: str
+    role: Role
+    brand: str | None
+    brand_id: int | None
+    label: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class NewApiKey:
+    """A key just made; `key` exists only here and is shown once."""
+
+    key: str
+    info: ApiKeyInfo
+
+
+def key_digest(key: str) -> str:
+    """The stored form of `key`: its SHA-256 as 64 hex characters."""
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def role_allows(role: str, needed: Role) -> bool:
+    """True when `role` ranks at least `needed` (viewer < manager < admin)."""
+    return role in ROLES and ROLES.index(role) >= ROLES.index(needed)  # type: ignore[arg-type]
+
+
+def _info(row: ApiKey, brand: str | None) -> ApiKeyInfo:
+    assert row.id is not None and row.created_at is not None
+    return ApiKeyInfo(
+        id=row.id,
+        prefix=row.prefix,
+        role=row.role,  # type: ignore[arg-type]
+        brand=brand,
+        brand_id=row.brand_id,
+        label=row.label,
+        created_at=row.created_at,
+        last_used_at=row.last_used_at,
+        revoked_at=row.revoked_at,
+    )
+
+
+def _brand_named(session: Session, name: str) -> Brand:
+    brands = session.exec(select(Brand).order_by(col(Brand.name))).all()
+    for brand in brands:
+        if brand.name.casefold() == name.casefold():
+            return brand
+    valid = ", ".join(repr(b.name) for b in brands) or "none; add a [[brands]] entry to wom.toml first"
+    raise ApiKeyError(f"unknown brand {name!r} for --brand; valid brands: {valid}")
+
+
+def create_api_key(
+    engine: Engine, *, role: str, brand: str | None = None, label: str = "", now: datetime | None = None
+) -> NewApiKey:
+    """Make and store a key for `role`, limited to `brand` (and its competitors) when one is given.
+
+    Raises ApiKeyError for an unknown role or brand, a competitor brand, or a label over 200 characters.
+    """
+    if role not in ROLES:
+        raise ApiKeyError(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
+    if len(label) > 200:
+        raise ApiKeyError(f"the label has {len(label)} characters; keep it to 200")
+    key = KEY_PREFIX + secrets.token_urlsafe(_RANDOM_BYTES)
+    with session_scope(engine) as session:
+        brand_row = None if brand is None else _brand_named(session, brand)
+        if brand_row is not None and brand_row.competitor_of_id is not None:
+            owner = session.get(Brand, brand_row.competitor_of_id)
+            owner_name = owner.name if owner else "its own brand"
+            raise ApiKeyError(
+                f"{brand_row.name!r} is a competitor of {owner_name!r}; scope the key to {owner_name!r}, "
+                "which lets it see its competitors too"
+            )
+        row = ApiKey(
+            prefix=key[: len(KEY_PREFIX) + _SHOWN_CHARACTERS],
+            digest=key_digest(key),
+            role=role,
+            brand_id=None if brand_row is None else brand_row.id,
+            label=label,
+            created_at=now or utcnow(),
+        )
+        session.add(row)
+        session.flush()
+        info = _info(row, None if brand_row is None else brand_row.name)
+    return NewApiKey(key=key, info=info)
+
+
+def list_api_keys(engine: Engine) -> list[ApiKeyInfo]:
+    """Every key, oldest first, revoked ones included."""
+    with Session(engine) as session:
+        rows = session.exec(
+            select(ApiKey, Brand.name)
+            .outerjoin(Brand, col(Brand.id) == col(ApiKey.brand_id))
+            .order_by(col(ApiKey.id))
+        ).all()
+        return [_info(row, brand) for row, brand in rows]
+
+
+def revoke_api_key(engine: Engine, prefix_or_id: str, *, now: datetime | None = None) -> ApiKeyInfo:
+    """Revoke the key with this id or prefix (as `wom apikey list` shows them); revoking twice keeps the first time.
+
+    Raises ApiKeyError when nothing or more than one key matches, naming what to pass instead.
+    """
+    wanted = prefix_or_id.strip()
+    if wanted.startswith(KEY_PREFIX) and len(wanted) > len(KEY_PREFIX) + _SHOWN_CHARACTERS:
+        # someone pasted the whole key: find it by digest, never by comparing text
+        condition = col(ApiKey.digest) == key_digest(wanted)
+    elif wanted.isdecimal():
+        condition = col(ApiKey.id) == int(wanted)
+    else:
+        condition = col(ApiKey.prefix) == wanted
+    with session_scope(engine) as session:
+        rows = session.exec(select(ApiKey).where(condition)).all()
+        if not rows:
+            raise ApiKeyError(f"no API key has the id or prefix {wanted!r}; `wom apikey list` shows them")
+        if len(rows) > 1:
+            ids = ", ".join(str(r.id) for r in rows)
+            raise ApiKeyError(
+                f"{len(rows)} keys have the prefix {wanted!r} (ids {ids}); revoke by id instead"
+            )
+        row = rows[0]
+        if row.revoked_at is None:
+            row.revoked_at = now or utcnow()
+            session.add(row)
+        brand = None if row.brand_id is None else session.get(Brand, row.brand_id)
+        return _info(row, None if brand is None else brand.name)
+
+
+def find_api_key(session: Session, key: str) -> ApiKeyInfo | None:
+    """The key whose digest matches `key`, revoked or not; None when there is none.
+
+    The lookup goes by digest, so how long it takes says nothing about the key; the final comparison is
+    constant-time all the same.
+    """
+    digest = key_digest(key)
+    found = session.exec(
+        select(ApiKey, Brand.name)
+        .outerjoin(Brand, col(Brand.id) == col(ApiKey.brand_id))
+        .where(col(ApiKey.digest) == digest)
+    ).first()
+    if found is None:
+        return None
+    row, brand = found
+    if not hmac.compare_digest(row.digest.encode(), digest.encode()):
+        return None
+    return _info(row, brand)
+
+
+def touch_api_key(engine: Engine, key_id: int, *, now: datetime | None = None) -> None:
+    """Record that the key was used at `now`."""
+    with session_scope(engine) as session:
+        row = session.get(ApiKey, key_id)
+        if row is not None:
+            row.last_used_at = now or utcnow()
+            session.add(row)
