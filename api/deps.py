@@ -1,7 +1,7 @@
-"""Request dependencies shared by the API and the dashboard: session, settings, clock, brand, paging.
+"""Request dependencies shared by the API and the dashboard: API key, session, settings, clock, brand, paging.
 
-The app keeps its `Settings` and `Engine` on `app.state`; everything here reads them from the request,
-so the routes never import a global. Every route only reads the database.
+The app keeps its `Settings`, `Engine` and `AccessControl` on `app.state`; everything here reads them from
+the request, so the routes never import a global.
 """
 
 from __future__ import annotations
@@ -12,26 +12,40 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Query, Request
+from fastapi import Depends, Query, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AfterValidator
 from sqlalchemy import ColumnElement, and_, or_
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from api.auth import (
+    AccessControl,
+    Principal,
+    authenticate,
+    check_role,
+    forbid_other_brand,
+    require_every_brand,
+)
+from api.errors import ApiError
 from monitor.config import Settings
+from monitor.storage.api_keys import Role
 from monitor.storage.models import Brand, utcnow
 
 __all__ = [
     "ApiError",
+    "CurrentKey",
     "PageCursor",
+    "Principal",
     "QueryText",
     "RequiredText",
     "api_access",
     "as_utc",
     "decode_cursor",
     "encode_cursor",
+    "every_brand",
     "find_brand",
     "get_engine",
     "get_now",
@@ -44,15 +58,6 @@ __all__ = [
     "require_role",
     "required_brand",
 ]
-
-
-class ApiError(HTTPException):
-    """An error answered as `{"error": {"code": ..., "message": ...}}`; `message` says what to do."""
-
-    def __init__(self, status_code: int, *, code: str, message: str) -> None:
-        super().__init__(status_code=status_code, detail=message)
-        self.code = code
-        self.message = message
 
 
 def _reject_nul(value: str | None) -> str | None:
@@ -87,26 +92,51 @@ def get_now() -> datetime:
     return utcnow()
 
 
-def api_access() -> None:
-    """The authorisation seam for every /api/v1 route.
+_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="ApiKey",
+    description="An API key from `wom apikey create`, sent as `Authorization: Bearer KEY`.",
+)
 
-    Open for now: API keys come in a later issue, which checks them here. Until then bind the API to
-    127.0.0.1 (the default `api.host`) or put it behind an authenticating proxy.
+
+def api_access(
+    request: Request,
+    session: Annotated[Session, Depends(get_session)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+) -> Principal:
+    """The key behind the request, checked for every /api/v1 route (see api/auth.py); depend on it, or
+    on `CurrentKey`, to know the key's id, role and brand scope.
+
+    Raises ApiError 401 without a valid key and 429 past the key's request limit.
     """
+    access: AccessControl = request.app.state.access
+    return authenticate(
+        session,
+        access,
+        key=None if credentials is None else credentials.credentials,
+        client=request.client.host if request.client else "",
+    )
 
 
-Role = Literal["viewer", "manager", "admin"]
+CurrentKey = Annotated[Principal, Depends(api_access)]
 
 
-def require_role(role: Role) -> Callable[[], None]:
-    """The authorisation seam of routes that need more than reading (`manager`: write mentions, labels,
-    merge/split authors; `admin`: forget authors). Open for now, like `api_access`: API keys check it."""
+def require_role(role: Role) -> Callable[..., Principal]:
+    """A dependency for routes that need more than reading (`manager`: write mentions, labels, merge/split
+    authors; `admin`: forget authors). Raises ApiError 403 for a key of a lower role; returns the key."""
 
-    def check() -> None:
-        return None
+    def check(request: Request, principal: CurrentKey) -> Principal:
+        check_role(principal, role, what=f"{request.method} {request.url.path}")
+        return principal
 
     check.__name__ = f"require_{role}"
     return check
+
+
+def every_brand(request: Request, principal: CurrentKey) -> Principal:
+    """A dependency for routes whose answer covers every brand: ApiError 403 for a brand-scoped key."""
+    require_every_brand(principal, what=f"{request.method} {request.url.path}")
+    return principal
 
 
 def as_utc(value: datetime | None) -> datetime | None:
@@ -116,28 +146,43 @@ def as_utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def find_brand(session: Session, name: str) -> Brand:
-    """The brand called `name` (case-insensitive). Raises ApiError 404 naming the valid brands."""
+def find_brand(session: Session, name: str, principal: Principal | None = None) -> Brand:
+    """The brand called `name` (case-insensitive).
+
+    Raises ApiError 404 naming the valid brands (those `principal` may see), 403 for a brand outside a
+    brand-scoped key's brands.
+    """
     brands = session.exec(select(Brand).order_by(col(Brand.name))).all()
     for brand in brands:
         if brand.name.casefold() == name.casefold():
+            if principal is not None:
+                forbid_other_brand(principal, brand)
             return brand
-    valid = ", ".join(repr(b.name) for b in brands) or "none yet; add a [[brands]] entry to wom.toml"
+    visible = [b for b in brands if principal is None or principal.may_see(b.id)]
+    valid = ", ".join(repr(b.name) for b in visible) or "none yet; add a [[brands]] entry to wom.toml"
     raise ApiError(404, code="unknown_brand", message=f"unknown brand {name!r}; valid brands: {valid}")
 
 
 def required_brand(
     session: Annotated[Session, Depends(get_session)],
+    principal: CurrentKey,
     brand: Annotated[RequiredText, Query(min_length=1, max_length=200, description="Brand name.")],
 ) -> Brand:
-    return find_brand(session, brand)
+    return find_brand(session, brand, principal)
 
 
 def optional_brand(
     session: Annotated[Session, Depends(get_session)],
-    brand: Annotated[QueryText, Query(max_length=200, description="Brand name.")] = None,
+    principal: CurrentKey,
+    brand: Annotated[
+        QueryText,
+        Query(max_length=200, description="Brand name; a brand-scoped key without it gets its own brand."),
+    ] = None,
 ) -> Brand | None:
-    return None if brand is None else find_brand(session, brand)
+    if brand is not None:
+        return find_brand(session, brand, principal)
+    # a brand-scoped key never lists across brands: no brand means its own
+    return None if principal.brand_id is None else session.get(Brand, principal.brand_id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,6 @@
-"""The HTTP app: the read-only API under /api/v1, /healthz, the dashboard at /, OpenAPI at /docs.
+"""The HTTP app: the API under /api/v1, /healthz, /metrics, the dashboard at /, OpenAPI at /docs.
+
+Every route but /healthz and /docs needs an API key (api/auth.py).
 
 Every error, whatever raised it, is answered as `{"error": {"code": "...", "message": "..."}}`; the
 message says what to do and never carries a stack trace or SQL (those go to the server log).
@@ -13,12 +15,14 @@ from typing import Annotated, Any
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from sqlalchemy.engine import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.auth import AccessControl
 from api.deps import ApiError, api_access, get_engine
+from api.metrics import CONTENT_TYPE, HttpMetrics, MetricsMiddleware, get_metrics
 from api.routes import alerts, authors, brands, mentions, stats
 from dashboards.app import dashboard_router
 from monitor import __version__
@@ -63,8 +67,11 @@ class ErrorBody(BaseModel):
 
 # documented on every /api/v1 route; this also replaces FastAPI's own 422 schema, which is not what we send
 _ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "No API key, or an unknown or revoked one"},
+    403: {"model": ErrorBody, "description": "The key's role or brand does not allow this"},
     404: {"model": ErrorBody, "description": "Unknown brand or path"},
     422: {"model": ErrorBody, "description": "A parameter has a bad value; the message names it"},
+    429: {"model": ErrorBody, "description": "Past the key's requests per minute; see Retry-After"},
     503: {"model": ErrorBody, "description": "The database cannot be reached"},
 }
 
@@ -134,11 +141,15 @@ def healthz(engine: Annotated[Engine, Depends(get_engine)]) -> Health:
 
 
 def create_app(settings: Settings, engine: Engine, *, include_dashboard: bool = True) -> FastAPI:
-    """The app over `engine`; it only reads. `include_dashboard` mounts the HTML dashboard at /."""
+    """The app over `engine`. `include_dashboard` mounts the HTML dashboard at /."""
+    access = AccessControl(requests_per_minute=settings.api.requests_per_minute, engine=engine)
     engine = read_only(engine)  # on SQLite, reads then never wait for (or block) the pipeline's writes
     app = FastAPI(title="wom", version=__version__, docs_url="/docs", redoc_url=None)
     app.state.settings = settings
     app.state.engine = engine
+    app.state.access = access
+    app.state.metrics = HttpMetrics()
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(sa.exc.OperationalError, _database_error)
@@ -155,6 +166,16 @@ def create_app(settings: Settings, engine: Engine, *, include_dashboard: bool = 
         response_model=Health,
         tags=["health"],
         responses={503: _ERROR_RESPONSES[503]},
+    )
+    app.add_api_route(
+        "/metrics",
+        get_metrics,
+        methods=["GET"],
+        tags=["health"],
+        summary="Prometheus metrics (a key not limited to a brand, any role)",
+        response_class=Response,
+        responses={200: {"content": {CONTENT_TYPE: {"schema": {"type": "string"}}}}}
+        | {code: _ERROR_RESPONSES[code] for code in (401, 403, 429, 503)},
     )
     if include_dashboard:
         app.include_router(dashboard_router(settings, engine))

@@ -3,6 +3,10 @@
 Mention text, handles, titles and URLs are hostile input. The Jinja environment escapes every value
 (`autoescape=True`, whatever the template's file name), links are drawn only for http(s) URLs, and
 every response carries a Content-Security-Policy without inline script or style.
+
+The page needs an API key like the API, taken as the password of HTTP Basic (so the browser asks for it;
+the user name is ignored) or as `Authorization: Bearer KEY`. A brand-scoped key sees its own brand and
+its competitors. The page only reads, so a credential the browser sends along cannot change anything.
 """
 
 from __future__ import annotations
@@ -15,13 +19,14 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from api.auth import BASIC_CHALLENGE, AccessControl, Principal, authenticate, basic_password, bearer_token
 from api.deps import ApiError, QueryText, find_brand, get_now
 from api.routes.alerts import list_alerts
 from api.routes.authors import RankedAuthor, Ranking, rank_authors
@@ -34,6 +39,7 @@ from monitor.storage.models import Brand
 __all__ = [
     "SECURITY_HEADERS",
     "TrendChart",
+    "dashboard_key",
     "dashboard_router",
     "safe_url",
     "template_environment",
@@ -166,7 +172,9 @@ def trend_chart(buckets: list[SentimentBucket]) -> TrendChart:
     )
 
 
-def _default_brand(brands: list[BrandOut]) -> str | None:
+def _default_brand(brands: list[BrandOut], principal: Principal) -> str | None:
+    if principal.brand is not None:
+        return principal.brand
     own = [b.name for b in brands if b.competitor_of is None and b.active]
     names = own or [b.name for b in brands]
     return names[0] if names else None
@@ -199,16 +207,16 @@ def _brand_context(session: Session, settings: Settings, brand: Brand, now: date
 
 
 def _page_context(
-    session: Session, settings: Settings, brand_name: str | None, now: datetime
+    session: Session, settings: Settings, brand_name: str | None, now: datetime, principal: Principal
 ) -> tuple[int, dict[str, Any]]:
-    """The status and template context for `brand_name`, or the first own brand when it is None."""
-    brands = list_brands(session)
+    """The status and template context for `brand_name`, or the key's (first own) brand when it is None."""
+    brands = [b for b in list_brands(session) if principal.may_see(b.id)]
     context: dict[str, Any] = {"brands": brands, "error": None, "selected": None, "zone": ZoneInfo("UTC")}
-    name = brand_name or _default_brand(brands)
+    name = brand_name or _default_brand(brands, principal)
     if name is None:
         return 200, context
     try:
-        brand = find_brand(session, name)
+        brand = find_brand(session, name, principal)
     except ApiError as e:
         return e.status_code, context | {"error": e.message}
     return 200, context | _brand_context(session, settings, brand, now)
@@ -221,6 +229,20 @@ class _StaticFiles(StaticFiles):
         return response
 
 
+def dashboard_key(request: Request) -> Principal:
+    """The key behind a page request: HTTP Basic's password or a bearer token (see api/auth.py)."""
+    authorization = request.headers.get("authorization")
+    access: AccessControl = request.app.state.access
+    with Session(request.app.state.engine) as session:
+        return authenticate(
+            session,
+            access,
+            key=basic_password(authorization) or bearer_token(authorization),
+            client=request.client.host if request.client else "",
+            challenge=BASIC_CHALLENGE,
+        )
+
+
 def dashboard_router(settings: Settings, engine: Engine) -> APIRouter:
     """GET / (the page, `?brand=` picks the brand) and /static; mounted at / by `create_app`."""
     router = APIRouter(include_in_schema=False)
@@ -230,10 +252,11 @@ def dashboard_router(settings: Settings, engine: Engine) -> APIRouter:
     @router.get("/", response_class=HTMLResponse)
     def index(
         now: Annotated[datetime, Depends(get_now)],
+        principal: Annotated[Principal, Depends(dashboard_key)],
         brand: Annotated[QueryText, Query(max_length=200)] = None,
     ) -> HTMLResponse:
         with Session(engine) as session:
-            status, context = _page_context(session, settings, brand, now)
+            status, context = _page_context(session, settings, brand, now, principal)
         return HTMLResponse(page.render(**context), status_code=status, headers=SECURITY_HEADERS)
 
     return router

@@ -1,4 +1,5 @@
-"""GET /api/v1/brands: the tracked brands, which brand each competitor belongs to, mention counts."""
+"""GET /api/v1/brands: the tracked brands (a brand-scoped key: its own and its competitors), which brand
+each competitor belongs to, mention counts."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 from sqlmodel import Session, col, func, select
 
-from api.deps import get_session
+from api.deps import CurrentKey, get_session
 from monitor.storage.models import Brand, MentionBrand
 
 __all__ = ["BrandList", "BrandOut", "list_brands", "router"]
@@ -56,5 +57,5 @@ def list_brands(session: Session) -> list[BrandOut]:
 
 
 @router.get("/brands", response_model=BrandList, summary="Brands and competitors with mention counts")
-def get_brands(session: Annotated[Session, Depends(get_session)]) -> BrandList:
-    return BrandList(items=list_brands(session))
+def get_brands(session: Annotated[Session, Depends(get_session)], principal: CurrentKey) -> BrandList:
+    return BrandList(items=[b for b in list_brands(session) if principal.may_see(b.id)])

@@ -12,7 +12,16 @@ from sqlalchemy import ColumnElement, case, func, literal, union_all
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, col, select
 
-from api.deps import ApiError, as_utc, get_engine, get_now, get_session, get_settings, required_brand
+from api.deps import (
+    ApiError,
+    as_utc,
+    every_brand,
+    get_engine,
+    get_now,
+    get_session,
+    get_settings,
+    required_brand,
+)
 from api.routes.mentions import is_current_classification, mentions_brand
 from monitor.collectors.health import source_health
 from monitor.config import Settings
@@ -314,6 +323,7 @@ def status_report(
     "/status",
     response_model=StatusReport,
     summary="Row counts, the newest run of every job, and each collector source's state and back-off",
+    dependencies=[Depends(every_brand)],
 )
 def get_status(
     session: Annotated[Session, Depends(get_session)],

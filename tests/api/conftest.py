@@ -2,10 +2,14 @@
 
 Times are fixed relative to NOW, and the app's clock is pinned to NOW, so decayed scores and buckets
 are exact. Brand Acme (Europe/Amsterdam) has competitor Rival; Other stands alone.
+
+`build_app` makes a real admin key with the real key store; `TestClient` sends it unless the test sets
+its own Authorization header (`KeylessClient` sends none).
 """
 
 from __future__ import annotations
 
+import secrets
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,6 +25,7 @@ from sqlmodel import Session
 from api.deps import get_now
 from api.main import create_app
 from monitor.config import Settings
+from monitor.storage.api_keys import create_api_key
 from monitor.storage.models import (
     Alert,
     Author,
@@ -35,10 +40,12 @@ from monitor.storage.models import (
 )
 
 __all__ = [
+    "ADMIN_KEY_LABEL",
     "HOSTILE_IMG",
     "HOSTILE_SCRIPT",
     "HOSTILE_TITLE",
     "NOW",
+    "KeylessClient",
     "Seeded",
     "TestClient",
     "build_app",
@@ -52,7 +59,7 @@ __all__ = [
 with warnings.catch_warnings():
     # starlette 1.x warns when its TestClient runs on httpx rather than httpx2; the client works the same
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
-    from fastapi.testclient import TestClient
+    from fastapi.testclient import TestClient as KeylessClient
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 HOSTILE_SCRIPT = "<script>alert(1)</script> Acme hacked?"
@@ -317,11 +324,28 @@ def seed(engine: Engine) -> Seeded:
     return seeded
 
 
+ADMIN_KEY_LABEL = "tests: admin"
+
+
 def build_app(engine: Engine, settings: Settings | None = None, *, include_dashboard: bool = True) -> FastAPI:
-    """The real app over `engine`, its clock pinned to NOW."""
+    """The real app over `engine`, its clock pinned to NOW, with a real admin key in `app.state.test_key`."""
     app = create_app(settings or Settings(), engine, include_dashboard=include_dashboard)
     app.dependency_overrides[get_now] = lambda: NOW
+    try:
+        app.state.test_key = create_api_key(engine, role="admin", label=ADMIN_KEY_LABEL).key
+    except sa.exc.OperationalError:  # the database is down: send a key all the same, the check must say so
+        app.state.test_key = "wom_" + secrets.token_urlsafe(32)
     return app
+
+
+class TestClient(KeylessClient):
+    """The TestClient, sending the admin key `build_app` made unless `headers` bring an Authorization."""
+
+    def __init__(self, app: FastAPI, **kwargs: Any) -> None:
+        super().__init__(app, **kwargs)
+        key = getattr(app.state, "test_key", None)
+        if key is not None and "authorization" not in self.headers:
+            self.headers["Authorization"] = f"Bearer {key}"
 
 
 @pytest.fixture
@@ -344,7 +368,10 @@ def error_of(response: Any) -> dict[str, str]:
 
 
 def count_queries(engine: Engine, client: TestClient, url: str, params: dict[str, Any]) -> int:
-    """How many SQL statements one GET of `url` runs."""
+    """How many SQL statements one GET of `url` runs (the key's last use, written once a minute by a
+    thread of its own, is written before counting)."""
+    assert client.get(url, params=params).status_code == 200
+    client.app.state.access.usage.wait()  # type: ignore[attr-defined]
     statements: list[str] = []
 
     def record(*args: Any) -> None:

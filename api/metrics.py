@@ -1,0 +1,208 @@
+"""GET /metrics in the Prometheus text format (version 0.0.4), written here rather than through a client library.
+
+Per method, route template and status: a request counter and a latency histogram (time until the last
+byte of the body is handed to the server). Read from the database at scrape time: mentions per brand,
+open alerts per brand, and per collector source its back-off and consecutive failures.
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import Depends, Request, Response
+from sqlmodel import Session, col, func, select
+
+from api.deps import Principal, every_brand, get_now, get_session
+from monitor import __version__
+from monitor.storage.models import Alert, Brand, Mention, MentionBrand, SourceState
+
+__all__ = ["CONTENT_TYPE", "HttpMetrics", "MetricsMiddleware", "get_metrics", "render_metrics", "wom_gauges"]
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+_UNMATCHED = "<unmatched>"  # paths no route matched, folded into one label so they cannot grow the series
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+Labels = tuple[str, str, str]  # method, route, status
+
+
+@dataclass(slots=True)
+class _Series:
+    count: int = 0
+    total: float = 0.0
+    buckets: list[int] = field(default_factory=lambda: [0] * len(BUCKETS))
+
+
+class HttpMetrics:
+    """Request counts and latencies of this process; thread-safe."""
+
+    def __init__(self) -> None:
+        self._series: dict[Labels, _Series] = {}
+        self._lock = threading.Lock()
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        labels = (method if method in _METHODS else "other", route, str(status))
+        first = bisect.bisect_left(BUCKETS, seconds)
+        with self._lock:
+            series = self._series.setdefault(labels, _Series())
+            series.count += 1
+            series.total += seconds
+            for index in range(first, len(BUCKETS)):
+                series.buckets[index] += 1
+
+    def snapshot(self) -> list[tuple[Labels, int, float, list[int]]]:
+        with self._lock:
+            return [(k, s.count, s.total, list(s.buckets)) for k, s in sorted(self._series.items())]
+
+
+class MetricsMiddleware:
+    """ASGI middleware feeding `HttpMetrics` with the matched route's template, never the raw path."""
+
+    def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]], metrics: HttpMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status, finished = 500, None
+
+        async def watch(message: Message) -> None:
+            nonlocal status, finished
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                finished = time.perf_counter()
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        finally:
+            route = getattr(scope.get("route"), "path", None) or _UNMATCHED
+            elapsed = (finished or time.perf_counter()) - started
+            self.metrics.observe(scope.get("method", ""), route, status, elapsed)
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def _labels(**labels: str) -> str:
+    return "{" + ",".join(f'{name}="{_escape(value)}"' for name, value in labels.items()) + "}"
+
+
+def _number(value: float) -> str:
+    return repr(float(value)) if isinstance(value, float) else str(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Gauge:
+    name: str
+    help: str
+    samples: list[tuple[dict[str, str], float]]
+
+
+def wom_gauges(session: Session, *, now: datetime) -> list[Gauge]:
+    """What the database holds now: four small aggregate queries."""
+    per_brand = dict(
+        session.exec(
+            select(Brand.name, func.count(col(MentionBrand.mention_id)))
+            .select_from(Brand)
+            .outerjoin(MentionBrand, col(MentionBrand.brand_id) == col(Brand.id))
+            .group_by(col(Brand.name))
+        ).all()
+    )
+    open_alerts = dict(
+        session.exec(
+            select(Brand.name, func.count(col(Alert.id)))
+            .select_from(Brand)
+            .outerjoin(Alert, (col(Alert.brand_id) == col(Brand.id)) & (col(Alert.status) == "open"))
+            .group_by(col(Brand.name))
+        ).all()
+    )
+    mentions = session.exec(select(func.count()).select_from(Mention)).one()
+    sources = session.exec(select(SourceState).order_by(col(SourceState.source))).all()
+    return [
+        Gauge("wom_mentions", "Mentions stored.", [({}, mentions)]),
+        Gauge(
+            "wom_brand_mentions",
+            "Mentions matched to each brand.",
+            [({"brand": name}, n) for name, n in sorted(per_brand.items())],
+        ),
+        Gauge(
+            "wom_alerts_open",
+            "Open alerts per brand.",
+            [({"brand": name}, n) for name, n in sorted(open_alerts.items())],
+        ),
+        Gauge(
+            "wom_source_backoff_seconds",
+            "Seconds until a collector source may run again (0: not backing off).",
+            [
+                (
+                    {"source": s.source},
+                    max((s.backoff_until - now).total_seconds(), 0.0) if s.backoff_until else 0.0,
+                )
+                for s in sources
+            ],
+        ),
+        Gauge(
+            "wom_source_consecutive_failures",
+            "Failed runs of a collector source since its last success.",
+            [({"source": s.source}, s.consecutive_failures) for s in sources],
+        ),
+    ]
+
+
+def render_metrics(http: HttpMetrics, gauges: list[Gauge]) -> str:
+    """The exposition text: build info, the HTTP counter and histogram, then `gauges`."""
+    lines = [
+        "# HELP wom_build_info The running wom version.",
+        "# TYPE wom_build_info gauge",
+        f"wom_build_info{_labels(version=__version__)} 1",
+        "# HELP wom_http_requests_total HTTP requests answered, by method, route template and status.",
+        "# TYPE wom_http_requests_total counter",
+    ]
+    snapshot = http.snapshot()
+    for (method, route, status), count, _, _ in snapshot:
+        lines.append(f"wom_http_requests_total{_labels(method=method, route=route, status=status)} {count}")
+    lines += [
+        "# HELP wom_http_request_duration_seconds Time to answer, by method, route template and status.",
+        "# TYPE wom_http_request_duration_seconds histogram",
+    ]
+    for (method, route, status), count, total, buckets in snapshot:
+        name = "wom_http_request_duration_seconds"
+        for bound, cumulative in zip(BUCKETS, buckets, strict=True):
+            labels = _labels(method=method, route=route, status=status, le=repr(bound))
+            lines.append(f"{name}_bucket{labels} {cumulative}")
+        labels = _labels(method=method, route=route, status=status, le="+Inf")
+        lines.append(f"{name}_bucket{labels} {count}")
+        lines.append(f"{name}_sum{_labels(method=method, route=route, status=status)} {total!r}")
+        lines.append(f"{name}_count{_labels(method=method, route=route, status=status)} {count}")
+    for gauge in gauges:
+        lines += [f"# HELP {gauge.name} {gauge.help}", f"# TYPE {gauge.name} gauge"]
+        for labels_, value in gauge.samples:
+            lines.append(f"{gauge.name}{_labels(**labels_) if labels_ else ''} {_number(value)}")
+    return "\n".join(lines) + "\n"
+
+
+def get_metrics(
+    request: Request,
+    session: Annotated[Session, Depends(get_session)],
+    principal: Annotated[Principal, Depends(every_brand)],
+    now: Annotated[datetime, Depends(get_now)],
+) -> Response:
+    """The metrics; any role, but the key must not be limited to a brand (the figures cover every brand)."""
+    http: HttpMetrics = request.app.state.metrics
+    return Response(render_metrics(http, wom_gauges(session, now=now)), media_type=CONTENT_TYPE)
