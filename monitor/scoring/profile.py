@@ -10,11 +10,14 @@ equals a rebuild from scratch at any time; `decay_to` applies the decay from t t
                   negative evidence with confidence 0.5, and a positive complaint is not positive evidence
     repetition  = min(1, distinct evidence mentions / min_mentions)       one post is not an ambassador
     reach       = 1 + log10(1 + latest known reach) / 2
-    ambassador  = P × repetition(P) × reach × (1 − N / (P + N)) × discount
-    detractor   = N × repetition(N) × reach × (1 − P / (P + N)) × discount
-    discount    = 0 for the brand's own or staff accounts, × 0.1 for a bot, × 0.1 for giveaway spam, else 1
+    ambassador  = P × repetition(P) × reach × (1 − N / (P + N)) × discount × side
+    detractor   = N × repetition(N) × reach × (1 − P / (P + N)) × discount × side
+    discount    = 0 for the brand's own or staff accounts, an obvious bot or giveaway spam, else 1
+    side        = 0 for the ambassador score of a critic or detractor and the detractor score of an
+                  ambassador or fan, else 1: an author ranks on the side of their segment only
 
-Every mass decays at the same rate, so `decay_to(score, …)` equals the score computed as of any later time.
+Every mass decays at the same rate, so `decay_to(score, …)` equals the score computed as of any later time
+(while the segment, and so the side, stays the same).
 """
 
 from __future__ import annotations
@@ -44,8 +47,10 @@ __all__ = [
 
 SEGMENTS = ("ambassador", "fan", "occasional", "neutral", "critic", "detractor")
 COMPLAINT_WEIGHT = 0.5
-BOT_FACTOR = 0.1
-SPAM_FACTOR = 0.1
+# Bots and giveaway spam are not word of mouth: at 0.1 a bot posting 60 praises a day still outranked most
+# real ambassadors (benchmarks/ranking_quality.py); the discount stays visible in score_terms.
+BOT_FACTOR = 0.0
+SPAM_FACTOR = 0.0
 # One mention every ~30 minutes, around the clock, about one brand: no person writes like that for long.
 BOT_MENTIONS_PER_DAY = 48.0
 # Near-identical texts: at least this many texts, of which this share say the same once links, handles and
@@ -54,9 +59,10 @@ BOT_MIN_TEXTS = 5
 BOT_IDENTICAL_SHARE = 0.8
 SPAM_SHARE = 0.5
 EVIDENCE_LIMIT = 5
-# Recent negative evidence (at the recent_half_life_days rate) it takes to call someone turning negative:
-# about two confident negative posts, so one bad day of a fan is not yet a turn.
-TURN_MIN_NEGATIVE_MASS = 1.0
+# Recent negative posts it takes to call someone turning negative, each counted 0.5^(age / recent half-life):
+# two within about two weeks, so one bad post of a fan is not yet a turn, however confident or liked (a mass
+# threshold let one well-liked negative post turn an ambassador: benchmarks/ranking_quality.py).
+TURN_MIN_NEGATIVE_POSTS = 1.5
 _SECONDS_PER_DAY = 86_400.0
 
 _URL_RE = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
@@ -152,6 +158,7 @@ class _Evidence:
     reach: int
     recent_positive_mass: float = 0.0
     recent_negative_mass: float = 0.0
+    recent_negative_posts: float = 0.0
 
 
 def normalise_text(text: str) -> str:
@@ -221,9 +228,16 @@ def build_profile(
     recent = {
         m.mention_id: _mass(m, as_of=last, half_life_days=settings.recent_half_life_days) for m in ordered
     }
-    evidence_now = _evidence(representatives, contributions, recent, reach=_latest_reach(ordered))
+    recent_posts = {
+        m.mention_id: _recency(m.created_at, as_of=last, half_life_days=settings.recent_half_life_days)
+        for m in ordered
+    }
+    evidence_now = _evidence(
+        representatives, contributions, recent, recent_posts, reach=_latest_reach(ordered)
+    )
     ambassador, detractor, terms = _scores(evidence_now, settings=settings, discount=discount)
     segment = _segment(ambassador, detractor, evidence_now, settings=settings, discount=discount)
+    ambassador, detractor = _on_segment_side(ambassador, detractor, segment, terms)
     dominant = "ambassador" if ambassador > detractor else "detractor" if detractor > ambassador else "none"
     terms.update(
         as_of=last.isoformat(),
@@ -313,12 +327,16 @@ def _evidence(
     representatives: Sequence[ScoredMention],
     contributions: Mapping[int, float],
     recent: Mapping[int, float],
+    recent_posts: Mapping[int, float],
     *,
     reach: int,
 ) -> _Evidence:
     polarities = [
         (_polarity(m)[0], contributions[m.mention_id], recent[m.mention_id]) for m in representatives
     ]
+    negative_posts = math.fsum(
+        recent_posts[m.mention_id] for m in representatives if _polarity(m)[0] == "negative"
+    )
     return _Evidence(
         positive_mass=math.fsum(mass for pol, mass, _ in polarities if pol == "positive"),
         negative_mass=math.fsum(mass for pol, mass, _ in polarities if pol == "negative"),
@@ -328,13 +346,14 @@ def _evidence(
         reach=reach,
         recent_positive_mass=math.fsum(mass for pol, _, mass in polarities if pol == "positive"),
         recent_negative_mass=math.fsum(mass for pol, _, mass in polarities if pol == "negative"),
+        recent_negative_posts=negative_posts,
     )
 
 
 def _turning_negative(evidence: _Evidence) -> bool:
-    """Lately more negative than positive, with at least TURN_MIN_NEGATIVE_MASS of recent negative evidence."""
+    """Lately more negative than positive, with at least TURN_MIN_NEGATIVE_POSTS recent negative posts."""
     return (
-        evidence.recent_negative_mass >= TURN_MIN_NEGATIVE_MASS
+        evidence.recent_negative_posts >= TURN_MIN_NEGATIVE_POSTS
         and evidence.recent_negative_mass > evidence.recent_positive_mass
     )
 
@@ -368,7 +387,8 @@ def _scores(
         "discount_factor": factor,
         "recent_positive_mass": evidence.recent_positive_mass,
         "recent_negative_mass": evidence.recent_negative_mass,
-        "turning_negative": int(_turning_negative(evidence) and not discount.is_own_account),
+        "recent_negative_posts": evidence.recent_negative_posts,
+        "turning_negative": int(_turning_negative(evidence) and factor > 0),
         "ambassador_score": ambassador,
         "detractor_score": detractor,
     }
@@ -383,7 +403,7 @@ def _segment(
     settings: ScoringSettings,
     discount: WordOfMouthDiscount,
 ) -> str:
-    if discount.is_own_account:
+    if discount.factor == 0.0:
         return "neutral"
     thresholds = settings.segments
     distinct = evidence.positive_distinct + evidence.negative_distinct + evidence.neutral_distinct
@@ -392,18 +412,38 @@ def _segment(
         # the pyramid says how someone feels now: a fan whose recent posts are mostly negative is a critic,
         # even while a long positive history still outweighs them in the slow (half_life_days) scores
         return "detractor" if detractor >= thresholds.detractor and detractor > ambassador else "critic"
+    # one post is not an ambassador, fan or detractor, however far it reaches: those need repeated posts
+    repeated_positive = not single and evidence.positive_distinct >= settings.min_mentions
+    repeated_negative = not single and evidence.negative_distinct >= settings.min_mentions
     if detractor > ambassador:
-        if detractor >= thresholds.detractor and not single:
+        if detractor >= thresholds.detractor and repeated_negative:
             return "detractor"
         return "critic" if detractor >= thresholds.critic else "neutral"
     if ambassador > detractor:
-        if ambassador >= thresholds.ambassador and not single:
+        if ambassador >= thresholds.ambassador and repeated_positive:
             return "ambassador"
-        if ambassador >= thresholds.fan and not single:
+        if ambassador >= thresholds.fan and repeated_positive:
             return "fan"
         mostly_neutral = 2 * evidence.neutral_distinct > distinct
         return "neutral" if mostly_neutral else "occasional"
     return "neutral"
+
+
+def _on_segment_side(
+    ambassador: float, detractor: float, segment: str, terms: dict[str, float | int | str]
+) -> tuple[float, float]:
+    """Zero the score on the other side of the segment: a critic is not listed as an ambassador (their
+    positive history can outweigh a recent turn for weeks), nor a fan as a detractor."""
+    ambassador_side = 0 if segment in ("critic", "detractor") else 1
+    detractor_side = 0 if segment in ("ambassador", "fan") else 1
+    ambassador, detractor = ambassador * ambassador_side, detractor * detractor_side
+    terms.update(
+        ambassador_side=ambassador_side,
+        detractor_side=detractor_side,
+        ambassador_score=ambassador,
+        detractor_score=detractor,
+    )
+    return ambassador, detractor
 
 
 def _top_evidence(
@@ -436,6 +476,7 @@ def _segment_history(
     masses = {"positive": 0.0, "negative": 0.0}
     recent = {"positive": 0.0, "negative": 0.0}
     counts = {"positive": 0, "negative": 0, "neutral": 0}
+    negative_posts = 0.0  # recent negative posts, each decayed at the recent rate
     groups: dict[str, ScoredMention] = {}
     reach = 0
     previous_time: datetime | None = None
@@ -447,6 +488,7 @@ def _segment_history(
             masses = {pol: mass * decay for pol, mass in masses.items()}
             recent_decay = _recency(previous_time, as_of=mention.created_at, half_life_days=recent_half_life)
             recent = {pol: mass * recent_decay for pol, mass in recent.items()}
+            negative_posts *= recent_decay
         previous_time = mention.created_at
         key = _dedupe_key(mention)
         replaced = groups.get(key)
@@ -458,12 +500,18 @@ def _segment_history(
                 masses[old_polarity] = max(0.0, masses[old_polarity] - old_mass)
                 old_recent = _mass(replaced, as_of=mention.created_at, half_life_days=recent_half_life)
                 recent[old_polarity] = max(0.0, recent[old_polarity] - old_recent)
+            if old_polarity == "negative":
+                old_post = _recency(
+                    replaced.created_at, as_of=mention.created_at, half_life_days=recent_half_life
+                )
+                negative_posts = max(0.0, negative_posts - old_post)
         groups[key] = mention
         polarity = _polarity(mention)[0]
         counts[polarity] += 1
         if polarity in masses:
             masses[polarity] += _base_mass(mention)
             recent[polarity] += _base_mass(mention)
+        negative_posts += polarity == "negative"
         if mention.reach is not None:
             reach = max(0, mention.reach)
         if index + 1 < len(ordered) and ordered[index + 1].created_at == mention.created_at:
@@ -480,6 +528,7 @@ def _segment_history(
                 reach,
                 recent["positive"],
                 recent["negative"],
+                negative_posts,
             )
             ambassador, detractor, _ = _scores(evidence, settings=settings, discount=discount)
             segment = _segment(ambassador, detractor, evidence, settings=settings, discount=discount)

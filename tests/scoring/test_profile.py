@@ -93,9 +93,18 @@ def test_hand_computed_engagement_negative_share_and_complaint_weight() -> None:
     negative = 0.6 * (1 + math.log1p(10) / 4) + 0.5
     negative_share = negative / (positive + negative)
     positive_share = positive / (positive + negative)
-    assert profile.ambassador_score == pytest.approx(positive * 1 * 2 * (1 - negative_share), rel=1e-12)
+    terms = profile.score_terms
+    # a critic now (two negatives on one day outweigh the recent praise): no ambassador score, whatever
+    # the positive history gives
+    ambassador_terms = ("positive_mass", "positive_repetition", "reach_factor", "discount_factor")
+    raw_ambassador = math.prod(float(terms[k]) for k in ambassador_terms) * (
+        1 - float(terms["negative_share"])
+    )
+    assert raw_ambassador == pytest.approx(positive * 1 * 2 * (1 - negative_share), rel=1e-12)
+    assert (terms["ambassador_side"], terms["detractor_side"], profile.ambassador_score) == (0, 1, 0.0)
     assert profile.detractor_score == pytest.approx(negative * 1 * 2 * (1 - positive_share), rel=1e-12)
-    assert profile.score_terms["negative_mass"] == pytest.approx(negative, rel=1e-12)
+    assert terms["negative_mass"] == pytest.approx(negative, rel=1e-12)
+    assert terms["turning_negative"] == 1
     assert (profile.complaints, profile.engagement, profile.neutral) == (1, 10, 1)
     assert profile.evidence == [3, 4]  # detractor dominates: 0.6 × 1.6 = 0.96 before 0.5
     assert profile.segment == "critic"
@@ -184,16 +193,17 @@ def test_classify_non_word_of_mouth(
     assert (discount.is_bot, discount.is_spam, discount.is_own_account) == (bot, spam, False)
 
 
-def test_bot_and_spammer_are_discounted() -> None:
+def test_bot_and_spammer_score_zero_and_say_why() -> None:
     mentions = turning_ambassador()[:4]
     full = build_profile(mentions, settings=SETTINGS, discount=NONE)
     bot = build_profile(mentions, settings=SETTINGS, discount=WordOfMouthDiscount(is_bot=True))
     both = build_profile(mentions, settings=SETTINGS, discount=WordOfMouthDiscount(is_bot=True, is_spam=True))
-    assert bot.ambassador_score == pytest.approx(full.ambassador_score * 0.1, rel=1e-12)
-    assert both.ambassador_score == pytest.approx(full.ambassador_score * 0.01, rel=1e-12)
-    assert (bot.score_terms["discount"], bot.score_terms["discount_factor"]) == ("bot", 0.1)
+    assert full.ambassador_score > 0
+    assert (bot.ambassador_score, bot.detractor_score, both.ambassador_score) == (0.0, 0.0, 0.0)
+    assert (bot.score_terms["discount"], bot.score_terms["discount_factor"]) == ("bot", 0.0)
     assert both.score_terms["discount"] == "bot, spam"
-    assert (full.segment, bot.segment) == ("ambassador", "occasional")
+    assert bot.score_terms["positive_mass"] == full.score_terms["positive_mass"]
+    assert (full.segment, bot.segment, bot.segment_changes) == ("ambassador", "neutral", [])
 
 
 def test_turning_ambassador_changes_segment_at_the_right_mention() -> None:
@@ -217,6 +227,34 @@ def test_one_bad_day_of_a_fan_is_not_a_turn() -> None:
     assert profile.segment == "ambassador"
     assert profile.score_terms["turning_negative"] == 0
     assert [c.to_segment for c in profile.segment_changes] == ["ambassador"]
+
+
+def test_one_well_liked_negative_post_is_not_a_turn_but_two_are() -> None:
+    praise = [mention(i, 10 * i, reach=99) for i in range(1, 5)]
+    loud = mention(5, 45, "negative", confidence=1.0, engagement=10_000, reach=99)
+    one = build_profile([*praise, loud], settings=SETTINGS, discount=NONE)
+    # the post alone outweighs the recent praise in mass (1 + ln(10001)/4 = 3.3), but it is one post
+    assert one.score_terms["recent_negative_mass"] > one.score_terms["recent_positive_mass"]
+    assert (one.score_terms["turning_negative"], one.segment) == (0, "ambassador")
+    second = mention(6, 52, "negative", confidence=0.7, reach=99)
+    two = build_profile([*praise, loud, second], settings=SETTINGS, discount=NONE)
+    # two negative posts a week apart: 0.5^(7/14) + 1 = 1.71 recent negative posts ≥ 1.5
+    assert two.score_terms["recent_negative_posts"] == pytest.approx(1 + 0.5**0.5, rel=1e-12)
+    assert (two.score_terms["turning_negative"], two.segment) == (1, "detractor")
+    assert two.segment_changes[-1] == SegmentChangeEvent(
+        T0 + timedelta(days=52), "ambassador", "detractor", 6
+    )
+    assert two.ambassador_score == 0.0  # a detractor is not listed as an ambassador
+    assert two.score_terms["ambassador_side"] == 0
+
+
+def test_one_positive_post_is_not_a_fan_however_far_it_reaches() -> None:
+    famous = [mention(1, 0, reach=1_000_000, engagement=5_000), mention(2, 1, "neutral", reach=1_000_000)]
+    profile = build_profile(famous, settings=SETTINGS, discount=NONE)
+    assert profile.ambassador_score >= SETTINGS.segments.ambassador
+    assert profile.segment == "occasional"
+    again = build_profile([*famous, mention(3, 2, reach=1_000_000)], settings=SETTINGS, discount=NONE)
+    assert again.segment == "ambassador"
 
 
 def test_segment_history_equals_rescoring_every_prefix() -> None:
