@@ -1,0 +1,266 @@
+"""API latency under concurrent load on a large database, PostgreSQL and SQLite side by side.
+
+    python -m benchmarks.api_load [--mentions 1000000] [--authors 200000] [--clients 8] [--seconds 10]
+                                  [--postgres URL | --postgres ''] [--no-sqlite]
+
+Per backend: build the world (benchmarks/bulk_world.py), recompute every author score from it
+(`rebuild_profiles`, as `wom process --rebuild`; its time is reported), start `wom serve` in its own
+process, and let `--clients` threads with keep-alive connections call each list endpoint for
+`--seconds`. Reported per endpoint: p50, p95, requests/s and errors; the pass bar is p95 < 100 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+
+from benchmarks.bulk_world import WorldFacts, build_world
+from monitor.config import Settings
+from monitor.scoring.store import rebuild_profiles
+from monitor.storage.api_keys import create_api_key
+from monitor.storage.db import connect, upgrade_schema
+
+ParamsFor = Callable[[random.Random], dict[str, Any]]
+
+
+@dataclass
+class Endpoint:
+    name: str
+    path: str
+    params: ParamsFor
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
+
+
+def _endpoints(facts: WorldFacts, first_cursor: str | None) -> list[Endpoint]:
+    since = "2026-01-01T00:00:00Z"
+    endpoints = [
+        Endpoint("brands", "/api/v1/brands", lambda r: {}),
+        Endpoint("mentions (brand)", "/api/v1/mentions", lambda r: {"brand": "Acme", "limit": 50}),
+        Endpoint(
+            "mentions (brand, negative)",
+            "/api/v1/mentions",
+            lambda r: {"brand": "Acme", "sentiment": "negative", "limit": 50},
+        ),
+        Endpoint(
+            "mentions (brand, complaint, source)",
+            "/api/v1/mentions",
+            lambda r: {"brand": "Globex", "intent": "complaint", "source": "reddit", "limit": 50},
+        ),
+        Endpoint(
+            "mentions (q=refund)", "/api/v1/mentions", lambda r: {"brand": "Acme", "q": "refund", "limit": 50}
+        ),
+        Endpoint(
+            "mentions (author)",
+            "/api/v1/mentions",
+            lambda r: {"author_id": r.choice(facts.sample_author_ids), "limit": 50},
+        ),
+        Endpoint("alerts (brand, open)", "/api/v1/alerts", lambda r: {"brand": "Acme", "status": "open"}),
+        Endpoint("ambassadors", "/api/v1/ambassadors", lambda r: {"brand": "Acme", "limit": 20}),
+        Endpoint("detractors", "/api/v1/detractors", lambda r: {"brand": "Acme", "limit": 20}),
+        Endpoint(
+            "ambassadors (segment, since)",
+            "/api/v1/ambassadors",
+            lambda r: {"brand": "Globex", "segment": "fan", "since": since, "limit": 20},
+        ),
+        Endpoint(
+            "stats/sentiment (day)", "/api/v1/stats/sentiment", lambda r: {"brand": "Acme", "interval": "day"}
+        ),
+    ]
+    if first_cursor:
+        endpoints.insert(
+            2,
+            Endpoint(
+                "mentions (brand, page 2)",
+                "/api/v1/mentions",
+                lambda r: {"brand": "Acme", "limit": 50, "cursor": first_cursor},
+            ),
+        )
+    return endpoints
+
+
+def _load(base: str, key: str, endpoint: Endpoint, *, clients: int, seconds: float) -> None:
+    deadline = time.perf_counter() + seconds
+    lock = threading.Lock()
+
+    def client(n: int) -> None:
+        rng = random.Random(n)
+        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=30) as http:
+            while time.perf_counter() < deadline:
+                started = time.perf_counter()
+                response = http.get(endpoint.path, params=endpoint.params(rng))
+                elapsed = time.perf_counter() - started
+                with lock:
+                    endpoint.latencies.append(elapsed)
+                    endpoint.errors += response.status_code != 200
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def _serve(config: Path, port: int) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WOM_")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "monitor.cli", "--config", str(config), "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("wom serve did not answer /healthz within 60 s")
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def measure(label: str, url: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    engine = connect(url)
+    upgrade_schema(engine)
+    started = time.perf_counter()
+    facts = build_world(
+        engine,
+        mentions=args.mentions,
+        authors=args.authors,
+        progress=lambda m: print(f"  {label} {m}", flush=True),
+    )
+    build_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    with engine.begin() as conn:
+        pairs = rebuild_profiles(conn, settings=Settings())
+    rebuild_seconds = time.perf_counter() - started
+    key = create_api_key(engine, role="admin", label="benchmark").key
+    engine.dispose()
+    config = workdir / f"{label}.toml"
+    config.write_text(
+        f'[database]\nurl = "{url}"\n\n[api]\nrequests_per_minute = 1000000\n', encoding="utf-8"
+    )
+    port = _free_port()
+    server = _serve(config, port)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        first = httpx.get(
+            f"{base}/api/v1/mentions",
+            params={"brand": "Acme", "limit": 50},
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=60,
+        ).json()
+        endpoints = _endpoints(facts, first.get("next_cursor"))
+        for endpoint in endpoints:
+            _load(base, key, endpoint, clients=1, seconds=1.0)  # warm caches and query plans
+            endpoint.latencies.clear()
+            endpoint.errors = 0
+            _load(base, key, endpoint, clients=args.clients, seconds=args.seconds)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return {
+        "label": label,
+        "build_seconds": build_seconds,
+        "rebuild_seconds": rebuild_seconds,
+        "pairs": pairs,
+        "endpoints": endpoints,
+    }
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else float("nan")
+
+
+def _postgres_url(base: str) -> tuple[str, str]:
+    schema = f"wom_load_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(base)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    admin.dispose()
+    separator = "&" if "?" in base else "?"
+    return f"{base}{separator}options=-csearch_path%3D{schema}", schema
+
+
+def _drop(base: str, schema: str) -> None:
+    admin = sa.create_engine(base)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    admin.dispose()
+
+
+def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mentions", type=int, default=1_000_000)
+    parser.add_argument("--authors", type=int, default=200_000)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get("WOM_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
+    )
+    parser.add_argument("--no-sqlite", action="store_true")
+    args = parser.parse_args(argv)
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        if args.postgres:
+            url, schema = _postgres_url(args.postgres)
+            try:
+                results.append(measure("postgresql", url, args, workdir))
+            finally:
+                _drop(args.postgres, schema)
+        if not args.no_sqlite:
+            results.append(measure("sqlite", f"sqlite:///{workdir / 'load.db'}", args, workdir))
+    print(
+        f"\n{args.mentions:,} mentions, {args.authors:,} authors, {args.clients} concurrent clients, "
+        f"{args.seconds:g} s per endpoint (pass bar: p95 < 100 ms)\n"
+    )
+    for result in results:
+        print(
+            f"{result['label']}: world built in {result['build_seconds']:.0f} s; all scores recomputed "
+            f"({result['pairs']:,} author-brand pairs) in {result['rebuild_seconds']:.1f} s"
+        )
+    header = f"{'endpoint':<36}" + "".join(f" {r['label'][:10]:>10} p50  p95 ms   req/s err" for r in results)
+    print("\n" + header)
+    for index, endpoint in enumerate(results[0]["endpoints"]):
+        line = f"{endpoint.name:<36}"
+        for result in results:
+            other = result["endpoints"][index]
+            rate = len(other.latencies) / args.seconds
+            p50 = _percentile(other.latencies, 0.5) * 1000
+            p95 = _percentile(other.latencies, 0.95) * 1000
+            line += f" {p50:>14.1f} {p95:>5.1f} {rate:>8.1f} {other.errors:>3}"
+        print(line)
+    for result in results:
+        worst = max(_percentile(e.latencies, 0.95) for e in result["endpoints"]) * 1000
+        print(f"{result['label']}: worst p95 {worst:.1f} ms -> {'PASS' if worst < 100 else 'FAIL'}")
+    return results
+
+
+if __name__ == "__main__":
+    main()
