@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.auth import AccessControl
 from api.deps import ApiError, api_access, get_engine
-from api.metrics import CONTENT_TYPE, HttpMetrics, MetricsMiddleware, get_metrics
+from api.metrics import CONTENT_TYPE, HttpMetrics, MetricsMiddleware, get_metrics, route_templates
 from api.routes import alerts, authors, brands, mentions, stats
 from dashboards.app import dashboard_router
 from monitor import __version__
@@ -149,7 +149,10 @@ def create_app(settings: Settings, engine: Engine, *, include_dashboard: bool = 
     app.state.engine = engine
     app.state.access = access
     app.state.metrics = HttpMetrics()
-    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    dashboard = [("/", ["GET"]), ("/static/{path:path}", ["GET", "HEAD"])] if include_dashboard else []
+    app.add_middleware(
+        MetricsMiddleware, metrics=app.state.metrics, templates=lambda: route_templates(app, dashboard)
+    )
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(sa.exc.OperationalError, _database_error)

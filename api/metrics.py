@@ -10,19 +10,29 @@ from __future__ import annotations
 import bisect
 import threading
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import Depends, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from sqlmodel import Session, col, func, select
+from starlette.routing import Route, compile_path
 
 from api.deps import Principal, every_brand, get_now, get_session
 from monitor import __version__
 from monitor.storage.models import Alert, Brand, Mention, MentionBrand, SourceState
 
-__all__ = ["CONTENT_TYPE", "HttpMetrics", "MetricsMiddleware", "get_metrics", "render_metrics", "wom_gauges"]
+__all__ = [
+    "CONTENT_TYPE",
+    "HttpMetrics",
+    "MetricsMiddleware",
+    "RouteTemplates",
+    "get_metrics",
+    "render_metrics",
+    "route_templates",
+    "wom_gauges",
+]
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -65,12 +75,50 @@ class HttpMetrics:
             return [(k, s.count, s.total, list(s.buckets)) for k, s in sorted(self._series.items())]
 
 
-class MetricsMiddleware:
-    """ASGI middleware feeding `HttpMetrics` with the matched route's template, never the raw path."""
+class RouteTemplates:
+    """Path -> the route template that serves it, e.g. /api/v1/mentions/7/label -> /api/v1/mentions/{mention_id}/label.
 
-    def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]], metrics: HttpMetrics) -> None:
+    Built from the OpenAPI paths and the app's other routes, so it follows FastAPI's public view of the
+    routes rather than the internals of its router.
+    """
+
+    def __init__(self, templates: Iterable[tuple[str, Iterable[str]]]) -> None:
+        compiled = [
+            (compile_path(t)[0], t, frozenset(m.upper() for m in methods)) for t, methods in templates
+        ]
+        # literal routes first: /authors/merge before /authors/{author_id}
+        self._routes = sorted(compiled, key=lambda route: route[1].count("{"))
+
+    def template(self, method: str, path: str) -> str:
+        matching = [(template, methods) for regex, template, methods in self._routes if regex.match(path)]
+        for template, methods in matching:
+            if method in methods:
+                return template
+        return matching[0][0] if matching else _UNMATCHED  # a 405 keeps the path's template
+
+
+def route_templates(app: FastAPI, extra: Iterable[tuple[str, Iterable[str]]] = ()) -> RouteTemplates:
+    """The templates of `app`'s schema, of its plain routes (/docs, /openapi.json) and `extra` (the dashboard)."""
+    found: list[tuple[str, Iterable[str]]] = [
+        (path, list(ops)) for path, ops in app.openapi()["paths"].items()
+    ]
+    found += [(r.path, r.methods or ()) for r in app.routes if isinstance(r, Route)]
+    return RouteTemplates([*found, *extra])
+
+
+class MetricsMiddleware:
+    """ASGI middleware feeding `HttpMetrics` with the route template of each request, never the raw path."""
+
+    def __init__(
+        self,
+        app: Callable[[Scope, Receive, Send], Awaitable[None]],
+        metrics: HttpMetrics,
+        templates: Callable[[], RouteTemplates],
+    ) -> None:
         self.app = app
         self.metrics = metrics
+        self._make_templates = templates
+        self._templates: RouteTemplates | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -90,9 +138,11 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, watch)
         finally:
-            route = getattr(scope.get("route"), "path", None) or _UNMATCHED
-            elapsed = (finished or time.perf_counter()) - started
-            self.metrics.observe(scope.get("method", ""), route, status, elapsed)
+            if self._templates is None:  # after the app has started: every route is there
+                self._templates = self._make_templates()
+            method = scope.get("method", "")
+            route = self._templates.template(method, scope.get("path", ""))
+            self.metrics.observe(method, route, status, (finished or time.perf_counter()) - started)
 
 
 def _escape(value: str) -> str:
