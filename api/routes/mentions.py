@@ -1,4 +1,6 @@
-"""GET /api/v1/mentions: newest first, filtered, cursor-paged; each with its current classification."""
+"""/api/v1/mentions: GET newest first, filtered, cursor-paged, each with its current classification, where a
+person's label wins over the model (monitor.storage.labels); PUT and DELETE `/mentions/{id}/label` (manager)
+correct a mention and undo the correction; POST (manager) ingests mentions (api/routes/ingest.py)."""
 
 from __future__ import annotations
 
@@ -7,43 +9,70 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, cast
 
-from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel
-from sqlalchemy import ColumnElement, and_, exists, func
+from fastapi import APIRouter, Depends, Path, Query
+from pydantic import BaseModel, ConfigDict, model_validator
+from sqlalchemy import ColumnElement, Select, and_, exists, func
+from sqlalchemy import select as sa_select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import QueryableAttribute, aliased, defer
 from sqlmodel import Session, col, select
 
 from api.deps import (
     ApiError,
     PageCursor,
+    Principal,
     QueryText,
     as_utc,
     encode_cursor,
+    get_now,
     get_session,
+    get_settings,
     older_than,
     optional_brand,
     page_cursor,
     page_limit,
+    require_role,
 )
+from api.writes import get_write_engine, written_by
 from monitor.classify.base import Intent, Sentiment
-from monitor.storage.models import AuthorIdentity, Brand, Classification, Mention, MentionBrand
+from monitor.config import Settings
+from monitor.labels import apply_label, remove_label
+from monitor.storage.labels import effective_classification
+from monitor.storage.models import (
+    AuthorIdentity,
+    Brand,
+    Classification,
+    Mention,
+    MentionBrand,
+    MentionLabel,
+)
 
 __all__ = [
     "ClassificationOut",
+    "LabelIn",
+    "LabelOut",
     "MentionFilter",
     "MentionOut",
     "MentionPage",
     "brand_names",
     "is_current_classification",
     "list_mentions",
+    "mention_out",
     "mentions_brand",
     "router",
 ]
+
+_CLASSIFICATION = Classification.__table__  # type: ignore[attr-defined]
+_LABEL = MentionLabel.__table__  # type: ignore[attr-defined]
+_MAX_ID = 2**63 - 1
 
 router = APIRouter(tags=["mentions"])
 
 
 class ClassificationOut(BaseModel):
+    """The current classification, with a person's label (see `label`) winning over the model: a labelled
+    sentiment has confidence 1 and score +1/0/-1; `model` and `lang` stay the model's."""
+
     sentiment: str
     confidence: float
     score: float
@@ -52,6 +81,15 @@ class ClassificationOut(BaseModel):
     lang: str
     model: str
     model_version: str
+
+
+class LabelOut(BaseModel):
+    """A person's correction; a field left null is the model's."""
+
+    sentiment: str | None
+    intent: str | None
+    labeled_by: str
+    labeled_at: datetime
 
 
 class MentionOut(BaseModel):
@@ -69,6 +107,7 @@ class MentionOut(BaseModel):
     rating: float | None
     brands: list[str]
     classification: ClassificationOut | None
+    label: LabelOut | None
 
 
 class MentionPage(BaseModel):
@@ -109,16 +148,31 @@ def mentions_brand(brand_id: int) -> ColumnElement[bool]:
     )
 
 
-def _current_classification_has(field: str, value: str) -> ColumnElement[bool]:
+def _effective_has(field: str, value: str) -> ColumnElement[bool]:
+    """`Mention`'s label-wins `field` (sentiment or intent) is `value`."""
     # a semi-join, not a WHERE on the joined row: that would turn the outer join into an inner one and
     # let SQLite scan every classification and sort (130 ms a page at 100k mentions, growing with the
     # table) instead of walking ix_mention_created_at until the page is full (8 ms); PostgreSQL: 6 ms both
-    current, newer = aliased(Classification), aliased(Classification)
-    return exists().where(
-        col(current.mention_id) == col(Mention.id),
-        getattr(current, field) == value,
-        ~exists().where(col(newer.mention_id) == col(current.mention_id), col(newer.id) > col(current.id)),
+    current, newer, label = _CLASSIFICATION.alias(), _CLASSIFICATION.alias(), _LABEL.alias()
+    effective = effective_classification(current, label)
+    classified = (
+        exists()
+        .select_from(current.outerjoin(label, label.c.mention_id == current.c.mention_id))
+        .where(
+            current.c.mention_id == col(Mention.id),
+            ~exists().where(newer.c.mention_id == current.c.mention_id, newer.c.id > current.c.id),
+            getattr(effective, field) == value,
+        )
     )
+    # a label on a mention the pipeline has not classified yet counts too
+    any_classification, unclassified_label = _CLASSIFICATION.alias(), _LABEL.alias()
+    labelled_only = and_(
+        exists().where(
+            unclassified_label.c.mention_id == col(Mention.id), unclassified_label.c[field] == value
+        ),
+        ~exists().where(any_classification.c.mention_id == col(Mention.id)),
+    )
+    return classified | labelled_only
 
 
 def _conditions(filters: MentionFilter) -> list[ColumnElement[bool]]:
@@ -128,9 +182,9 @@ def _conditions(filters: MentionFilter) -> list[ColumnElement[bool]]:
     if filters.source is not None:
         conditions.append(col(Mention.source) == filters.source)
     if filters.sentiment is not None:
-        conditions.append(_current_classification_has("sentiment", filters.sentiment))
+        conditions.append(_effective_has("sentiment", filters.sentiment))
     if filters.intent is not None:
-        conditions.append(_current_classification_has("intent", filters.intent))
+        conditions.append(_effective_has("intent", filters.intent))
     if filters.lang is not None:
         # the classifier's language where there is one, else the platform's
         conditions.append(func.coalesce(col(Classification.lang), col(Mention.lang)) == filters.lang)
@@ -162,8 +216,8 @@ def brand_names(session: Session, mention_ids: Sequence[int]) -> dict[int, list[
     return names
 
 
-def _classification_out(row: Classification | None) -> ClassificationOut | None:
-    if row is None:
+def _classification_out(row: Any) -> ClassificationOut | None:
+    if row.model_name is None:
         return None
     return ClassificationOut(
         sentiment=row.sentiment,
@@ -171,15 +225,25 @@ def _classification_out(row: Classification | None) -> ClassificationOut | None:
         score=row.score,
         intent=row.intent,
         intent_confidence=row.intent_confidence,
-        lang=row.lang,
+        lang=row.model_lang,
         model=row.model_name,
         model_version=row.model_version,
     )
 
 
-def _mention_out(
-    mention: Mention, classification: Classification | None, author_id: int | None, brands: list[str]
-) -> MentionOut:
+def _label_out(row: Any) -> LabelOut | None:
+    if row.labeled_at is None:
+        return None
+    return LabelOut(
+        sentiment=row.label_sentiment,
+        intent=row.label_intent,
+        labeled_by=row.labeled_by,
+        labeled_at=row.labeled_at,
+    )
+
+
+def _mention_out(row: Any, brands: list[str]) -> MentionOut:
+    mention: Mention = row.Mention
     assert mention.id is not None and mention.created_at is not None
     return MentionOut(
         id=mention.id,
@@ -189,13 +253,42 @@ def _mention_out(
         text=mention.text,
         lang=mention.lang,
         created_at=mention.created_at,
-        author_id=author_id,
+        author_id=row.author_id,
         author_handle=mention.author_handle,
         reach=mention.reach,
         engagement=mention.engagement or {},
         rating=mention.rating,
         brands=brands,
-        classification=_classification_out(classification),
+        classification=_classification_out(row),
+        label=_label_out(row),
+    )
+
+
+def _mentions_query() -> Select[Any]:
+    """Mentions with their author, current classification (label-wins values) and label, unfiltered."""
+    effective = effective_classification()
+    return (
+        sa_select(
+            Mention,
+            AuthorIdentity.author_id,
+            _CLASSIFICATION.c.model_name,
+            _CLASSIFICATION.c.model_version,
+            _CLASSIFICATION.c.lang.label("model_lang"),
+            effective.sentiment.label("sentiment"),
+            effective.confidence.label("confidence"),
+            effective.score.label("score"),
+            effective.intent.label("intent"),
+            effective.intent_confidence.label("intent_confidence"),
+            _LABEL.c.sentiment.label("label_sentiment"),
+            _LABEL.c.intent.label("label_intent"),
+            _LABEL.c.labeled_by,
+            _LABEL.c.labeled_at,
+        )
+        .select_from(Mention)
+        .outerjoin(Classification, is_current_classification())
+        .outerjoin(_LABEL, _LABEL.c.mention_id == col(Mention.id))
+        .outerjoin(AuthorIdentity, col(AuthorIdentity.id) == col(Mention.author_identity_id))
+        .options(defer(cast(QueryableAttribute[Any], Mention.raw)))  # platform payloads can be large
     )
 
 
@@ -204,25 +297,29 @@ def list_mentions(
 ) -> MentionPage:
     """One page, newest first; `next_cursor` is None on the last page. Three queries whatever the size."""
     statement = (
-        select(Mention, Classification, AuthorIdentity.author_id)
-        .select_from(Mention)
-        .outerjoin(Classification, is_current_classification())
-        .outerjoin(AuthorIdentity, col(AuthorIdentity.id) == col(Mention.author_identity_id))
-        .options(defer(cast(QueryableAttribute[Any], Mention.raw)))  # platform payloads can be large
+        _mentions_query()
         .where(*_conditions(filters))
         .order_by(col(Mention.created_at).desc(), col(Mention.id).desc())
         .limit(limit + 1)
     )
     if cursor is not None:
         statement = statement.where(older_than(col(Mention.created_at), col(Mention.id), cursor))
-    rows: list[Any] = list(session.exec(statement).all())
+    rows: list[Any] = list(session.execute(statement).all())
     page, more = rows[:limit], len(rows) > limit
-    brands = brand_names(session, [m.id for m, _, _ in page])
-    items = [_mention_out(m, c, author_id, brands.get(m.id or 0, [])) for m, c, author_id in page]
+    brands = brand_names(session, [row.Mention.id for row in page])
+    items = [_mention_out(row, brands.get(row.Mention.id, [])) for row in page]
     last = items[-1] if more and items else None
     return MentionPage(
         items=items, next_cursor=None if last is None else encode_cursor(last.created_at, last.id)
     )
+
+
+def mention_out(session: Session, mention_id: int) -> MentionOut | None:
+    """One mention as GET /mentions shows it; None when there is no such mention."""
+    row = session.execute(_mentions_query().where(col(Mention.id) == mention_id)).first()
+    if row is None:
+        return None
+    return _mention_out(row, brand_names(session, [mention_id]).get(mention_id, []))
 
 
 @router.get("/mentions", response_model=MentionPage, summary="Mentions, newest first, cursor-paged")
@@ -257,3 +354,97 @@ def get_mentions(
         q=q,
     )
     return list_mentions(session, filters, limit=limit, cursor=cursor)
+
+
+class LabelIn(BaseModel):
+    """A person's correction: `sentiment`, `intent` or both (a field left out or null stays the model's)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sentiment: Sentiment | None = None
+    intent: Intent | None = None
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> LabelIn:
+        if self.sentiment is None and self.intent is None:
+            raise ValueError("give 'sentiment', 'intent' or both; to undo a label, DELETE it")
+        return self
+
+
+MentionId = Annotated[int, Path(ge=1, le=_MAX_ID, description="The mention's id.")]
+Manager = Annotated[Principal, Depends(require_role("manager"))]
+
+
+def _visible_mention(session: Session, mention_id: int, principal: Principal) -> None:
+    """Raises ApiError 404 for an unknown mention, 403 for one outside a brand-scoped key's brands."""
+    if session.get(Mention, mention_id) is None:
+        raise ApiError(
+            404,
+            code="unknown_mention",
+            message=f"there is no mention {mention_id}; take ids from GET /mentions",
+        )
+    brand_ids = session.execute(
+        sa_select(MentionBrand.brand_id).where(col(MentionBrand.mention_id) == mention_id)
+    ).scalars()
+    if not principal.may_see_any(brand_ids):
+        raise ApiError(
+            403,
+            code="forbidden_brand",
+            message=f"mention {mention_id} is not about brand {principal.brand!r} or its competitors, "
+            "which this API key is limited to; use a key made for its brand or without --brand",
+        )
+
+
+@router.put(
+    "/mentions/{mention_id}/label",
+    response_model=MentionOut,
+    summary="Correct a mention's sentiment or intent (manager); scores and alerts follow",
+)
+def put_label(
+    mention_id: MentionId,
+    body: LabelIn,
+    principal: Manager,
+    engine: Annotated[Engine, Depends(get_write_engine)],
+    settings: Annotated[Settings, Depends(get_settings)],
+    now: Annotated[datetime, Depends(get_now)],
+) -> MentionOut:
+    """The mention's one current label becomes `body` (replacing any earlier one). It wins over the model
+    everywhere; the author's scores of every brand of the mention are recomputed before this answers, and
+    alerts follow (see README, How it works). Answers the mention as GET /mentions shows it."""
+    with engine.begin() as conn, Session(bind=conn) as session:
+        _visible_mention(session, mention_id, principal)
+        apply_label(
+            conn,
+            mention_id=mention_id,
+            sentiment=body.sentiment,
+            intent=body.intent,
+            labeled_by=written_by(principal),
+            settings=settings,
+            now=now,
+        )
+        out = mention_out(session, mention_id)
+    assert out is not None
+    return out
+
+
+@router.delete(
+    "/mentions/{mention_id}/label",
+    response_model=MentionOut,
+    summary="Undo a mention's label (manager): the model decides again",
+)
+def delete_label(
+    mention_id: MentionId,
+    principal: Manager,
+    engine: Annotated[Engine, Depends(get_write_engine)],
+    settings: Annotated[Settings, Depends(get_settings)],
+    now: Annotated[datetime, Depends(get_now)],
+) -> MentionOut:
+    with engine.begin() as conn, Session(bind=conn) as session:
+        _visible_mention(session, mention_id, principal)
+        if remove_label(conn, mention_id=mention_id, settings=settings, now=now) is None:
+            raise ApiError(
+                404, code="no_label", message=f"mention {mention_id} has no label; there is nothing to undo"
+            )
+        out = mention_out(session, mention_id)
+    assert out is not None
+    return out

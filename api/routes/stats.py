@@ -26,7 +26,8 @@ from api.routes.mentions import is_current_classification, mentions_brand
 from monitor.collectors.health import source_health
 from monitor.config import Settings
 from monitor.storage.db import schema_is_current
-from monitor.storage.models import Brand, Classification, JobRun, Mention
+from monitor.storage.labels import effective_classification
+from monitor.storage.models import Brand, Classification, JobRun, Mention, MentionLabel
 
 __all__ = [
     "JobRunOut",
@@ -46,6 +47,7 @@ router = APIRouter(tags=["stats"])
 Interval = Literal["hour", "day", "week"]
 _DEFAULT_SPAN = {"hour": timedelta(hours=47), "day": timedelta(days=29), "week": timedelta(weeks=11)}
 _MAX_BUCKETS = 366
+_LABEL = MentionLabel.__table__  # type: ignore[attr-defined]
 
 
 class SentimentBucket(BaseModel):
@@ -155,10 +157,12 @@ def _counts(
     rows = (
         select(
             _bucket_of(starts, 0, len(starts)).label("bucket"),
-            col(Classification.sentiment).label("sentiment"),
+            # a person's label wins over the model, also for a mention not classified yet
+            effective_classification().sentiment.label("sentiment"),
         )
         .select_from(Mention)
         .outerjoin(Classification, is_current_classification())
+        .outerjoin(_LABEL, _LABEL.c.mention_id == col(Mention.id))
         .where(
             col(Mention.created_at) >= starts[0], col(Mention.created_at) < until, mentions_brand(brand_id)
         )

@@ -30,30 +30,33 @@ from monitor.alerts.rules import (
 from monitor.config import Settings
 from monitor.scoring.profile import SegmentChangeEvent, is_own_account
 from monitor.scoring.store import classified_mentions
+from monitor.storage.labels import effective_classification
 from monitor.storage.models import (
     Alert,
     AuthorIdentity,
     Brand,
-    Classification,
     Mention,
     MentionBrand,
     NotificationDelivery,
     SegmentChange,
 )
 
-__all__ = ["alert_drafts_for", "store_alerts"]
+__all__ = ["alert_drafts_for", "revise_mention_alerts", "store_alerts"]
 
 _MENTION = Mention.__table__  # type: ignore[attr-defined]
 _IDENTITY = AuthorIdentity.__table__  # type: ignore[attr-defined]
 _LINK = MentionBrand.__table__  # type: ignore[attr-defined]
-_CLASSIFICATION = Classification.__table__  # type: ignore[attr-defined]
 _BRAND = Brand.__table__  # type: ignore[attr-defined]
 _CHANGES = SegmentChange.__table__  # type: ignore[attr-defined]
 _ALERT = Alert.__table__  # type: ignore[attr-defined]
 _DELIVERY = NotificationDelivery.__table__  # type: ignore[attr-defined]
+# the rules about one mention; a label can take their cause away (revise_mention_alerts)
+_MENTION_RULES = (complaint_to_answer, influential_negative)
+_MENTION_RULE_KINDS = ("complaint_to_answer", "influential_negative")
 
 
 def _classified_mentions(conn: Connection, *, where: Any) -> list[sa.Row[Any]]:
+    effective = effective_classification()  # a person's label wins over the model
     query = (
         sa.select(
             _MENTION.c.id,
@@ -67,9 +70,9 @@ def _classified_mentions(conn: Connection, *, where: Any) -> list[sa.Row[Any]]:
             _MENTION.c.url,
             _IDENTITY.c.author_id,
             _LINK.c.brand_id,
-            _CLASSIFICATION.c.sentiment,
-            _CLASSIFICATION.c.confidence,
-            _CLASSIFICATION.c.intent,
+            effective.sentiment.label("sentiment"),
+            effective.confidence.label("confidence"),
+            effective.intent.label("intent"),
         )
         .select_from(classified_mentions())
         .where(where)
@@ -129,28 +132,86 @@ def _mention_drafts(
     answered = _answered(conn, rows, is_own=is_own)
     drafts: list[AlertDraft] = []
     for row in rows:
-        facts = MentionFacts(
-            mention_id=row.id,
-            brand_id=row.brand_id,
-            author_id=row.author_id,
-            source=row.source,
-            author_handle=row.author_handle,
-            text=row.text,
-            created_at=row.created_at,
-            sentiment=row.sentiment,
-            confidence=row.confidence,
-            intent=row.intent,
-            reach=row.reach,
-            engagement_total=_engagement_total(row.engagement),
-            url=row.url,
-            is_own_account=is_own(row.brand_id, row.source, row.author_handle),
-            answered=row.id in answered,
-        )
-        for rule in (complaint_to_answer, influential_negative):
+        facts = _facts(row, is_own=is_own, answered=row.id in answered)
+        for rule in _MENTION_RULES:
             draft = rule(facts, settings=settings.alerts, now=now)
             if draft is not None:
                 drafts.append(draft)
     return drafts
+
+
+def _facts(row: sa.Row[Any], *, is_own: Callable[[int, str, str], bool], answered: bool) -> MentionFacts:
+    return MentionFacts(
+        mention_id=row.id,
+        brand_id=row.brand_id,
+        author_id=row.author_id,
+        source=row.source,
+        author_handle=row.author_handle,
+        text=row.text,
+        created_at=row.created_at,
+        sentiment=row.sentiment,
+        confidence=row.confidence,
+        intent=row.intent,
+        reach=row.reach,
+        engagement_total=_engagement_total(row.engagement),
+        url=row.url,
+        is_own_account=is_own(row.brand_id, row.source, row.author_handle),
+        answered=answered,
+    )
+
+
+def revise_mention_alerts(
+    conn: Connection, *, mention_id: int, settings: Settings, now: datetime
+) -> tuple[int, int]:
+    """After a person relabels `mention_id`, bring its complaint and negative-mention alerts in line.
+
+    An open alert whose cause the label took away (no longer a complaint or question, no longer negative)
+    is withdrawn and its pending e-mails are cancelled; a withdrawn one whose cause is back (the label was
+    changed again or removed) reopens and its cancelled e-mails are due again. Age and replies are left
+    out: they decide whether an alert is raised, not whether its cause holds. Alerts the label now calls
+    for are raised by the alert stage (see `monitor.labels`); spikes and at-risk alerts stay as raised.
+    Returns (withdrawn, reopened).
+    """
+    alerts = conn.execute(
+        sa.select(_ALERT.c.id, _ALERT.c.dedupe_key, _ALERT.c.status).where(
+            _ALERT.c.mention_id == mention_id,
+            _ALERT.c.kind.in_(_MENTION_RULE_KINDS),
+            _ALERT.c.status.in_(("open", "withdrawn")),
+        )
+    ).all()
+    if not alerts:
+        return 0, 0
+    handles = {
+        row.id: dict(row.handles or {}) for row in conn.execute(sa.select(_BRAND.c.id, _BRAND.c.handles))
+    }
+    is_own = _own_account_check(settings, handles)
+    holding = {
+        draft.dedupe_key
+        for row in _classified_mentions(conn, where=_MENTION.c.id == mention_id)
+        for rule in _MENTION_RULES
+        if (
+            draft := rule(
+                _facts(row, is_own=is_own, answered=False), settings=settings.alerts, now=row.created_at
+            )
+        )
+    }
+    withdraw = [a.id for a in alerts if a.status == "open" and a.dedupe_key not in holding]
+    reopen = [a.id for a in alerts if a.status == "withdrawn" and a.dedupe_key in holding]
+    if withdraw:
+        conn.execute(sa.update(_ALERT).where(_ALERT.c.id.in_(withdraw)).values(status="withdrawn"))
+        conn.execute(
+            sa.update(_DELIVERY)
+            .where(_DELIVERY.c.alert_id.in_(withdraw), _DELIVERY.c.status == "pending")
+            .values(status="cancelled")
+        )
+    if reopen:
+        conn.execute(sa.update(_ALERT).where(_ALERT.c.id.in_(reopen)).values(status="open"))
+        conn.execute(
+            sa.update(_DELIVERY)
+            .where(_DELIVERY.c.alert_id.in_(reopen), _DELIVERY.c.status == "cancelled")
+            .values(status="pending", next_attempt_at=now)
+        )
+    return len(withdraw), len(reopen)
 
 
 def _spike_drafts(

@@ -24,6 +24,7 @@ from monitor.scoring.profile import (
     classify_non_word_of_mouth,
     is_own_account,
 )
+from monitor.storage.labels import effective_classification
 from monitor.storage.models import (
     AuthorBrandStats,
     AuthorIdentity,
@@ -31,6 +32,7 @@ from monitor.storage.models import (
     Classification,
     Mention,
     MentionBrand,
+    MentionLabel,
     SegmentChange,
 )
 
@@ -48,6 +50,7 @@ _MENTION = Mention.__table__  # type: ignore[attr-defined]
 _IDENTITY = AuthorIdentity.__table__  # type: ignore[attr-defined]
 _LINK = MentionBrand.__table__  # type: ignore[attr-defined]
 _CLASSIFICATION = Classification.__table__  # type: ignore[attr-defined]
+_LABEL = MentionLabel.__table__  # type: ignore[attr-defined]
 _BRAND = Brand.__table__  # type: ignore[attr-defined]
 _STATS = AuthorBrandStats.__table__  # type: ignore[attr-defined]
 _CHANGES = SegmentChange.__table__  # type: ignore[attr-defined]
@@ -72,12 +75,14 @@ def current_classification() -> Any:
 
 
 def classified_mentions() -> Any:
-    """Mentions joined to their brands, their author identity (if any) and their current classification."""
+    """Mentions joined to their brands, their author identity (if any), their current classification and
+    their label (if any): select `effective_classification()` from it, never the classification alone."""
     current = current_classification()
     return (
         _MENTION.join(_LINK, _LINK.c.mention_id == _MENTION.c.id)
         .join(current, current.c.mention_id == _MENTION.c.id)
         .join(_CLASSIFICATION, _CLASSIFICATION.c.id == current.c.id)
+        .outerjoin(_LABEL, _LABEL.c.mention_id == _MENTION.c.id)
         .outerjoin(_IDENTITY, _IDENTITY.c.id == _MENTION.c.author_identity_id)
     )
 
@@ -93,6 +98,8 @@ def _authors_of(conn: Connection, mention_ids: Sequence[int]) -> list[int]:
 
 
 def _scored_rows(conn: Connection, author_ids: Sequence[int] | None) -> Iterable[sa.Row[Any]]:
+    # a person's label wins over the model, with full confidence (monitor.storage.labels)
+    effective = effective_classification()
     query = (
         sa.select(
             _IDENTITY.c.author_id,
@@ -105,10 +112,10 @@ def _scored_rows(conn: Connection, author_ids: Sequence[int] | None) -> Iterable
             _MENTION.c.reach,
             _MENTION.c.engagement,
             _MENTION.c.rating,
-            _CLASSIFICATION.c.sentiment,
-            _CLASSIFICATION.c.confidence,
-            _CLASSIFICATION.c.score,
-            _CLASSIFICATION.c.intent,
+            effective.sentiment.label("sentiment"),
+            effective.confidence.label("confidence"),
+            effective.score.label("score"),
+            effective.intent.label("intent"),
         )
         .select_from(classified_mentions())
         .where(_IDENTITY.c.author_id.is_not(None))

@@ -26,6 +26,7 @@ __all__ = [
     "schema_is_current",
     "session_scope",
     "upgrade_schema",
+    "writable",
 ]
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
@@ -126,6 +127,12 @@ def _sqlite_begin_immediate(conn: sa.Connection) -> None:
 def read_only(engine: Engine) -> Engine:
     """The same engine for readers (API, dashboard, status): on SQLite its transactions take no write lock."""
     return engine.execution_options(**{_READ_ONLY: True})
+
+
+def writable(engine: Engine) -> Engine:
+    """`engine` for writers again, where `read_only` was applied (the API's write routes): on SQLite its
+    transactions take the write lock at BEGIN, so they queue on busy_timeout instead of failing."""
+    return engine.execution_options(**{_READ_ONLY: False})
 
 
 def redact_url(url: str) -> str:

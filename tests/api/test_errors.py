@@ -93,8 +93,8 @@ def test_unexpected_error_is_500_without_details(engine: Engine) -> None:
     ("method", "path", "status", "code", "message"),
     [
         ("GET", "/api/v1/nothing", 404, "not_found", "there is nothing at /api/v1/nothing; see /docs for the endpoints"),
-        ("POST", "/api/v1/mentions", 405, "method_not_allowed",
-         "POST is not allowed on /api/v1/mentions; see /docs for the methods"),
+        ("PATCH", "/api/v1/mentions", 405, "method_not_allowed",
+         "PATCH is not allowed on /api/v1/mentions; see /docs for the methods"),
         ("GET", "/api/v1/mentions?limit=x", 422, "invalid_request",
          "query parameter 'limit': Input should be a valid integer, unable to parse string as an integer. "
          "Fix the request and retry; /docs lists the values."),
@@ -122,6 +122,7 @@ def test_openapi_lists_the_versioned_endpoints(engine: Engine) -> None:
         "/api/v1/brands",
         "/api/v1/detractors",
         "/api/v1/mentions",
+        "/api/v1/mentions/{mention_id}/label",
         "/api/v1/stats/sentiment",
         "/api/v1/status",
     ]

@@ -108,6 +108,7 @@ def test_item_carries_current_classification_and_brands(client: TestClient, seed
         "rating": 2.0,
         "brands": ["Acme"],
         "classification": m07["classification"] | {"sentiment": "negative", "model_version": "1"},
+        "label": None,
     }
     assert items[seeded.mentions["m05"]]["text"] == HOSTILE_SCRIPT  # JSON carries text as stored
 
