@@ -38,6 +38,7 @@ class ImportSummary:
     read: int = 0
     new: int = 0
     duplicate: int = 0
+    forgotten: int = 0  # lines of a forgotten author (`wom authors forget`), refused
     rejected: list[Rejection] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -178,6 +179,7 @@ def import_file(
             result = store_mentions(engine, records, checked_new=True)
             summary.new += result.new
             summary.duplicate += result.duplicate
+            summary.forgotten += result.forgotten
             if result.new:
                 batches += 1
                 if batches in _ANALYZE_AFTER_BATCHES:

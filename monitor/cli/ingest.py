@@ -33,6 +33,8 @@ def print_summary(summary: ImportSummary, *, shown: int = _SHOWN_REJECTIONS) -> 
         f"{summary.lines_per_second:,.0f}",
     )
     console.print(table)
+    if summary.forgotten:
+        console.print(f"  {summary.forgotten:,} lines of forgotten authors refused (`wom authors forget`)")
     for rejection in summary.rejected[:_SHOWN_REJECTIONS]:
         console.print(f"  line {rejection.line}: {rejection.reason}", markup=False)
     if len(summary.rejected) > _SHOWN_REJECTIONS:
@@ -78,7 +80,10 @@ def run_import(path: Path, *, batch_size: int, quiet: bool = False) -> ImportSum
         new=summary.new,
         duplicate=summary.duplicate,
         failed=len(summary.rejected),
-        detail={"rejected": [{"line": r.line, "reason": r.reason} for r in summary.rejected[:500]]},
+        detail={
+            "forgotten": summary.forgotten,
+            "rejected": [{"line": r.line, "reason": r.reason} for r in summary.rejected[:500]],
+        },
     )
     engine.dispose()
     return summary

@@ -90,6 +90,7 @@ class CollectResult:
     read: int = 0
     new: int = 0
     duplicate: int = 0
+    forgotten: int = 0  # of a forgotten author's identity, refused by its tombstone
     failed: int = 0
     skipped: list[str] = field(default_factory=list)
     cursor: dict[str, Any] = field(default_factory=dict)
@@ -119,6 +120,7 @@ def collect(
         result.read += len(page.records)
         result.new += stored.new
         result.duplicate += stored.duplicate
+        result.forgotten += stored.forgotten
         result.failed += len(page.skipped)
         result.skipped.extend(page.skipped[: max(0, 20 - len(result.skipped))])
         result.cursor = dict(page.cursor)

@@ -49,6 +49,7 @@ class StreamReport:
     read: int = 0
     new: int = 0
     duplicate: int = 0
+    forgotten: int = 0
     failed: int = 0
     attempts: int = 0
     cursor: dict[str, Any] = field(default_factory=dict)
@@ -88,6 +89,7 @@ class SourceReport:
                         "query": s.query_key,
                         "new": s.new,
                         "duplicate": s.duplicate,
+                        "forgotten": s.forgotten,
                         "failed": s.failed,
                         "error": s.error,
                         "cursor": s.cursor,
@@ -275,6 +277,7 @@ class SourceRunner:
         stream.read += result.read
         stream.new += result.new
         stream.duplicate += result.duplicate
+        stream.forgotten += result.forgotten
         stream.failed += result.failed
         stream.skipped.extend(result.skipped)
         stream.cursor = result.cursor

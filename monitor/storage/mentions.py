@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from monitor.records import AuthorRecord, MentionRecord
 from monitor.storage.models import Author, AuthorIdentity, Mention, utcnow
+from monitor.storage.tombstones import tombstoned
 
 __all__ = ["StoreResult", "content_key", "existing_keys", "refresh_statistics", "store_mentions"]
 
@@ -25,8 +26,11 @@ _AUTHOR = Author.__table__  # type: ignore[attr-defined]
 
 @dataclass(frozen=True, slots=True)
 class StoreResult:
+    """`forgotten`: refused because their author's identity was forgotten (see monitor.storage.tombstones)."""
+
     new: int
     duplicate: int
+    forgotten: int = 0
 
 
 def _insert(conn: Connection, table: sa.Table) -> Any:
@@ -123,10 +127,15 @@ def _insert_authors(conn: Connection, records: list[AuthorRecord], now: datetime
 
 
 def _ensure_identities(
-    conn: Connection, authors: dict[tuple[str, str], tuple[AuthorRecord, datetime]], now: datetime
+    conn: Connection,
+    authors: dict[tuple[str, str], tuple[AuthorRecord, datetime]],
+    now: datetime,
+    *,
+    known: dict[tuple[str, str], tuple[int, int | None]],
 ) -> dict[tuple[str, str], int]:
-    """Create missing authors and identities; refresh reach from the newest mention. Returns key -> identity id."""
-    known = _identity_rows(conn, set(authors))
+    """Create missing authors and identities; refresh reach from the newest mention. Returns key -> identity id.
+
+    `known`: `_identity_rows` of the keys of `authors`."""
     missing = [key for key in authors if key not in known]
     if missing:
         author_ids = _insert_authors(conn, [authors[key][0] for key in missing], now)
@@ -296,7 +305,8 @@ def store_mentions(
     in_transaction: Callable[[Connection], None] | None = None,
     checked_new: bool = False,
 ) -> StoreResult:
-    """Store a batch in one transaction; rows already stored (or repeated in the batch) count as duplicates.
+    """Store a batch in one transaction; rows already stored (or repeated in the batch) count as duplicates,
+    rows of a forgotten identity (a tombstone) are refused and counted as `forgotten`.
 
     `in_transaction` runs inside the same transaction (a collector saves its cursor there).
     """
@@ -308,19 +318,27 @@ def store_mentions(
         # `checked_new`: the caller just looked the keys up; ON CONFLICT still guards against a race
         stored = set() if checked_new else existing_keys(conn, list(unique))
         fresh = [record for key, record in unique.items() if key not in stored]
-        new = 0
+        new = forgotten = 0
         if fresh:
             newest: dict[tuple[str, str], tuple[AuthorRecord, datetime]] = {}
             for record in fresh:
                 key = (record.source, record.author.identity_key)
                 if key not in newest or record.created_at >= newest[key][1]:
                     newest[key] = (record.author, record.created_at)
-            identities = _ensure_identities(conn, newest, now)
+            known = _identity_rows(conn, set(newest))
+            # forgetting deletes the identity, so only one not stored can be a forgotten one
+            refused = tombstoned(conn, [key for key in newest if key not in known])
+            if refused:
+                kept = [r for r in fresh if (r.source, r.author.identity_key) not in refused]
+                forgotten, fresh = len(fresh) - len(kept), kept
+                newest = {key: value for key, value in newest.items() if key not in refused}
+        if fresh:
+            identities = _ensure_identities(conn, newest, now, known=known)
             rows = [_mention_row(r, identities[(r.source, r.author.identity_key)], now) for r in fresh]
             new = _insert_mentions(conn, rows)
         if in_transaction is not None:
             in_transaction(conn)
-    return StoreResult(new=new, duplicate=len(records) - new)
+    return StoreResult(new=new, duplicate=len(records) - new - forgotten, forgotten=forgotten)
 
 
 def refresh_statistics(engine: Engine) -> None:
