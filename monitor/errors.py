@@ -72,6 +72,6 @@ class UnknownAuthorError(AuthorError):
         self.author_id = author_id
         super().__init__(
             "unknown_author",
-            f"there is no author {author_id}; find the id with `wom authors suggest`, "
-            "in /api/v1/ambassadors or /api/v1/mentions (author_id)",
+            f"there is no author {author_id} (it may have been merged into another or forgotten); "
+            "look the id up again: author_id in /api/v1/mentions or the rankings, or `wom authors suggest`",
         )

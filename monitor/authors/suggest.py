@@ -1,0 +1,84 @@
+"""Merge suggestions: the same handle (case-insensitive) on two platforms, held by different authors.
+
+Only a suggestion: the same handle can be two people, so nothing is merged until a person runs
+`wom authors merge` (or the API's merge). Handles compare without `@`, Reddit's `u/`, a Mastodon
+`@instance` and Bluesky's `.bsky.social`. Sources whose "handle" is a display name (app stores,
+Trustpilot, feeds) are left out: many people share a name.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from monitor.storage.models import AuthorIdentity
+
+__all__ = ["NAME_ONLY_SOURCES", "MergeSuggestion", "SuggestedIdentity", "handle_key", "merge_suggestions"]
+
+NAME_ONLY_SOURCES = frozenset({"appstore", "googleplay", "trustpilot", "rss"})
+# placeholders platforms put where an account was deleted or hidden
+_PLACEHOLDERS = frozenset({"", "[deleted]", "deleted", "[removed]", "anonymous"})
+_MIN_KEY_LENGTH = 3
+_IDENTITY = AuthorIdentity.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class SuggestedIdentity:
+    author_id: int
+    identity_id: int
+    source: str
+    handle: str
+
+
+@dataclass(frozen=True, slots=True)
+class MergeSuggestion:
+    """Authors (two or more) with the same handle on different platforms; `into` is the oldest author."""
+
+    handle: str
+    into: int
+    others: tuple[int, ...]
+    identities: tuple[SuggestedIdentity, ...]
+
+
+def handle_key(handle: str) -> str:
+    """The form handles are compared in: `@Alice`, `u/alice`, `alice@mastodon.social` and
+    `alice.bsky.social` all give `alice`."""
+    key = handle.strip().casefold().lstrip("@")
+    for prefix in ("/u/", "u/"):
+        key = key.removeprefix(prefix)
+    key = key.split("@", 1)[0]
+    return key.removesuffix(".bsky.social")
+
+
+def merge_suggestions(conn: Connection, *, limit: int | None = None) -> list[MergeSuggestion]:
+    """Every group of different authors sharing a handle key on at least two sources, by handle."""
+    groups: dict[str, list[SuggestedIdentity]] = defaultdict(list)
+    rows = conn.execute(
+        sa.select(_IDENTITY.c.author_id, _IDENTITY.c.id, _IDENTITY.c.source, _IDENTITY.c.handle)
+        .where(_IDENTITY.c.source.not_in(sorted(NAME_ONLY_SOURCES)))
+        .execution_options(yield_per=5_000)
+    )
+    for author_id, identity_id, source, handle in rows:
+        key = handle_key(handle)
+        if len(key) >= _MIN_KEY_LENGTH and key not in _PLACEHOLDERS:
+            groups[key].append(SuggestedIdentity(author_id, identity_id, source, handle))
+    suggestions = []
+    for key in sorted(groups):
+        members = groups[key]
+        authors = sorted({m.author_id for m in members})
+        if len(authors) < 2 or len({m.source for m in members}) < 2:
+            continue
+        suggestions.append(
+            MergeSuggestion(
+                handle=key,
+                into=authors[0],
+                others=tuple(authors[1:]),
+                identities=tuple(sorted(members, key=lambda m: (m.author_id, m.identity_id))),
+            )
+        )
+        if limit is not None and len(suggestions) >= limit:
+            break
+    return suggestions
