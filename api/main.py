@@ -45,6 +45,7 @@ _CODES = {
     429: "rate_limited",
     503: "unavailable",
 }
+_UNREADABLE_BODY = "There was an error parsing the body"  # FastAPI's 400 for a body it cannot decode
 _DATABASE_DOWN = (
     "the database cannot be reached; check that it runs and that WOM_DATABASE_URL points at it, then retry"
 )
@@ -67,6 +68,7 @@ class ErrorBody(BaseModel):
 
 # documented on every /api/v1 route; this also replaces FastAPI's own 422 schema, which is not what we send
 _ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "The body cannot be read as JSON"},
     401: {"model": ErrorBody, "description": "No API key, or an unknown or revoked one"},
     403: {"model": ErrorBody, "description": "The key's role or brand does not allow this"},
     404: {"model": ErrorBody, "description": "Unknown brand or path"},
@@ -94,6 +96,8 @@ def _http_error(request: Request, exc: Exception) -> JSONResponse:
         message = f"there is nothing at {request.url.path}; see /docs for the endpoints"
     elif exc.status_code == 405:
         message = f"{request.method} is not allowed on {request.url.path}; see /docs for the methods"
+    elif exc.status_code == 400 and exc.detail == _UNREADABLE_BODY:
+        message = "the request body cannot be read: send JSON in UTF-8 with Content-Type: application/json"
     else:
         message = str(exc.detail)
     return _error(

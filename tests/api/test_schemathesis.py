@@ -31,6 +31,7 @@ with warnings.catch_warnings():
     import schemathesis
     from schemathesis import GenerationMode
     from schemathesis import checks as st_checks
+    from schemathesis.core.failures import FailureGroup
 
 MINIMUM_CASES = 2_000
 # per operation and generation mode, at least 100; more while there are few operations, as some give
@@ -79,7 +80,7 @@ class Run:
             self.cases[label] += 1
             try:
                 case.call_and_validate(headers=self.headers, checks=CHECKS)
-            except Exception as e:  # schemathesis raises one group of failures per failed case
+            except (Exception, FailureGroup) as e:  # a group of failures per failed case, or the app's error
                 for name in _failure_names(e):
                     self.kinds[name] += 1
                     self.failures.setdefault(f"{label} [{mode.value}] {name}", str(e)[:1500])
