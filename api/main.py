@@ -23,7 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.auth import AccessControl
 from api.deps import ApiError, api_access, get_engine
 from api.metrics import CONTENT_TYPE, HttpMetrics, MetricsMiddleware, get_metrics, route_templates
-from api.routes import alerts, authors, brands, mentions, stats
+from api.routes import alerts, author_profile, authors, brands, mentions, stats
 from dashboards.app import dashboard_router
 from monitor import __version__
 from monitor.config import Settings
@@ -163,7 +163,7 @@ def create_app(settings: Settings, engine: Engine, *, include_dashboard: bool = 
     app.add_exception_handler(Exception, _unexpected_error)
 
     v1 = APIRouter(prefix=API_PREFIX, dependencies=[Depends(api_access)], responses=_ERROR_RESPONSES)
-    for module in (brands, mentions, alerts, authors, stats):
+    for module in (brands, mentions, alerts, authors, author_profile, stats):
         v1.include_router(module.router)
     app.include_router(v1)
     app.add_api_route(

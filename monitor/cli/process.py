@@ -12,6 +12,7 @@ from rich.table import Table
 from sqlalchemy.engine import Engine
 
 from monitor.alerts.delivery import deliver_pending
+from monitor.authors.retention import apply_retention
 from monitor.classify.cache import CachedClassifier
 from monitor.cli.context import configure_logging, console, open_database, state, wom_command
 from monitor.config import Settings
@@ -81,6 +82,20 @@ def run_pipeline_once(settings: Settings, engine: Engine, *, quiet: bool = False
     return results
 
 
+def _apply_retention(settings: Settings, engine: Engine) -> None:
+    run_id = start_run(engine, kind="maintenance", name="retention")
+    try:
+        result = apply_retention(engine, settings)
+    except Exception as e:
+        finish_run(engine, run_id, status="failed", error=f"{type(e).__name__}: {e}")
+        raise
+    finish_run(engine, run_id, status="succeeded", read=result.erased.mentions, detail=result.summary())
+    console.print(
+        f"retention: {result.erased.mentions:,} mentions older than {settings.privacy.retention_days} days "
+        f"deleted, {result.authors_recomputed:,} authors recomputed, {result.authors_removed:,} removed"
+    )
+
+
 def _print_results(results: dict[Stage, StageResult]) -> None:
     table = Table(title="pipeline")
     for column in ("stage", "mentions", "batches", "detail"):
@@ -118,6 +133,8 @@ def register(app: typer.Typer) -> None:
                 engine, model_name=classifier.name, model_version=classifier.version
             )
             console.print(f"{queued:,} mentions queued for {classifier.name} {classifier.version}")
+        if settings.privacy.retention_days:
+            _apply_retention(settings, engine)
         if rebuild:
             with engine.begin() as conn:
                 pairs = rebuild_profiles(conn, settings=settings)

@@ -10,6 +10,7 @@ import uvicorn
 from sqlalchemy.engine import Engine
 
 from monitor.alerts.delivery import deliver_pending
+from monitor.authors.retention import apply_retention
 from monitor.cli.collect import collect_job_name
 from monitor.cli.context import configure_logging, console, open_database, state, wom_command
 from monitor.collectors.health import source_health
@@ -25,7 +26,7 @@ log = logging.getLogger("wom.run")
 
 
 def scheduled_jobs(settings: Settings, engine: Engine) -> list[ScheduledJob]:
-    """The jobs `wom run` schedules, built from the config: pipeline, alert e-mails and collectors."""
+    """The jobs `wom run` schedules, built from the config: pipeline, alert e-mails, retention, collectors."""
     from monitor.cli.process import make_pipeline
 
     pipeline: Pipeline = make_pipeline(settings, engine)
@@ -42,9 +43,15 @@ def scheduled_jobs(settings: Settings, engine: Engine) -> list[ScheduledJob]:
         result = deliver_pending(engine, settings)
         return JobResult(new=result.sent, failed=result.failed, detail={"retrying": result.retrying})
 
+    def retain() -> JobResult:
+        result = apply_retention(engine, settings)
+        return JobResult(read=result.erased.mentions, detail=result.summary())
+
     jobs = [ScheduledJob("pipeline", run_pipeline, settings.pipeline.interval_seconds, "pipeline")]
     if settings.alerts.email_to:
         jobs.append(ScheduledJob("deliver-alerts", deliver, 60, "maintenance"))
+    if settings.privacy.retention_days:
+        jobs.append(ScheduledJob("retention", retain, 3600, "maintenance"))
     jobs.extend(collector_jobs(settings, engine))
     return jobs
 

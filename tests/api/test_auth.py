@@ -30,7 +30,7 @@ WRITE_ROLE = {
     ("PUT", "/api/v1/mentions/{mention_id}/label"): "manager",
     ("DELETE", "/api/v1/mentions/{mention_id}/label"): "manager",
     ("POST", "/api/v1/authors/merge"): "manager",
-    ("POST", "/api/v1/authors/split"): "manager",
+    ("POST", "/api/v1/authors/{author_id}/split"): "manager",
     ("DELETE", "/api/v1/authors/{author_id}"): "admin",
     ("GET", "/api/v1/authors/{author_id}/export"): "admin",
 }
@@ -121,11 +121,9 @@ def _body(op: Operation, seeded: Seeded) -> Any:
             "brand": "Acme",
         },
         ("PUT", "/api/v1/mentions/{mention_id}/label"): {"sentiment": "negative"},
-        ("POST", "/api/v1/authors/merge"): {
-            "author_id": seeded.authors["carol"],
-            "merge_author_id": seeded.authors["erin"],
-        },
-        ("POST", "/api/v1/authors/split"): {"author_id": seeded.authors["carol"], "identity_ids": []},
+        ("POST", "/api/v1/authors/merge"): {"into": seeded.authors["carol"], "from": seeded.authors["erin"]},
+        # identity 1 is alice's, not carol's: refused (422), after the role and brand checks
+        ("POST", "/api/v1/authors/{author_id}/split"): {"identity_ids": [1]},
     }
     return bodies.get(op.key)
 

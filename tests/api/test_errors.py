@@ -119,6 +119,10 @@ def test_openapi_lists_the_versioned_endpoints(engine: Engine) -> None:
     assert sorted(p for p in schema["paths"] if p.startswith("/api/")) == [
         "/api/v1/alerts",
         "/api/v1/ambassadors",
+        "/api/v1/authors/merge",
+        "/api/v1/authors/{author_id}",
+        "/api/v1/authors/{author_id}/export",
+        "/api/v1/authors/{author_id}/split",
         "/api/v1/brands",
         "/api/v1/detractors",
         "/api/v1/mentions",

@@ -18,6 +18,7 @@ COMMANDS = [
     "demo",
     "classify",
     "model",
+    "authors",
 ]
 runner = CliRunner()
 

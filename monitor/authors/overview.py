@@ -1,0 +1,209 @@
+"""One author as people see it: identities, per-brand stats with scores and terms, segment history.
+
+Read by `wom authors show`, `GET /api/v1/authors/{id}` and the export.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from monitor.errors import UnknownAuthorError
+from monitor.storage.labels import effective_classification
+from monitor.storage.models import (
+    Author,
+    AuthorBrandStats,
+    AuthorIdentity,
+    Brand,
+    Classification,
+    Mention,
+    MentionLabel,
+    SegmentChange,
+)
+
+__all__ = [
+    "AuthorOverview",
+    "BrandProfile",
+    "IdentityView",
+    "RecentMention",
+    "SegmentChangeView",
+    "author_overview",
+    "recent_mentions",
+]
+
+_AUTHOR = Author.__table__  # type: ignore[attr-defined]
+_IDENTITY = AuthorIdentity.__table__  # type: ignore[attr-defined]
+_STATS = AuthorBrandStats.__table__  # type: ignore[attr-defined]
+_CHANGES = SegmentChange.__table__  # type: ignore[attr-defined]
+_BRAND = Brand.__table__  # type: ignore[attr-defined]
+_MENTION = Mention.__table__  # type: ignore[attr-defined]
+_CLASSIFICATION = Classification.__table__  # type: ignore[attr-defined]
+_LABEL = MentionLabel.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityView:
+    id: int
+    source: str
+    identity_key: str
+    platform_id: str | None
+    handle: str
+    name: str
+    reach: int | None
+    reach_kind: str
+    updated_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class BrandProfile:
+    """The stored (not decayed) figures of one author for one brand."""
+
+    brand_id: int
+    brand: str
+    mentions: int
+    positive: int
+    neutral: int
+    negative: int
+    complaints: int
+    questions: int
+    reach: int
+    engagement: int
+    first_mention_at: datetime | None
+    last_mention_at: datetime | None
+    average_rating: float | None
+    ambassador_score: float
+    detractor_score: float
+    segment: str
+    score_terms: dict[str, Any]
+    evidence: list[int]
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentChangeView:
+    brand_id: int
+    brand: str
+    from_segment: str
+    to_segment: str
+    changed_at: datetime
+    mention_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorOverview:
+    id: int
+    display_name: str
+    created_at: datetime | None
+    identities: list[IdentityView]
+    brands: list[BrandProfile]
+    segment_history: list[SegmentChangeView]  # oldest first
+
+
+@dataclass(frozen=True, slots=True)
+class RecentMention:
+    id: int
+    created_at: datetime
+    source: str
+    text: str
+    sentiment: str | None  # a person's label wins over the model; None: not classified yet
+    intent: str | None
+
+
+def recent_mentions(conn: Connection, author_id: int, *, limit: int) -> list[RecentMention]:
+    """The author's `limit` newest mentions, newest first."""
+    newer = _CLASSIFICATION.alias("newer")
+    effective = effective_classification()
+    rows = conn.execute(
+        sa.select(
+            _MENTION.c.id,
+            _MENTION.c.created_at,
+            _MENTION.c.source,
+            _MENTION.c.text,
+            effective.sentiment.label("sentiment"),
+            effective.intent.label("intent"),
+        )
+        .join(_IDENTITY, _IDENTITY.c.id == _MENTION.c.author_identity_id)
+        .outerjoin(
+            _CLASSIFICATION,
+            sa.and_(
+                _CLASSIFICATION.c.mention_id == _MENTION.c.id,
+                # the newest classification only: a NOT EXISTS walks the author's few mentions, where a
+                # max(id) per mention would group the whole table first
+                ~sa.exists().where(
+                    newer.c.mention_id == _CLASSIFICATION.c.mention_id, newer.c.id > _CLASSIFICATION.c.id
+                ),
+            ),
+        )
+        .outerjoin(_LABEL, _LABEL.c.mention_id == _MENTION.c.id)
+        .where(_IDENTITY.c.author_id == author_id)
+        .order_by(_MENTION.c.created_at.desc(), _MENTION.c.id.desc())
+        .limit(limit)
+    )
+    return [RecentMention(**row._asdict()) for row in rows]
+
+
+def author_overview(conn: Connection, author_id: int) -> AuthorOverview:
+    """Raises UnknownAuthorError when there is no such author (or it was forgotten)."""
+    author = conn.execute(
+        sa.select(_AUTHOR.c.display_name, _AUTHOR.c.created_at).where(
+            _AUTHOR.c.id == author_id, _AUTHOR.c.forgotten.is_(False)
+        )
+    ).first()
+    if author is None:
+        raise UnknownAuthorError(author_id)
+    identities = [
+        IdentityView(**row._asdict())
+        for row in conn.execute(
+            sa.select(
+                _IDENTITY.c.id,
+                _IDENTITY.c.source,
+                _IDENTITY.c.identity_key,
+                _IDENTITY.c.platform_id,
+                _IDENTITY.c.handle,
+                _IDENTITY.c.name,
+                _IDENTITY.c.reach,
+                _IDENTITY.c.reach_kind,
+                _IDENTITY.c.updated_at,
+            )
+            .where(_IDENTITY.c.author_id == author_id)
+            .order_by(_IDENTITY.c.id)
+        )
+    ]
+    stats = conn.execute(
+        sa.select(_STATS, _BRAND.c.name.label("brand"))
+        .join(_BRAND, _BRAND.c.id == _STATS.c.brand_id)
+        .where(_STATS.c.author_id == author_id)
+        .order_by(_BRAND.c.name)
+    ).mappings()
+    brands = [
+        BrandProfile(
+            **{k: v for k, v in row.items() if k not in ("author_id", "score_terms", "evidence")},
+            score_terms=dict(row["score_terms"] or {}),
+            evidence=list(row["evidence"] or []),
+        )
+        for row in stats
+    ]
+    changes = conn.execute(
+        sa.select(
+            _CHANGES.c.brand_id,
+            _BRAND.c.name.label("brand"),
+            _CHANGES.c.from_segment,
+            _CHANGES.c.to_segment,
+            _CHANGES.c.changed_at,
+            _CHANGES.c.mention_id,
+        )
+        .join(_BRAND, _BRAND.c.id == _CHANGES.c.brand_id)
+        .where(_CHANGES.c.author_id == author_id)
+        .order_by(_CHANGES.c.changed_at, _CHANGES.c.id)
+    )
+    return AuthorOverview(
+        id=author_id,
+        display_name=author.display_name,
+        created_at=author.created_at,
+        identities=identities,
+        brands=brands,
+        segment_history=[SegmentChangeView(**row._asdict()) for row in changes],
+    )
