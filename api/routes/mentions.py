@@ -120,6 +120,7 @@ class MentionFilter:
     """Every field narrows the result; None leaves it open. `since` is inclusive, `until` exclusive."""
 
     brand_id: int | None = None
+    brand_ids: frozenset[int] | None = None  # about any of these (a brand-scoped key's brands)
     source: str | None = None
     sentiment: str | None = None
     intent: str | None = None
@@ -179,6 +180,13 @@ def _conditions(filters: MentionFilter) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     if filters.brand_id is not None:
         conditions.append(mentions_brand(filters.brand_id))
+    if filters.brand_ids is not None:
+        conditions.append(
+            exists().where(
+                col(MentionBrand.mention_id) == col(Mention.id),
+                col(MentionBrand.brand_id).in_(filters.brand_ids),
+            )
+        )
     if filters.source is not None:
         conditions.append(col(Mention.source) == filters.source)
     if filters.sentiment is not None:
