@@ -17,6 +17,7 @@ from monitor.classify.base import TextKind
 
 __all__ = [
     "COMPLAINT_LABELS",
+    "CORRECTIONS_DATASET",
     "REVIEW_DATASETS",
     "SENTIMENT_LABELS",
     "LabelledItem",
@@ -28,6 +29,8 @@ __all__ = [
 
 SENTIMENT_LABELS: tuple[str, str, str] = ("negative", "neutral", "positive")
 COMPLAINT_LABELS: tuple[str, str] = ("not_complaint", "complaint")
+# people's corrections from the database (monitor.classify.corrections), trained on as one more dataset
+CORRECTIONS_DATASET = "wom_corrections"
 REVIEW_DATASETS = frozenset({"nl_thuisbezorgd_reviews", "nl_bol_product_reviews", "absa16_nl_restaurants"})
 
 

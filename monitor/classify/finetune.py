@@ -29,6 +29,7 @@ from monitor.classify.calibrate import (
     macro_f1_codes,
     primary_metric,
 )
+from monitor.classify.datasets import CORRECTIONS_DATASET
 from monitor.classify.lora_model import adapter_tensors, build_lora_model, load_adapter_into, require_torch
 from monitor.classify.model_build import ADAPTER_JSON, ADAPTER_NPZ
 from monitor.classify.train_pack import TASKS, SplitArrays, TrainPack, load_pack
@@ -56,6 +57,9 @@ class TrainSettings:
     # ("xlmt_sentiment=1000" takes 1000 per language). Where CPU time is short, fewer items from the
     # largest sets keep every source in the mix.
     dataset_caps: str = ""
+    # people's corrections (dataset wom_corrections) are few against tens of thousands of public items;
+    # each is seen this many times per epoch
+    corrections_repeat: int = 1
 
 
 @dataclass(slots=True)
@@ -138,6 +142,9 @@ def _training_indices(pack: TrainPack, settings: TrainSettings) -> np.ndarray:
         indices = np.sort(rng.choice(indices, settings.max_train_items, replace=False))
     complaint = TASKS.index("complaint")
     repeated = [indices[pack.train.task[indices] == complaint]] * max(settings.complaint_repeat - 1, 0)
+    if CORRECTIONS_DATASET in pack.datasets:
+        corrections = indices[pack.train.dataset[indices] == pack.datasets.index(CORRECTIONS_DATASET)]
+        repeated += [corrections] * max(settings.corrections_repeat - 1, 0)
     return np.concatenate([indices, *repeated])
 
 

@@ -5,16 +5,23 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, TextIO
+from typing import TYPE_CHECKING, Annotated, TextIO
 
 import orjson
 import typer
 
-from monitor.cli.context import console, state, wom_command
+from monitor.cli.context import console, open_database, state, wom_command
+
+if TYPE_CHECKING:
+    from monitor.classify.datasets import LabelledItem
 
 __all__ = ["register"]
 
 model_app = typer.Typer(help="Build, train and evaluate the classifier.", no_args_is_help=True)
+corrections_app = typer.Typer(
+    help="People's corrections (mention labels) as training data.", no_args_is_help=True
+)
+model_app.add_typer(corrections_app, name="corrections")
 _DATA_HELP = "Folders searched for labelled JSONL splits (train.jsonl, val.jsonl)."
 
 
@@ -61,6 +68,16 @@ def train(
     init_adapter: Annotated[
         Path | None, typer.Option(help="Continue from this adapter folder (same LoRA rank).", file_okay=False)
     ] = None,
+    corrections: Annotated[
+        bool,
+        typer.Option(
+            "--corrections",
+            help="Also train on people's corrections (mention labels) in the configured database.",
+        ),
+    ] = False,
+    corrections_repeat: Annotated[
+        int, typer.Option(min=1, help="Times each correction is seen per epoch.")
+    ] = 1,
 ) -> None:
     """Fine-tune the default model (LoRA + heads) on train splits, choose settings on val. Needs torch."""
     from monitor.classify.finetune import TrainSettings, save_result
@@ -76,9 +93,11 @@ def train(
         complaint_repeat=complaint_repeat,
         dataset_caps=dataset_caps,
         seed=seed,
+        corrections_repeat=corrections_repeat,
     )
+    extra = _database_corrections() if corrections else []
     with console.status("tokenising train and val splits"):
-        pack = pack_from_folders(data, max_length)
+        pack = pack_from_folders(data, max_length, extra_train=extra)
     console.print(
         f"{len(pack.train):,} train and {len(pack.val):,} val items from {len(pack.datasets)} datasets"
     )
@@ -129,6 +148,43 @@ def evaluate(
         typer.echo(f"\nintent on {intent_set}")
         typer.echo(format_intent_scores(evaluate_intent(classifier, intent_set)))
     console.print(f"{sum(s.n for s in scores):,} items in {time.monotonic() - started:.0f}s")
+
+
+def _database_corrections() -> list[LabelledItem]:
+    from monitor.classify.corrections import load_corrections
+    from monitor.storage.db import redact_url
+
+    settings = state.settings()
+    engine = open_database(settings)
+    try:
+        items = load_corrections(engine)
+    finally:
+        engine.dispose()
+    console.print(
+        f"{len(items):,} training items from the corrections in {redact_url(settings.database.url)}"
+    )
+    return items
+
+
+@corrections_app.command("export")
+@wom_command
+def export_corrections(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="JSON Lines file to write; name it DIR/train.jsonl to train with --data DIR.", dir_okay=False
+        ),
+    ],
+) -> None:
+    """Write every label in the database as training items: {"text", "label", "lang", "kind"} per line."""
+    from monitor.classify.corrections import load_corrections, write_corrections
+
+    engine = open_database(state.settings())
+    try:
+        written = write_corrections(load_corrections(engine), file)
+    finally:
+        engine.dispose()
+    console.print(f"{written:,} items written to {file}")
 
 
 def _lines(source: TextIO) -> list[str]:
