@@ -12,8 +12,9 @@ top 10s), and how many days after its turn each turning ambassador raised an `am
 The alternative, on the same stored mentions and classifications: followers × share of positive mentions
 (detractors: × share of negative mentions); it calls an author at risk on the first day their all-time
 share of positive among positive and negative mentions falls below 50 % after having been above it with
-at least two positive mentions. With `--gold` (the default) everything runs a second time with the drawn
-labels as the classifier, which separates the scoring's errors from the classifier's.
+at least two positive mentions. Unless `--no-gold`, everything runs a second time with the drawn labels as
+the classifier (benchmarks.ranking_world.LabelledClassifier), which separates the scoring's errors from the
+classifier's.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from benchmarks.ranking_world import (
     world_config,
 )
 from monitor.classify.base import Classifier
+from monitor.classify.cache import CachedClassifier
 from monitor.classify.factory import build_classifier
 from monitor.config import Settings, settings_from_mapping
 from monitor.pipeline import Pipeline
@@ -246,8 +248,8 @@ def measure(world: World, classifier: Classifier, *, name: str, workdir: Path) -
     """wom and the alternative on `world` classified by `classifier`."""
     engine, settings, seconds = _replay(world, classifier, workdir / f"{name}.db")
     try:
-        wom = _wom(world, engine, settings, f"wom ({name})")
-        baseline = _baseline(world, engine, f"followers × share ({name})")
+        wom = _wom(world, engine, settings, f"wom, {name}")
+        baseline = _baseline(world, engine, f"alternative, {name}")
         agreement = _agreement(world, engine)
     finally:
         engine.dispose()
@@ -271,8 +273,12 @@ def _print_table(world: World, outcomes: Sequence[Outcome], *, show_top: bool) -
     turns = ", ".join(f"day {a.turn_day}" for a in world.with_role("turning"))
     print(
         f"{size.ambassadors} true ambassadors, {size.detractors} true detractors, {size.turning} ambassadors "
-        f"turning negative ({turns}); top {TOP} without the turning ones\n"
+        f"turning negative ({turns}); top {TOP} without the turning ones"
     )
+    print(
+        "alternative: followers × share of positive (negative) mentions; at risk when the all-time share of"
+    )
+    print("positive among positive and negative mentions falls below 50 % (after having been above)\n")
     rows: list[tuple[str, list[str]]] = [
         ("ambassadors precision@10", [f"{o.precision['ambassador']:.2f}" for o in outcomes]),
         ("ambassadors recall@10", [f"{o.recall['ambassador']:.2f}" for o in outcomes]),
@@ -283,21 +289,21 @@ def _print_table(world: World, outcomes: Sequence[Outcome], *, show_top: bool) -
             [str(sum(a.role in _NOT_WORD_OF_MOUTH for a in o.top["ambassador"])) for o in outcomes],
         ),
         ("turn to at-risk alarm, days (each)", [_days(o) for o in outcomes]),
-        ("alarms before the turn", [str(len(o.early_alarms)) for o in outcomes]),
-        ("at-risk alarms on other authors", [str(len(o.false_alarms)) for o in outcomes]),
+        ("turning authors alarmed before the turn", [str(len(o.early_alarms)) for o in outcomes]),
+        ("other authors alarmed", [str(len(o.false_alarms)) for o in outcomes]),
         ("sentiment = drawn label", [f"{100 * o.detail['agreement']:.1f}%" for o in outcomes]),
     ]
     width = max(len(o.method) for o in outcomes) + 2
-    print(f"{'':<40}" + "".join(f"{o.method:>{width}}" for o in outcomes))
+    print(f"{'':<42}" + "".join(f"{o.method:>{width}}" for o in outcomes))
     for label, values in rows:
-        print(f"{label:<40}" + "".join(f"{value:>{width}}" for value in values))
+        print(f"{label:<42}" + "".join(f"{value:>{width}}" for value in values))
     for outcome in outcomes:
         if outcome.false_alarms:
             roles = defaultdict(int)
             for author in outcome.false_alarms:
                 roles[author.role] += 1
             listed = ", ".join(f"{role} {count}" for role, count in sorted(roles.items()))
-            print(f"  {outcome.method}: alarms on others by role: {listed}")
+            print(f"  {outcome.method}: other authors alarmed, by role: {listed}")
     if show_top:
         for outcome in outcomes:
             for ranking in _TRUTH:
@@ -331,7 +337,8 @@ def main(argv: list[str] | None = None) -> dict[str, Outcome]:
     )
     world = build_world(args.data, size=size, seed=args.seed)
     settings = settings_from_mapping(world_config("sqlite://"))
-    runs: list[tuple[str, Classifier]] = [("e5", build_classifier(settings.classifier))]
+    # as `wom process` and `wom worker` build it
+    runs: list[tuple[str, Classifier]] = [("e5", CachedClassifier(build_classifier(settings.classifier)))]
     if not args.no_gold:
         runs.append(("gold labels", LabelledClassifier(world.labels)))
     outcomes: dict[str, Outcome] = {}

@@ -44,12 +44,12 @@ def test_ranking_quality_benchmark_runs(capsys: pytest.CaptureFixture[str]) -> N
     tiny = ["--ambassadors", "3", "--detractors", "3", "--turning", "1", "--occasional", "10"]
     outcomes = main(["--data", str(data), *tiny, "--one-offs", "30", "--days", "60"])
     assert sorted(outcomes) == sorted(
-        ["wom (e5)", "followers × share (e5)", "wom (gold labels)", "followers × share (gold labels)"]
+        ["wom, e5", "alternative, e5", "wom, gold labels", "alternative, gold labels"]
     )
     for outcome in outcomes.values():
         assert sorted(outcome.turn_days) == ["turning_0"]
         assert all(0.0 <= value <= 1.0 for value in (*outcome.precision.values(), *outcome.recall.values()))
-    gold = outcomes["wom (gold labels)"]
+    gold = outcomes["wom, gold labels"]
     assert not [a for a in gold.top["ambassador"] if a.role in ("own_account", "giveaway", "bot")]
     output = capsys.readouterr().out
     for label in ("ambassadors precision@10", "detractors recall@10", "turn to at-risk alarm, days (each)"):
