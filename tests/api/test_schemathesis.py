@@ -24,7 +24,7 @@ from hypothesis.errors import Unsatisfiable
 from sqlalchemy.engine import Engine
 
 from monitor.config import ApiSettings, Settings
-from tests.api.conftest import build_app, seed
+from tests.api.conftest import Seeded, TestClient, build_app, error_of, seed
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -121,3 +121,21 @@ def _schemathesis_warnings() -> Any:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
         yield
+
+
+def test_found_by_schemathesis(client: TestClient, seeded: Seeded) -> None:
+    """What the run above found once, kept as plain cases."""
+    unreadable = client.put(
+        f"/api/v1/mentions/{seeded.mentions['m01']}/label",
+        content=b"\x10\xff\xfe",
+        headers={"Content-Type": "application/json"},
+    )
+    assert (unreadable.status_code, error_of(unreadable)) == (
+        400,
+        {
+            "code": "bad_request",
+            "message": "the request body cannot be read: send JSON in UTF-8 with Content-Type: application/json",
+        },
+    )
+    huge = client.get("/api/v1/mentions", params={"author_id": 2**63})
+    assert (huge.status_code, error_of(huge)["code"]) == (422, "invalid_request")
