@@ -16,6 +16,7 @@ from monitor.cli.context import console, open_database, state, wom_command
 from monitor.cli.ingest import print_summary, run_import
 from monitor.cli.process import run_pipeline_once
 from monitor.scoring.profile import decay_to
+from monitor.storage.api_keys import create_api_key
 from monitor.storage.models import Alert, AuthorBrandStats, Brand, utcnow
 
 __all__ = ["SAMPLE", "register", "shift_sample", "top_authors"]
@@ -130,4 +131,10 @@ def register(app: typer.Typer) -> None:
         if serve:
             from monitor.cli.serve import run_service
 
+            made = create_api_key(engine, role="viewer", label="wom demo")
+            console.print(
+                f"dashboard login: any user name, password {made.key} (a viewer key made for the demo; "
+                f"`wom apikey revoke {made.info.id}` ends it)",
+                soft_wrap=True,
+            )
             run_service(settings, engine, with_scheduler=True)

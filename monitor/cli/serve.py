@@ -95,6 +95,7 @@ def run_service(settings: Settings, engine: Engine, *, with_scheduler: bool) -> 
         )
     base = f"http://{settings.api.host}:{settings.api.port}"
     console.print(f"dashboard: {base}/   API: {base}/api/v1/   docs: {base}/docs   (Ctrl-C stops)")
+    console.print("the dashboard and the API ask for a key: `wom apikey create --role viewer` makes one")
     try:
         _serve(settings, engine, include_dashboard=True)
     finally:
