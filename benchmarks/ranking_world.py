@@ -161,16 +161,9 @@ class LabelledClassifier:
 
     name = "gold-labels"
 
-    def __init__(
-        self,
-        labels: dict[str, Sentiment],
-        *,
-        confidence: float = 1.0,
-        complaints: frozenset[str] = frozenset(),
-    ) -> None:
+    def __init__(self, labels: dict[str, Sentiment], *, confidence: float = 1.0) -> None:
         self._labels = dict(labels)
         self._confidence = confidence
-        self._complaints = complaints
 
     @property
     def version(self) -> str:
@@ -190,8 +183,7 @@ class LabelledClassifier:
     def _one(self, text: str, lang: str | None) -> Classification:
         sentiment = self._labels.get(text, "neutral")
         score = {"positive": self._confidence, "neutral": 0.0, "negative": -self._confidence}[sentiment]
-        complaint = text in self._complaints
-        intent = "complaint" if complaint else "praise" if sentiment == "positive" else "other"
+        intent = "praise" if sentiment == "positive" else "other"
         return Classification(sentiment, self._confidence, score, lang or "und", intent, 1.0)
 
 
