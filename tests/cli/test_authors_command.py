@@ -116,6 +116,11 @@ def test_forget_asks_and_export_writes_json(setup: tuple[Path, Engine, World], t
         assert conn.execute(sa.select(Author.__table__).where(Author.__table__.c.id == bob)).all() == []
     code, output = _wom(config, "authors", "show", str(bob))
     assert code == 2 and f"there is no author {bob}" in output
+    again = tmp_path / "again.jsonl"
+    again.write_bytes(b"".join(orjson.dumps(line.as_json()) + b"\n" for line in LINES))
+    code, output = _wom(config, "import", str(again), "--quiet")
+    assert code == 0, output
+    assert "3 lines of forgotten authors refused (`wom authors forget`)" in output
 
 
 def _recent_and_old(engine: Engine, tmp_path: Path) -> list[Line]:
