@@ -33,6 +33,7 @@ from api.deps import (
     page_limit,
     require_role,
 )
+from api.routes import ingest
 from api.writes import get_write_engine, written_by
 from monitor.classify.base import Intent, Sentiment
 from monitor.config import Settings
@@ -456,3 +457,6 @@ def delete_label(
         out = mention_out(session, mention_id)
     assert out is not None
     return out
+
+
+router.include_router(ingest.router)

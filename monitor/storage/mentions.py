@@ -26,11 +26,17 @@ _AUTHOR = Author.__table__  # type: ignore[attr-defined]
 
 @dataclass(frozen=True, slots=True)
 class StoreResult:
-    """`forgotten`: refused because their author's identity was forgotten (see monitor.storage.tombstones)."""
+    """`forgotten`: refused because their author's identity was forgotten (see monitor.storage.tombstones).
+
+    `new_keys`: the `(source, external_id)` of the rows this call inserted (the API reports created or
+    duplicate per item); None only when `checked_new` on SQLite met rows that were stored meanwhile, where
+    the count is exact but not which rows.
+    """
 
     new: int
     duplicate: int
     forgotten: int = 0
+    new_keys: frozenset[tuple[str, str]] | None = frozenset()
 
 
 def _insert(conn: Connection, table: sa.Table) -> Any:
@@ -244,15 +250,25 @@ def _sqlite_value(value: Any, kind: str) -> Any:
     return value
 
 
-def _insert_mentions(conn: Connection, rows: list[dict[str, Any]]) -> int:
-    """Insert rows, skipping existing ones; returns how many were new."""
-    return _insert_skipping_conflicts(conn, _MENTION, conflict=("source", "external_id"), rows=rows)
+def _insert_mentions(conn: Connection, rows: list[dict[str, Any]]) -> frozenset[tuple[str, str]] | int:
+    """Insert rows, skipping existing ones; returns the keys inserted (PostgreSQL) or their number (SQLite)."""
+    inserted = _insert_skipping_conflicts(
+        conn, _MENTION, conflict=("source", "external_id"), rows=rows, returning_keys=True
+    )
+    return inserted if isinstance(inserted, int) else frozenset(inserted)
 
 
 def _insert_skipping_conflicts(
-    conn: Connection, table: sa.Table, *, conflict: tuple[str, ...], rows: list[dict[str, Any]]
-) -> int:
-    """Bulk insert with ON CONFLICT DO NOTHING; returns the number of rows inserted.
+    conn: Connection,
+    table: sa.Table,
+    *,
+    conflict: tuple[str, ...],
+    rows: list[dict[str, Any]],
+    returning_keys: bool = False,
+) -> Any:
+    """Bulk insert with ON CONFLICT DO NOTHING; returns the number of rows inserted, or on PostgreSQL with
+    `returning_keys` the `conflict` columns of each inserted row (exact even when a concurrent transaction
+    stored some of them first).
 
     SQLite: sqlite3's executemany on plain tuples (3x faster than SQLAlchemy's per-row parameter
     processing). PostgreSQL: COPY into a temporary table, then one INSERT ... SELECT: binding arrays or
@@ -260,7 +276,7 @@ def _insert_skipping_conflicts(
     COPY formats rows in C.
     """
     if not rows:
-        return 0
+        return [] if returning_keys and conn.dialect.name != "sqlite" else 0
     columns = list(rows[0])
     kinds = [_COLUMN_KINDS.get(name, "") for name in columns]
     names = ", ".join(columns)
@@ -281,9 +297,14 @@ def _insert_skipping_conflicts(
     with cursor.copy(f"COPY {stage} ({names}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row(tuple(_postgres_value(row[c], k) for c, k in zip(columns, kinds, strict=True)))
-    inserted = conn.exec_driver_sql(
+    insert = (
         f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {stage} ON CONFLICT ({target}) DO NOTHING"
-    ).rowcount
+    )
+    if returning_keys:
+        keys = [tuple(row) for row in conn.exec_driver_sql(f"{insert} RETURNING {target}")]
+        conn.exec_driver_sql(f"TRUNCATE {stage}")
+        return keys
+    inserted = conn.exec_driver_sql(insert).rowcount
     conn.exec_driver_sql(f"TRUNCATE {stage}")
     return int(inserted)
 
@@ -319,6 +340,7 @@ def store_mentions(
         stored = set() if checked_new else existing_keys(conn, list(unique))
         fresh = [record for key, record in unique.items() if key not in stored]
         new = forgotten = 0
+        new_keys: frozenset[tuple[str, str]] | None = frozenset()
         if fresh:
             newest: dict[tuple[str, str], tuple[AuthorRecord, datetime]] = {}
             for record in fresh:
@@ -335,10 +357,20 @@ def store_mentions(
         if fresh:
             identities = _ensure_identities(conn, newest, now, known=known)
             rows = [_mention_row(r, identities[(r.source, r.author.identity_key)], now) for r in fresh]
-            new = _insert_mentions(conn, rows)
+            inserted = _insert_mentions(conn, rows)
+            if isinstance(inserted, frozenset):
+                new, new_keys = len(inserted), inserted
+            else:
+                # SQLite: BEGIN IMMEDIATE held the write lock since the lookup above, so every row it did
+                # not find went in; only after a `checked_new` caller's own lookup can some have been stored
+                new = inserted
+                fresh_keys = frozenset((r.source, r.external_id) for r in fresh)
+                new_keys = fresh_keys if new == len(fresh_keys) else None
         if in_transaction is not None:
             in_transaction(conn)
-    return StoreResult(new=new, duplicate=len(records) - new - forgotten, forgotten=forgotten)
+    return StoreResult(
+        new=new, duplicate=len(records) - new - forgotten, forgotten=forgotten, new_keys=new_keys
+    )
 
 
 def refresh_statistics(engine: Engine) -> None:
