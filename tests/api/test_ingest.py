@@ -18,7 +18,7 @@ from monitor.classify.factory import build_classifier
 from monitor.config import Settings
 from monitor.pipeline import Pipeline
 from monitor.storage.api_keys import create_api_key
-from monitor.storage.models import Brand, Mention, MentionBrand
+from monitor.storage.models import AuthorIdentity, Brand, Mention, MentionBrand
 from tests.api.conftest import HOSTILE_SCRIPT, KeylessClient, Seeded, TestClient, build_app, error_of
 
 _MENTION = Mention.__table__  # type: ignore[attr-defined]
@@ -251,3 +251,27 @@ def test_a_scoped_key_posts_for_its_own_brand(engine: Engine, keys: dict[str, st
             sa.select(_MENTION.c.brand_hint).where(_MENTION.c.source == "ownsite").order_by(_MENTION.c.id)
         ).scalars()
         assert list(hints) == ["Other", "other"]  # no brand: the key's own
+
+
+def test_a_forgotten_author_is_not_brought_back(engine: Engine, manager: TestClient) -> None:
+    from monitor.authors.forget import forget_author
+
+    first = manager.post("/api/v1/mentions", json=review("f-1")).json()["items"][0]
+    identity, mention = AuthorIdentity.__table__, _MENTION  # type: ignore[attr-defined]
+    with engine.begin() as conn:
+        author_id = conn.execute(
+            sa.select(identity.c.author_id)
+            .join(mention, mention.c.author_identity_id == identity.c.id)
+            .where(mention.c.id == first["id"])
+        ).scalar_one()
+        forget_author(conn, author_id)
+    response = manager.post(
+        "/api/v1/mentions", json=[review("f-1"), review("f-2"), review("f-3", author={"handle": "other"})]
+    )
+    assert response.status_code == 201, response.text
+    assert [(i["status"], i["id"] is None) for i in response.json()["items"]] == [
+        ("forgotten", True),
+        ("forgotten", True),
+        ("created", False),
+    ]
+    assert _count(engine) == 1

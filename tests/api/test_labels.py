@@ -208,3 +208,18 @@ def test_a_scoped_key_labels_its_own_brand(engine: Engine, seeded: Seeded, keys:
         response = client.put(_label_url(seeded, "o1"), json={"sentiment": "neutral"})
     assert response.status_code == 200, response.text
     assert response.json()["classification"]["sentiment"] == "neutral"
+
+
+def test_the_dashboard_shows_the_correction(client: TestClient, manager: TestClient, seeded: Seeded) -> None:
+    manager.put(_label_url(seeded, "m01"), json={"sentiment": "negative"})
+    manager.put(_label_url(seeded, "m09"), json={"sentiment": "positive"})
+    page = client.get("/", params={"brand": "Acme"})
+    assert page.status_code == 200
+    html = page.text
+    negative = html.split("Recent negative mentions", 1)[1].split("Recent mentions", 1)[0]
+    assert "Acme support fixed my router in minutes" in negative  # m01, now negative
+    before_m09 = html.split("acme_fan_club rocks", 1)[0]
+    m09 = before_m09[before_m09.rindex("<article") :]  # labelled, not classified yet
+    assert m09.startswith('<article class="mention positive">')
+    assert ' · positive · <span class="corrected"' in m09
+    assert html.count('title="corrected by apikey:') == 3  # m01 in both lists, m09 in the recent one
