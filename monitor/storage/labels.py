@@ -2,7 +2,7 @@
 them win over the model wherever a classification is read.
 
 Every reader (API, dashboard, author scores, alerts, stats) takes its sentiment and intent from
-`effective_classification`, never from `Classification` alone:
+`effective_classification` (or, to filter, `effective_is`), never from `Classification` alone:
 
     sentiment          = the label's, else the model's
     confidence, score  = 1.0 and +1 / 0 / -1 when the label sets the sentiment, else the model's
@@ -12,9 +12,9 @@ Every reader (API, dashboard, author scores, alerts, stats) takes its sentiment 
                          correction says positive, and praise/other become praise exactly when positive
     intent_confidence  = 1.0 where the label decided the intent, else the model's
 
-A label without a classification (the pipeline has not classified the mention yet) still gives its
-sentiment and intent to the API filters and the stats; author scores and alerts read classified mentions
-only, so they pick the label up once the pipeline has classified the mention.
+The label corrects a classification: on a mention the pipeline has not classified yet it is stored and
+shown (the API's `label`) but counts nowhere until the classification arrives, usually within a minute,
+so filters, stats, scores and alerts always agree.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ __all__ = [
     "LabelRow",
     "delete_label",
     "effective_classification",
+    "effective_is",
     "labelled_mentions",
     "read_label",
     "upsert_label",
@@ -71,7 +72,8 @@ def effective_classification(
     classification: Any = _CLASSIFICATION, label: Any = _LABEL
 ) -> EffectiveClassification:
     """The label-wins values (see the module docstring) over `classification` and `label`, two tables or
-    aliases with the columns of `Classification` and `MentionLabel`."""
+    aliases with the columns of `Classification` and `MentionLabel`, either NULL in an outer join; all NULL
+    where there is no classification."""
     c, l = classification.c, label.c  # noqa: E741
     model_intent = c.intent
     derived_intent = sa.case(
@@ -85,21 +87,52 @@ def effective_classification(
         (sa.or_(l.sentiment.is_(None), model_intent.is_(None)), model_intent),
         else_=derived_intent,
     )
+    unclassified = c.mention_id.is_(None)
+
+    def classified(expression: Any) -> Any:
+        return sa.case((unclassified, sa.null()), else_=expression)
+
     return EffectiveClassification(
-        sentiment=sa.func.coalesce(l.sentiment, c.sentiment),
-        confidence=sa.case((l.sentiment.is_not(None), sa.literal(1.0)), else_=c.confidence),
-        score=sa.case(
-            (l.sentiment == "positive", sa.literal(1.0)),
-            (l.sentiment == "negative", sa.literal(-1.0)),
-            (l.sentiment == "neutral", sa.literal(0.0)),
-            else_=c.score,
+        sentiment=classified(sa.func.coalesce(l.sentiment, c.sentiment)),
+        confidence=classified(sa.case((l.sentiment.is_not(None), sa.literal(1.0)), else_=c.confidence)),
+        score=classified(
+            sa.case(
+                (l.sentiment == "positive", sa.literal(1.0)),
+                (l.sentiment == "negative", sa.literal(-1.0)),
+                (l.sentiment == "neutral", sa.literal(0.0)),
+                else_=c.score,
+            )
         ),
-        intent=intent,
-        intent_confidence=sa.case(
-            (l.intent.is_not(None), sa.literal(1.0)),
-            (sa.and_(l.sentiment.is_not(None), derived_intent != model_intent), sa.literal(1.0)),
-            else_=c.intent_confidence,
+        intent=classified(intent),
+        intent_confidence=classified(
+            sa.case(
+                (l.intent.is_not(None), sa.literal(1.0)),
+                (sa.and_(l.sentiment.is_not(None), derived_intent != model_intent), sa.literal(1.0)),
+                else_=c.intent_confidence,
+            )
         ),
+    )
+
+
+def effective_is(classification: Any, label: Any, *, field: str, value: str) -> sa.ColumnElement[bool]:
+    """`getattr(effective_classification(classification, label), field) == value` for a classification
+    row, written as plain column tests (the same rule, in disjunctive form; tests check that the two
+    agree on every combination) so planners can use the columns' statistics and indexes."""
+    c, l = classification.c, label.c  # noqa: E741
+    if field == "sentiment":
+        return sa.or_(l.sentiment == value, sa.and_(l.sentiment.is_(None), c.sentiment == value))
+    if field != "intent":
+        raise ValueError(f"field must be sentiment or intent, got {field!r}")
+    derived = {
+        "question": c.intent == "question",
+        "complaint": sa.and_(c.intent == "complaint", l.sentiment != "positive"),
+        "praise": sa.and_(l.sentiment == "positive", c.intent != "question"),
+        "other": sa.and_(l.sentiment != "positive", c.intent.not_in(("question", "complaint"))),
+    }.get(value, sa.false())
+    return sa.or_(
+        l.intent == value,
+        sa.and_(l.intent.is_(None), l.sentiment.is_(None), c.intent == value),
+        sa.and_(l.intent.is_(None), l.sentiment.is_not(None), derived),
     )
 
 

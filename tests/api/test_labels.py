@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 
 from monitor.scoring.store import as_comparable, compute_profiles, stored_profiles
 from monitor.storage.api_keys import create_api_key
-from monitor.storage.models import AuthorBrandStats, MentionLabel
+from monitor.storage.models import AuthorBrandStats, Classification, MentionLabel
 from tests.api.conftest import HOSTILE_SCRIPT, KeylessClient, Seeded, TestClient, build_app, error_of
 
 
@@ -82,14 +82,31 @@ def test_label_wins_in_the_answer_filters_and_stats(
     assert after == before | {"positive": before["positive"] - 1, "negative": before["negative"] + 1}
 
 
-def test_a_label_on_an_unclassified_mention_counts_at_once(
-    client: TestClient, manager: TestClient, seeded: Seeded
+def test_a_label_on_an_unclassified_mention_counts_once_classified(
+    engine: Engine, client: TestClient, manager: TestClient, seeded: Seeded
 ) -> None:
     before = _totals(client)
     body = manager.put(_label_url(seeded, "m09"), json={"sentiment": "positive", "intent": "praise"}).json()
-    assert body["classification"] is None  # the model has not spoken yet
+    assert body["classification"] is None  # the model has not spoken yet: the label waits for it
     assert (body["label"]["sentiment"], body["label"]["intent"]) == ("positive", "praise")
+    assert seeded.mentions["m09"] not in _ids(client, sentiment="positive")
+    assert _totals(client) == before
+    with engine.begin() as conn:  # what the classify stage then stores
+        conn.execute(
+            sa.insert(Classification.__table__).values(  # type: ignore[attr-defined]
+                mention_id=seeded.mentions["m09"],
+                model_name="e5-heads",
+                model_version="1",
+                sentiment="negative",
+                confidence=0.6,
+                score=-0.5,
+                lang="en",
+                intent="complaint",
+                intent_confidence=0.6,
+            )
+        )
     assert seeded.mentions["m09"] in _ids(client, sentiment="positive", intent="praise")
+    assert seeded.mentions["m09"] not in _ids(client, sentiment="negative")
     assert _totals(client) == before | {"positive": before["positive"] + 1}  # no longer unclassified
 
 

@@ -10,8 +10,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from monitor.storage.labels import (
+    LABEL_INTENTS,
+    LABEL_SENTIMENTS,
     delete_label,
     effective_classification,
+    effective_is,
     labelled_mentions,
     read_label,
     upsert_label,
@@ -88,8 +91,8 @@ CASES = [
     (("neutral", "question"), ("positive", None), ("positive", 1.0, 1.0, "question", 0.7)),
     (("positive", "praise"), (None, "complaint"), ("positive", 0.9, 0.8, "complaint", 1.0)),
     (("positive", "praise"), ("negative", "question"), ("negative", 1.0, -1.0, "question", 1.0)),
-    (None, ("negative", None), ("negative", 1.0, -1.0, None, None)),
-    (None, (None, "complaint"), (None, None, None, "complaint", 1.0)),
+    (None, ("negative", None), (None, None, None, None, None)),  # counts once the model has spoken
+    (None, (None, "complaint"), (None, None, None, None, None)),
     (None, None, (None, None, None, None, None)),
 ]
 
@@ -108,6 +111,45 @@ def test_label_wins_by_one_rule(
                 conn, mention_id=mention_id, sentiment=label[0], intent=label[1], labeled_by="tests", now=NOW
             )
         assert _effective(conn, mention_id) == expected
+
+
+def test_the_filter_form_agrees_with_the_rule_on_every_combination(engine: Engine) -> None:
+    sentiments, intents = (*LABEL_SENTIMENTS, None), (*LABEL_INTENTS, None)
+    with engine.begin() as conn:
+        for model_sentiment in LABEL_SENTIMENTS:
+            for model_intent in LABEL_INTENTS:
+                for label_sentiment in sentiments:
+                    for label_intent in intents:
+                        mention_id = _mention(conn, model=(model_sentiment, model_intent))
+                        if label_sentiment is not None or label_intent is not None:
+                            upsert_label(
+                                conn,
+                                mention_id=mention_id,
+                                sentiment=label_sentiment,
+                                intent=label_intent,
+                                labeled_by="tests",
+                                now=NOW,
+                            )
+        joined = _CLASSIFICATION.outerjoin(_LABEL, _LABEL.c.mention_id == _CLASSIFICATION.c.mention_id)
+        effective = effective_classification()
+        for field, values in (("sentiment", LABEL_SENTIMENTS), ("intent", LABEL_INTENTS)):
+            for value in values:
+                by_rule = set(
+                    conn.execute(
+                        sa.select(_CLASSIFICATION.c.mention_id)
+                        .select_from(joined)
+                        .where(getattr(effective, field) == value)
+                    ).scalars()
+                )
+                by_filter = set(
+                    conn.execute(
+                        sa.select(_CLASSIFICATION.c.mention_id)
+                        .select_from(joined)
+                        .where(effective_is(_CLASSIFICATION, _LABEL, field=field, value=value))
+                    ).scalars()
+                )
+                assert by_filter == by_rule and by_rule, (field, value)
+        assert conn.execute(sa.select(sa.func.count()).select_from(_MENTION)).scalar_one() == 3 * 4 * 4 * 5
 
 
 def test_a_label_is_replaced_whole_and_removed(engine: Engine) -> None:
