@@ -116,7 +116,8 @@ def _candidates(
         select(AuthorBrandStats)
         .join(Author, col(Author.id) == col(AuthorBrandStats.author_id))
         .where(col(AuthorBrandStats.brand_id) == brand_id, score > 0, col(Author.forgotten).is_(False))
-        .order_by(score.desc(), col(AuthorBrandStats.author_id))
+        # both descending: a backward scan of ix_authorbrandstats_brand_<ranking>, no sort
+        .order_by(score.desc(), col(AuthorBrandStats.author_id).desc())
     )
     if segment is not None:
         statement = statement.where(col(AuthorBrandStats.segment) == segment)

@@ -159,6 +159,11 @@ class Classification(SQLModel, table=True):
 
 
 class AuthorBrandStats(SQLModel, table=True):
+    # the ranked lists read a brand's authors by raw score, best first (a backward scan), and stop early
+    __table_args__ = (
+        sa.Index("ix_authorbrandstats_brand_ambassador", "brand_id", "ambassador_score", "author_id"),
+        sa.Index("ix_authorbrandstats_brand_detractor", "brand_id", "detractor_score", "author_id"),
+    )
     author_id: int = Field(foreign_key="author.id", primary_key=True)
     brand_id: int = Field(foreign_key="brand.id", primary_key=True, index=True)
     mentions: int = 0
