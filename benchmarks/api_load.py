@@ -19,16 +19,15 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
-import sqlalchemy as sa
 
 from benchmarks.bulk_world import WorldFacts, build_world
+from benchmarks.pg_schema import create_schema, drop_schema
 from monitor.config import Settings
 from monitor.scoring.store import rebuild_profiles
 from monitor.storage.api_keys import create_api_key
@@ -196,23 +195,6 @@ def _percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else float("nan")
 
 
-def _postgres_url(base: str) -> tuple[str, str]:
-    schema = f"wom_load_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(base)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    admin.dispose()
-    separator = "&" if "?" in base else "?"
-    return f"{base}{separator}options=-csearch_path%3D{schema}", schema
-
-
-def _drop(base: str, schema: str) -> None:
-    admin = sa.create_engine(base)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-    admin.dispose()
-
-
 def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mentions", type=int, default=1_000_000)
@@ -229,11 +211,11 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         if args.postgres:
-            url, schema = _postgres_url(args.postgres)
+            url, schema = create_schema(args.postgres, "wom_load")
             try:
                 results.append(measure("postgresql", url, args, workdir))
             finally:
-                _drop(args.postgres, schema)
+                drop_schema(args.postgres, schema)
         if not args.no_sqlite:
             results.append(measure("sqlite", f"sqlite:///{workdir / 'load.db'}", args, workdir))
     print(

@@ -18,13 +18,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
+from benchmarks.pg_schema import create_schema, drop_schema
 from benchmarks.replay_server import ReplayServers, source_handlers
 from monitor.storage.db import connect
 from monitor.storage.models import JobRun
@@ -133,23 +133,6 @@ def _runs(database_url: str) -> list[dict[str, Any]]:
         engine.dispose()
 
 
-def _postgres_schema(base: str) -> tuple[str, str]:
-    schema = f"wom_bench_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(base)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    admin.dispose()
-    separator = "&" if "?" in base else "?"
-    return f"{base}{separator}options=-csearch_path%3D{schema}", schema
-
-
-def _drop_schema(base: str, schema: str) -> None:
-    admin = sa.create_engine(base)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-    admin.dispose()
-
-
 def _measure(
     label: str, database_url: str, urls: dict[str, str], brands: int, workdir: Path
 ) -> dict[str, Any]:
@@ -191,11 +174,11 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
         )
         sqlite_requests = dict(replay.requests)
         if args.postgres:
-            url, schema = _postgres_schema(args.postgres)
+            url, schema = create_schema(args.postgres, "wom_bench")
             try:
                 results.append(_measure("postgresql", url, replay.urls, args.brands, workdir))
             finally:
-                _drop_schema(args.postgres, schema)
+                drop_schema(args.postgres, schema)
     first = results[0]
     print(f"wom collect, {args.brands} brands, every source replayed from ../shared/fixtures on 127.0.0.1\n")
     print(
