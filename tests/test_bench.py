@@ -54,3 +54,14 @@ def test_ranking_quality_benchmark_runs(capsys: pytest.CaptureFixture[str]) -> N
     output = capsys.readouterr().out
     for label in ("ambassadors precision@10", "detractors recall@10", "turn to at-risk alarm, days (each)"):
         assert label in output
+
+
+def test_api_load_benchmark_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    from benchmarks.api_load import main
+
+    (result,) = main(
+        ["--mentions", "600", "--authors", "120", "--seconds", "0.3", "--clients", "2", "--postgres", ""]
+    )
+    assert result["label"] == "sqlite" and result["pairs"] > 0
+    assert all(endpoint.latencies and endpoint.errors == 0 for endpoint in result["endpoints"])
+    assert "worst p95" in capsys.readouterr().out
