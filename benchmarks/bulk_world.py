@@ -267,7 +267,9 @@ def build_world(
                 conn.exec_driver_sql(
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
                 )
-            conn.exec_driver_sql("ANALYZE")
+        # what autovacuum does to a live database: statistics and the visibility map (index-only scans)
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM ANALYZE")
     else:
         with engine.begin() as conn:
             conn.exec_driver_sql("ANALYZE")
