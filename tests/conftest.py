@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from benchmarks.pg_schema import create_schema, drop_schema
 from monitor.storage.db import connect, upgrade_schema
 
 REPO = Path(__file__).resolve().parents[1]
@@ -44,20 +43,11 @@ def postgres_base_url() -> str:
 
 def make_postgres_url(base: str) -> tuple[str, str]:
     """A fresh schema on the test server; returns (url with search_path, schema name)."""
-    schema = f"wom_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(base)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    admin.dispose()
-    separator = "&" if "?" in base else "?"
-    return f"{base}{separator}options=-csearch_path%3D{schema}", schema
+    return create_schema(base, "wom_test")
 
 
 def drop_postgres_schema(base: str, schema: str) -> None:
-    admin = sa.create_engine(base)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-    admin.dispose()
+    drop_schema(base, schema)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from monitor.collectors import appstore, base
+from monitor.collectors import appstore
 from monitor.collectors.appstore import AppStoreCollector, map_entry
 from monitor.collectors.base import BrandQuery, CollectorError, RateLimitedError, TransientError, collect
 from monitor.collectors.cursors import CursorKey, load_cursor
@@ -24,6 +24,7 @@ from monitor.collectors.outbound import BlockedURLError, OutboundPolicy
 from monitor.collectors.sources import SourceContext
 from monitor.config import BrandSettings
 from tests.collectors.brands import brand_query
+from tests.collectors.kill import Killed, kill_second_store
 from tests.conftest import shared_path
 
 FIXTURE = Path(__file__).parent / "fixtures" / "appstore" / "customerreviews_synthetic.json"
@@ -200,26 +201,14 @@ def test_a_kill_between_fetch_and_commit_loses_and_doubles_nothing(
     entries = _synthetic()["feed"]["entry"]
     handler = _paged([entries[:3], entries[3:]], [])
     query = _query(engine)
-    real_store_page = base.store_page
-    calls = {"n": 0}
-
-    class Killed(Exception):
-        pass
-
-    def dies_on_second_page(*args: Any, **kwargs: Any) -> Any:
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise Killed("killed between fetch and commit")
-        return real_store_page(*args, **kwargs)
-
-    monkeypatch.setattr(base, "store_page", dies_on_second_page)
+    restore = kill_second_store(monkeypatch)
     with pytest.raises(Killed):
         collect(engine, _collector(handler), query)
     key = CursorKey("appstore", query.brand_id, "1500000001:nl")
     assert load_cursor(engine, key) == {"watermark": 0, "next_watermark": 11000000004, "page": 2}
     assert _mention_count(engine) == 2
 
-    monkeypatch.setattr(base, "store_page", real_store_page)
+    restore()
     resumed = collect(engine, _collector(handler), query)
     assert (resumed.new, resumed.duplicate) == (2, 0)
     assert _mention_count(engine) == 4

@@ -19,7 +19,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from monitor.collectors import base, googleplay
+from monitor.collectors import googleplay
 from monitor.collectors.base import BrandQuery, CollectorError, RateLimitedError, TransientError, collect
 from monitor.collectors.cursors import CursorKey, load_cursor
 from monitor.collectors.googleplay import GooglePlayCollector, PlayHttp, map_review
@@ -28,6 +28,7 @@ from monitor.collectors.outbound import BlockedURLError, OutboundPolicy
 from monitor.collectors.sources import SourceContext
 from monitor.config import BrandSettings
 from tests.collectors.brands import brand_query
+from tests.collectors.kill import Killed, kill_second_store
 from tests.conftest import REPO, shared_path
 
 FIXTURE = Path(__file__).parent / "fixtures" / "googleplay" / "reviews_newest_synthetic.json"
@@ -278,26 +279,14 @@ def test_a_kill_between_fetch_and_commit_loses_and_doubles_nothing(
     reviews = _reviews()
     handler = _paged([reviews[:2], reviews[2:]], [])
     query = _query(engine)
-    real_store_page = base.store_page
-    calls = {"n": 0}
-
-    class Killed(Exception):
-        pass
-
-    def dies_on_second_page(*args: Any, **kwargs: Any) -> Any:
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise Killed("killed between fetch and commit")
-        return real_store_page(*args, **kwargs)
-
-    monkeypatch.setattr(base, "store_page", dies_on_second_page)
+    restore = kill_second_store(monkeypatch)
     with pytest.raises(Killed):
         collect(engine, _collector(handler), query)
     key = CursorKey("googleplay", query.brand_id, f"{APP}:nl-nl")
     assert load_cursor(engine, key) == {}  # the old cursor: the next run starts from the newest again
     assert _mention_count(engine) == 2
 
-    monkeypatch.setattr(base, "store_page", real_store_page)
+    restore()
     resumed = collect(engine, _collector(handler), query)
     assert (resumed.new, resumed.duplicate) == (2, 2)
     assert _mention_count(engine) == 4

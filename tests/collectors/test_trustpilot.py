@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from monitor.collectors import base, trustpilot
+from monitor.collectors import trustpilot
 from monitor.collectors.base import (
     BrandQuery,
     CollectorError,
@@ -33,6 +33,7 @@ from monitor.collectors.trustpilot import TrustpilotCollector, map_review
 from monitor.config import BrandSettings
 from monitor.records import AuthorRecord
 from tests.collectors.brands import brand_query
+from tests.collectors.kill import Killed, kill_second_store
 
 FIXTURE = Path(__file__).parent / "fixtures" / "trustpilot" / "business_unit_reviews_synthetic.json"
 NOW = datetime(2026, 11, 21, tzinfo=UTC)
@@ -163,26 +164,14 @@ def test_a_kill_between_fetch_and_commit_loses_and_doubles_nothing(
     reviews = _body()["reviews"]
     handler = _paged([reviews[:2], reviews[2:]], [])
     query = _query(engine)
-    real_store_page = base.store_page
-    calls = {"n": 0}
-
-    class Killed(Exception):
-        pass
-
-    def dies_on_second_page(*args: Any, **kwargs: Any) -> Any:
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise Killed("killed between fetch and commit")
-        return real_store_page(*args, **kwargs)
-
-    monkeypatch.setattr(base, "store_page", dies_on_second_page)
+    restore = kill_second_store(monkeypatch)
     with pytest.raises(Killed):
         collect(engine, _collector(handler, per_page=2), query)
     key = CursorKey("trustpilot", query.brand_id, UNIT)
     assert load_cursor(engine, key) == {"page": 2, "next": NEWEST}
     assert _mention_count(engine) == 2
 
-    monkeypatch.setattr(base, "store_page", real_store_page)
+    restore()
     resumed = collect(engine, _collector(handler, per_page=2), query)
     assert (resumed.new, resumed.duplicate) == (2, 0)
     assert _mention_count(engine) == 4 and load_cursor(engine, key) == NEWEST
