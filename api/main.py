@@ -9,6 +9,7 @@ message says what to do and never carries a stack trace or SQL (those go to the 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping
 from typing import Annotated, Any
 
@@ -142,6 +143,18 @@ def healthz(engine: Annotated[Engine, Depends(get_engine)]) -> Health:
         _log.error("health check failed: %s", e)
         raise ApiError(503, code="database_unavailable", message=_DATABASE_DOWN) from e
     return Health(status="ok", database="ok")
+
+
+SETTINGS_VARIABLE = "WOM_SERVE_SETTINGS"
+
+
+def app_from_environment() -> FastAPI:
+    """The app for one of several `wom serve` worker processes: the parent passes its validated settings
+    in WOM_SERVE_SETTINGS (the child inherits the environment, so secrets stay where they were)."""
+    from monitor.storage.db import connect
+
+    settings = Settings.model_validate_json(os.environ[SETTINGS_VARIABLE])
+    return create_app(settings, connect(settings.database.url))
 
 
 def create_app(settings: Settings, engine: Engine, *, include_dashboard: bool = True) -> FastAPI:

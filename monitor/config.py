@@ -79,6 +79,7 @@ class ApiSettings(_Section):
     port: int = Field(default=8000, ge=1, le=65535)
     public_url: str = ""
     requests_per_minute: int = Field(default=600, ge=1, le=1_000_000)
+    workers: int = Field(default=1, ge=1, le=64)
 
 
 class PrivacySettings(_Section):

@@ -24,6 +24,7 @@ from monitor.config import Settings
 from monitor.scoring.store import recompute_profiles
 from monitor.storage.labels import delete_label, upsert_label
 from monitor.storage.models import AuthorIdentity, Mention, SegmentChange
+from monitor.storage.sentiment_hours import refresh_mentions
 
 __all__ = ["LabelEffects", "apply_label", "remove_label"]
 
@@ -75,6 +76,7 @@ def _follow(conn: Connection, *, mention_id: int, settings: Settings, now: datet
     profiles = recompute_profiles(conn, mention_ids=[mention_id], settings=settings)
     withdrawn, reopened = revise_mention_alerts(conn, mention_id=mention_id, settings=settings, now=now)
     realerted = _hand_back_to_alert_stage(conn, mention_id=mention_id)
+    refresh_mentions(conn, [mention_id])  # last: see monitor.storage.sentiment_hours
     return LabelEffects(profiles, withdrawn, reopened, realerted)
 
 

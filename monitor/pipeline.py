@@ -27,7 +27,9 @@ from monitor.faults import fault_point
 from monitor.matching import BrandMatcher, BrandRules
 from monitor.scoring.store import recompute_profiles
 from monitor.storage.claims import Stage, claim_mentions, finish_claim, release_claim, release_dead_claims
+from monitor.storage.classifications import store_classifications
 from monitor.storage.models import Brand, Classification, Mention, MentionBrand, utcnow
+from monitor.storage.sentiment_hours import refresh_mentions
 
 __all__ = ["STAGE_ORDER", "Pipeline", "StageResult", "worker_id"]
 
@@ -176,6 +178,7 @@ class Pipeline:
             owned_links = [link for link in links if link["mention_id"] in owned]
             if owned_links:
                 conn.execute(_insert(conn, _LINK).on_conflict_do_nothing(), owned_links)
+                refresh_mentions(conn, {link["mention_id"] for link in owned_links})
         detail["links"] = detail.get("links", 0) + len(owned_links)
         return len(owned)
 
@@ -228,13 +231,7 @@ class Pipeline:
                 for row in rows
                 if row.id in owned
             ]
-            if values:
-                conn.execute(
-                    _insert(conn, _CLASSIFICATION).on_conflict_do_nothing(
-                        index_elements=["mention_id", "model_name", "model_version"]
-                    ),
-                    values,
-                )
+            store_classifications(conn, values)
         detail["classified_texts"] = detail.get("classified_texts", 0) + len(todo)
         return len(owned)
 

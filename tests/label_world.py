@@ -23,8 +23,9 @@ from monitor.labels import LabelEffects, apply_label, remove_label
 from monitor.pipeline import Pipeline
 from monitor.records import AuthorRecord, MentionRecord
 from monitor.storage.brands import sync_brands
+from monitor.storage.classifications import store_classifications
 from monitor.storage.mentions import store_mentions
-from monitor.storage.models import AuthorBrandStats, AuthorIdentity, Brand, Classification, Mention
+from monitor.storage.models import AuthorBrandStats, AuthorIdentity, Brand, Mention
 
 __all__ = ["NOW", "World", "build_world", "world_settings"]
 
@@ -158,7 +159,7 @@ def _store_classifications(engine: Engine, ids: dict[str, int]) -> None:
         for key, _, _, sentiment, intent in posts
     ]
     with engine.begin() as conn:
-        conn.execute(sa.insert(Classification.__table__), rows)  # type: ignore[attr-defined]
+        store_classifications(conn, rows)
         conn.execute(
             sa.update(Mention.__table__).values(classified_at=NOW)  # type: ignore[attr-defined]
         )

@@ -23,6 +23,7 @@ from monitor.config import load_settings
 from monitor.scoring.store import as_comparable, compute_profiles, stored_profiles
 from monitor.storage.db import connect
 from monitor.storage.models import Classification, JobRun, Mention, MentionBrand
+from monitor.storage.sentiment_hours import computed_sentiment_hours, stored_sentiment_hours
 
 LINES = 20_000
 KILLS = 20
@@ -160,10 +161,12 @@ def test_kill_9_during_import_and_process_loses_and_doubles_nothing(
         links = conn.execute(sa.select(sa.func.count()).select_from(MentionBrand.__table__)).scalar_one()
         rebuilt = as_comparable(compute_profiles(conn, author_ids=None, settings=settings))
         derived = as_comparable(stored_profiles(conn))
+        hours_equal = stored_sentiment_hours(conn) == computed_sentiment_hours(conn)
     assert len(per_mention) == len(facts.valid_ids)
     assert {count for _, count in per_mention} == {1}
     assert unfinished == 0
     assert links == len(facts.valid_ids)  # every synthetic text names Acme once
     assert derived == rebuilt
+    assert hours_equal
     assert len(derived[0]) > 100
     engine.dispose()

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 
 from monitor.scoring.store import as_comparable, compute_profiles, rebuild_profiles, stored_profiles
 from monitor.storage.models import Alert, Mention, NotificationDelivery
+from monitor.storage.sentiment_hours import computed_sentiment_hours, stored_sentiment_hours
 from tests.label_world import World, build_world
 
 _ALERT = Alert.__table__  # type: ignore[attr-defined]
@@ -26,7 +27,8 @@ def _equals_rebuild(world: World) -> bool:
     with world.engine.connect() as conn:
         stored = as_comparable(stored_profiles(conn))
         rebuilt = as_comparable(compute_profiles(conn, author_ids=None, settings=world.settings))
-    return stored == rebuilt
+        hours_equal = stored_sentiment_hours(conn) == computed_sentiment_hours(conn)
+    return stored == rebuilt and hours_equal
 
 
 def _snapshot(world: World) -> Any:

@@ -29,6 +29,7 @@ from monitor.storage.models import (
     Mention,
     MentionBrand,
 )
+from monitor.storage.sentiment_hours import computed_sentiment_hours, stored_sentiment_hours
 from tests.conftest import drop_postgres_schema, make_postgres_url, postgres_base_url
 
 SAMPLE = Path(__file__).resolve().parents[1] / "monitor" / "demo" / "sample_mentions.jsonl"
@@ -182,6 +183,11 @@ def test_derived_tables_equal_a_rebuild_and_reprocessing_adds_nothing(
         alerts_after = conn.execute(sa.select(sa.func.count()).select_from(alert)).scalar_one()
         assert as_comparable(stored_profiles(conn)) == as_comparable(
             compute_profiles(conn, author_ids=None, settings=settings)
+        )
+        assert stored_sentiment_hours(conn) == computed_sentiment_hours(conn)
+        assert (
+            sum(sum(row[2:]) for row in stored_sentiment_hours(conn).hours)
+            == conn.execute(sa.select(sa.func.count()).select_from(MentionBrand.__table__)).scalar_one()
         )
     assert alerts_after == alerts_before
 

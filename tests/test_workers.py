@@ -15,6 +15,7 @@ from monitor.config import load_settings
 from monitor.scoring.store import as_comparable, compute_profiles, stored_profiles
 from monitor.storage.db import connect
 from monitor.storage.models import Classification, Mention
+from monitor.storage.sentiment_hours import computed_sentiment_hours, stored_sentiment_hours
 
 CONFIG = """
 [database]
@@ -78,11 +79,13 @@ def test_two_workers_share_a_backlog_without_doing_anything_twice(tmp_path: Path
             settings = load_settings(config)
             rebuilt = as_comparable(compute_profiles(conn, author_ids=None, settings=settings))
             derived = as_comparable(stored_profiles(conn))
+            hours_equal = stored_sentiment_hours(conn) == computed_sentiment_hours(conn)
         engine.dispose()
         assert len(per_mention) == len(facts.valid_ids)
         assert set(per_mention.values()) == {1}
         assert len(by_worker) == 2, f"both workers should have classified some mentions: {by_worker}"
         assert pending == 0
         assert derived == rebuilt
+        assert hours_equal
     finally:
         drop_postgres_schema(base, schema)

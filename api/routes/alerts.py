@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
 from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
@@ -19,6 +20,7 @@ from api.deps import (
     page_cursor,
     page_limit,
 )
+from api.responses import json_response
 from monitor.storage.models import Alert, Brand
 
 __all__ = ["AlertOut", "AlertPage", "list_alerts", "router"]
@@ -100,6 +102,8 @@ def get_alerts(
     cursor: Annotated[PageCursor | None, Depends(page_cursor)],
     status: Annotated[QueryText, Query(max_length=40, description="e.g. open.")] = None,
     kind: Annotated[QueryText, Query(max_length=80, description="Rule that raised it.")] = None,
-) -> AlertPage:
+) -> Response:
     brand_id = None if brand is None else brand.id
-    return list_alerts(session, brand_id=brand_id, status=status, kind=kind, limit=limit, cursor=cursor)
+    return json_response(
+        list_alerts(session, brand_id=brand_id, status=status, kind=kind, limit=limit, cursor=cursor)
+    )

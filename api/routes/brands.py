@@ -6,11 +6,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
+from fastapi.responses import Response
 from pydantic import BaseModel
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
 from api.deps import CurrentKey, get_session
-from monitor.storage.models import Brand, MentionBrand
+from api.responses import json_response
+from monitor.storage.models import Brand, BrandVolume
 
 __all__ = ["BrandList", "BrandOut", "list_brands", "router"]
 
@@ -34,9 +36,7 @@ class BrandList(BaseModel):
 def list_brands(session: Session) -> list[BrandOut]:
     """Every brand, by name, with its competitors and the number of mentions matched to it."""
     brands = session.exec(select(Brand).order_by(col(Brand.name))).all()
-    counts = dict(
-        session.exec(select(MentionBrand.brand_id, func.count()).group_by(col(MentionBrand.brand_id))).all()
-    )
+    counts = dict(session.exec(select(BrandVolume.brand_id, BrandVolume.mentions)).all())
     names = {b.id: b.name for b in brands}
     competitors: dict[int | None, list[str]] = {}
     for brand in brands:
@@ -57,5 +57,5 @@ def list_brands(session: Session) -> list[BrandOut]:
 
 
 @router.get("/brands", response_model=BrandList, summary="Brands and competitors with mention counts")
-def get_brands(session: Annotated[Session, Depends(get_session)], principal: CurrentKey) -> BrandList:
-    return BrandList(items=[b for b in list_brands(session) if principal.may_see(b.id)])
+def get_brands(session: Annotated[Session, Depends(get_session)], principal: CurrentKey) -> Response:
+    return json_response(BrandList(items=[b for b in list_brands(session) if principal.may_see(b.id)]))

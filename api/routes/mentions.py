@@ -4,12 +4,14 @@ correct a mention and undo the correction; POST (manager) ingests mentions (api/
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, model_validator
 from sqlalchemy import ColumnElement, Select, and_, exists, func
 from sqlalchemy import select as sa_select
@@ -33,6 +35,7 @@ from api.deps import (
     page_limit,
     require_role,
 )
+from api.responses import json_response
 from api.routes import ingest
 from api.writes import get_write_engine, written_by
 from monitor.classify.base import Intent, Sentiment
@@ -132,6 +135,7 @@ class MentionFilter:
     q: str | None = None
 
 
+@functools.cache  # the expressions below are immutable, and building them costs more than the query
 def is_current_classification() -> ColumnElement[bool]:
     """Join condition: `Classification` is the newest row (max id) of `Mention`."""
     newer = aliased(Classification)
@@ -150,6 +154,7 @@ def mentions_brand(brand_id: int) -> ColumnElement[bool]:
     )
 
 
+@functools.cache
 def _effective_has(field: str, value: str) -> ColumnElement[bool]:
     """`Mention`'s label-wins `field` (sentiment or intent) is `value`."""
     # a semi-join, not a WHERE on the joined row: that would turn the outer join into an inner one and
@@ -266,6 +271,7 @@ def _mention_out(row: Any, brands: list[str]) -> MentionOut:
     )
 
 
+@functools.cache
 def _mentions_query() -> Select[Any]:
     """Mentions with their author, current classification (label-wins values) and label, unfiltered."""
     effective = effective_classification()
@@ -340,7 +346,7 @@ def get_mentions(
     q: Annotated[
         QueryText, Query(max_length=200, description="Case-insensitive substring of the text.")
     ] = None,
-) -> MentionPage:
+) -> Response:
     since, until = as_utc(since), as_utc(until)
     if since is not None and until is not None and since >= until:
         raise ApiError(422, code="invalid_range", message="'since' must be earlier than 'until'; swap them")
@@ -355,7 +361,7 @@ def get_mentions(
         until=until,
         q=q,
     )
-    return list_mentions(session, filters, limit=limit, cursor=cursor)
+    return json_response(list_mentions(session, filters, limit=limit, cursor=cursor))
 
 
 class LabelIn(BaseModel):

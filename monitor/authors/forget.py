@@ -25,6 +25,7 @@ from monitor.storage.models import (
     SegmentChange,
     utcnow,
 )
+from monitor.storage.sentiment_hours import cells_of, refresh_cells
 from monitor.storage.tombstones import add_tombstones
 
 __all__ = ["ForgetResult", "forget_author"]
@@ -57,13 +58,16 @@ def forget_author(conn: Connection, author_id: int) -> ForgetResult:
             sa.select(_MENTION.c.id).where(_MENTION.c.author_identity_id.in_(identity_ids))
         )
     ]
-    erased = erase_mentions(conn, lock_mentions(conn, mention_ids))
+    locked = lock_mentions(conn, mention_ids)
+    cells = cells_of(conn, locked)
+    erased = erase_mentions(conn, locked)
     erased.add(erase_alerts(conn, _ALERT.c.author_id == author_id))
     profiles = conn.execute(sa.delete(_STATS).where(_STATS.c.author_id == author_id)).rowcount
     changes = conn.execute(sa.delete(_CHANGES).where(_CHANGES.c.author_id == author_id)).rowcount
     add_tombstones(conn, [(row.source, row.identity_key) for row in identities], now=utcnow())
     conn.execute(sa.delete(_IDENTITY).where(_IDENTITY.c.author_id == author_id))
     conn.execute(sa.delete(_AUTHOR).where(_AUTHOR.c.id == author_id))
+    refresh_cells(conn, cells)
     return ForgetResult(
         author_id=author_id,
         identities=len(identities),

@@ -21,6 +21,7 @@ from monitor.config import Settings
 from monitor.scoring.store import recompute_authors
 from monitor.storage.erase import Erased, erase_alerts, erase_mentions, lock_mentions
 from monitor.storage.models import Alert, Author, AuthorIdentity, Mention, utcnow
+from monitor.storage.sentiment_hours import cells_of, refresh_cells
 
 __all__ = ["RetentionResult", "apply_retention", "retention_cutoff"]
 
@@ -88,12 +89,14 @@ def _retain_batch(conn: Connection, *, cutoff: datetime, settings: Settings, res
     author_ids = sorted(lock_authors(conn, sorted({a for _, a in rows if a is not None}), missing_ok=True))
     # a row a pipeline stage holds right now is left for the next run
     locked = lock_mentions(conn, [mention for mention, _ in rows], skip_locked=True)
+    cells = cells_of(conn, locked)
     result.erased.add(erase_mentions(conn, locked))
     recompute_authors(conn, author_ids=author_ids, settings=settings)
     alerts, removed = _remove_empty_authors(conn, author_ids)
     result.erased.add(alerts)
     result.authors_recomputed += len(author_ids) - removed
     result.authors_removed += removed
+    refresh_cells(conn, cells)
     return len(locked)
 
 

@@ -21,6 +21,7 @@ from monitor.scheduler import heartbeat
 from monitor.scoring.store import rebuild_profiles
 from monitor.storage.claims import Stage
 from monitor.storage.runs import finish_run, start_run
+from monitor.storage.sentiment_hours import rebuild_sentiment_hours
 
 __all__ = ["make_pipeline", "register", "run_pipeline_once"]
 
@@ -111,7 +112,8 @@ def register(app: typer.Typer) -> None:
     @wom_command
     def process(
         rebuild: Annotated[
-            bool, typer.Option(help="Recompute every author profile from scratch first.")
+            bool,
+            typer.Option(help="Recompute every author profile and sentiment count from scratch first."),
         ] = False,
         reclassify: Annotated[
             bool,
@@ -137,8 +139,9 @@ def register(app: typer.Typer) -> None:
             _apply_retention(settings, engine)
         if rebuild:
             with engine.begin() as conn:
+                hours = rebuild_sentiment_hours(conn)
                 pairs = rebuild_profiles(conn, settings=settings)
-            console.print(f"rebuilt {pairs:,} author profiles")
+            console.print(f"rebuilt {pairs:,} author profiles and {hours:,} sentiment-hour counts")
         _print_results(run_pipeline_once(settings, engine, quiet=quiet))
 
     @app.command()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from typing import Annotated
 
 import typer
@@ -76,8 +77,21 @@ def collector_jobs(settings: Settings, engine: Engine) -> list[ScheduledJob]:
 
 
 def _serve(settings: Settings, engine: Engine, *, include_dashboard: bool) -> None:
-    from api.main import create_app
+    from api.main import SETTINGS_VARIABLE, create_app
 
+    if settings.api.workers > 1:
+        # Python runs one thread at a time per process: worker processes put every core to work
+        engine.dispose()
+        os.environ[SETTINGS_VARIABLE] = settings.model_dump_json()
+        uvicorn.run(
+            "api.main:app_from_environment",
+            factory=True,
+            workers=settings.api.workers,
+            host=settings.api.host,
+            port=settings.api.port,
+            log_level="warning",
+        )
+        return
     app = create_app(settings, engine, include_dashboard=include_dashboard)
     uvicorn.run(app, host=settings.api.host, port=settings.api.port, log_level="warning")
 

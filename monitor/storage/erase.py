@@ -2,7 +2,8 @@
 
 What goes with a mention: its classifications, its label, its brand links, the alerts about it and
 their notification deliveries. Author profiles are derived from mentions, so the caller recomputes
-them afterwards (monitor.scoring.store.recompute_authors).
+them afterwards (monitor.scoring.store.recompute_authors), and the sentiment hours the mentions counted
+in (monitor.storage.sentiment_hours.refresh_cells) last of all.
 """
 
 from __future__ import annotations
@@ -86,7 +87,8 @@ def erase_alerts(conn: Connection, condition: sa.ColumnElement[bool]) -> Erased:
 
 def erase_mentions(conn: Connection, mention_ids: Sequence[int]) -> Erased:
     """Delete `mention_ids` and the rows that point at them, in foreign-key order, in the caller's
-    transaction. Lock them first (`lock_mentions`) when pipeline workers may be running."""
+    transaction. Lock them first (`lock_mentions`) when pipeline workers may be running. Take their
+    sentiment-hour cells first (`cells_of`) and refresh those last in the transaction."""
     erased = Erased()
     for chunk in _chunks(sorted(set(mention_ids))):
         erased.add(erase_alerts(conn, _ALERT.c.mention_id.in_(chunk)))

@@ -19,6 +19,7 @@ so filters, stats, scores and alerts always agree.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -68,6 +69,7 @@ class LabelRow:
     labeled_at: datetime
 
 
+@functools.cache  # SQL expressions are immutable; building them costs more than a query's round trip
 def effective_classification(
     classification: Any = _CLASSIFICATION, label: Any = _LABEL
 ) -> EffectiveClassification:

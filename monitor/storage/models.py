@@ -15,6 +15,7 @@ __all__ = [
     "AuthorBrandStats",
     "AuthorIdentity",
     "Brand",
+    "BrandVolume",
     "Classification",
     "CollectorCursor",
     "JobRun",
@@ -23,6 +24,7 @@ __all__ = [
     "NotificationDelivery",
     "SchedulerLease",
     "SegmentChange",
+    "SentimentHour",
     "utcnow",
 ]
 
@@ -184,6 +186,26 @@ class AuthorBrandStats(SQLModel, table=True):
     segment: str = "occasional"
     score_terms: dict[str, Any] | None = _json({})
     evidence: list[int] | None = _json([])
+
+
+class SentimentHour(SQLModel, table=True):
+    """Mentions matched to a brand in one UTC hour, by effective sentiment (a label wins over the model;
+    unclassified until classified): the trend and share of voice read these instead of the mentions.
+    Kept by monitor.storage.sentiment_hours."""
+
+    brand_id: int = Field(foreign_key="brand.id", primary_key=True)
+    hour: datetime = Field(sa_column=sa.Column(UTCDateTime(), primary_key=True))
+    positive: int = 0
+    neutral: int = 0
+    negative: int = 0
+    unclassified: int = 0
+
+
+class BrandVolume(SQLModel, table=True):
+    """Mentions matched to a brand in all: the sum of its `SentimentHour` rows, kept with them."""
+
+    brand_id: int = Field(foreign_key="brand.id", primary_key=True)
+    mentions: int = 0
 
 
 class SegmentChange(SQLModel, table=True):

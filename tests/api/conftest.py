@@ -38,6 +38,7 @@ from monitor.storage.models import (
     MentionBrand,
     SegmentChange,
 )
+from monitor.storage.sentiment_hours import rebuild_sentiment_hours
 
 __all__ = [
     "ADMIN_KEY_LABEL",
@@ -321,6 +322,8 @@ def seed(engine: Engine) -> Seeded:
         _seed_alerts(session, seeded)
         _seed_runs(session)
         session.commit()
+    with engine.begin() as conn:  # derived, as the pipeline leaves it
+        rebuild_sentiment_hours(conn)
     return seeded
 
 

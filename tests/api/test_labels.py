@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from monitor.scoring.store import as_comparable, compute_profiles, stored_profiles
 from monitor.storage.api_keys import create_api_key
 from monitor.storage.models import AuthorBrandStats, Classification, MentionLabel
+from monitor.storage.sentiment_hours import refresh_mentions
 from tests.api.conftest import HOSTILE_SCRIPT, KeylessClient, Seeded, TestClient, build_app, error_of
 
 
@@ -105,6 +106,7 @@ def test_a_label_on_an_unclassified_mention_counts_once_classified(
                 intent_confidence=0.6,
             )
         )
+        refresh_mentions(conn, [seeded.mentions["m09"]])
     assert seeded.mentions["m09"] in _ids(client, sentiment="positive", intent="praise")
     assert seeded.mentions["m09"] not in _ids(client, sentiment="negative")
     assert _totals(client) == before | {"positive": before["positive"] + 1}  # no longer unclassified

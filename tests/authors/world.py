@@ -22,7 +22,9 @@ from monitor.importer import ImportSummary, import_file
 from monitor.pipeline import Pipeline
 from monitor.scoring.store import as_comparable, compute_profiles, stored_profiles
 from monitor.storage.brands import sync_brands
-from monitor.storage.models import AuthorIdentity, Classification, Mention
+from monitor.storage.classifications import store_classifications
+from monitor.storage.models import AuthorIdentity, Mention
+from monitor.storage.sentiment_hours import computed_sentiment_hours, stored_sentiment_hours
 
 __all__ = [
     "LINES",
@@ -129,29 +131,32 @@ def import_lines(engine: Engine, path: Path, lines: Sequence[Line]) -> ImportSum
 def _classify(engine: Engine, lines: Sequence[Line]) -> None:
     """What the classify stage writes, with each line's own sentiment."""
     sentiments = {line.external_id: (line.sentiment, line.intent) for line in lines}
-    mention, classification = Mention.__table__, Classification.__table__
+    mention = Mention.__table__
     with engine.begin() as conn:
         pending = conn.execute(
             sa.select(mention.c.id, mention.c.external_id).where(
                 mention.c.matched_at.is_not(None), mention.c.classified_at.is_(None)
             )
         ).all()
+        rows = []
         for mention_id, external_id in pending:
             sentiment, intent = sentiments[external_id]
-            conn.execute(
-                sa.insert(classification).values(
-                    mention_id=mention_id,
-                    model_name="test-lines",
-                    model_version="1",
-                    sentiment=sentiment,
-                    confidence=0.9,
-                    score={"positive": 0.8, "neutral": 0.0, "negative": -0.8}[sentiment],
-                    lang="en",
-                    intent=intent,
-                    intent_confidence=0.8,
-                    created_at=NOW,
-                )
+            rows.append(
+                {
+                    "mention_id": mention_id,
+                    "model_name": "test-lines",
+                    "model_version": "1",
+                    "sentiment": sentiment,
+                    "confidence": 0.9,
+                    "score": {"positive": 0.8, "neutral": 0.0, "negative": -0.8}[sentiment],
+                    "lang": "en",
+                    "intent": intent,
+                    "intent_confidence": 0.8,
+                    "worker": "tests",
+                    "created_at": NOW,
+                }
             )
+        store_classifications(conn, rows)
         conn.execute(
             sa.update(mention).where(mention.c.id.in_([row[0] for row in pending])).values(classified_at=NOW)
         )
@@ -208,11 +213,14 @@ def build_world(engine: Engine, tmp_path: Path, settings: Settings | None = None
 
 
 def assert_equals_rebuild(engine: Engine, settings: Settings) -> None:
-    """The stored author stats and segment history are exactly what a rebuild from scratch computes."""
+    """The stored author stats, segment history and sentiment hours are exactly what a rebuild from
+    scratch computes."""
     with engine.connect() as conn:
         stored = as_comparable(stored_profiles(conn))
         rebuilt = as_comparable(compute_profiles(conn, author_ids=None, settings=settings))
+        stored_hours, rebuilt_hours = stored_sentiment_hours(conn), computed_sentiment_hours(conn)
     assert stored == rebuilt
+    assert stored_hours == rebuilt_hours
 
 
 def table_rows(engine: Engine) -> dict[str, list[dict[str, Any]]]:

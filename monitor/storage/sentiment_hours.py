@@ -1,0 +1,273 @@
+"""Mention counts per brand, UTC hour and effective sentiment (`sentimenthour`), and per brand
+(`brandvolume`, the sum of the brand's hours, moved by the difference whenever its hours are recomputed).
+
+The sentiment trend, share of voice and brand counts read these few rows instead of scanning every
+mention. A cell (brand, hour) is recomputed from the mentions in the same transaction as anything that
+changes which brands a mention has, its classification or its label, or deletes it; so the table always
+equals `rebuild_sentiment_hours`. Recomputing a cell, rather than adding and subtracting, cannot drift.
+
+On PostgreSQL two workers may recompute the same cell at once; a transaction-scoped advisory lock per
+cell makes them take turns, and the last one reads every change committed before it. Callers refresh
+as the last write of their transaction, so one holding cell locks never waits for a row lock, and the
+locks are taken in sorted order: no two transactions can wait on each other in a circle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from monitor.storage.labels import effective_classification
+from monitor.storage.models import (
+    BrandVolume,
+    Classification,
+    Mention,
+    MentionBrand,
+    MentionLabel,
+    SentimentHour,
+    UTCDateTime,
+)
+
+__all__ = [
+    "SENTIMENT_COLUMNS",
+    "UNCLASSIFIED",
+    "Cell",
+    "SentimentCounts",
+    "cells_of",
+    "computed_sentiment_hours",
+    "epoch_seconds",
+    "floor_hour",
+    "hour_of",
+    "rebuild_sentiment_hours",
+    "refresh_cells",
+    "refresh_mentions",
+    "stored_sentiment_hours",
+]
+
+UNCLASSIFIED = "unclassified"
+Cell = tuple[int, datetime]
+_HOURS = SentimentHour.__table__  # type: ignore[attr-defined]
+_VOLUME = BrandVolume.__table__  # type: ignore[attr-defined]
+_MENTION = Mention.__table__  # type: ignore[attr-defined]
+_LINK = MentionBrand.__table__  # type: ignore[attr-defined]
+_CLASSIFICATION = Classification.__table__  # type: ignore[attr-defined]
+_LABEL = MentionLabel.__table__  # type: ignore[attr-defined]
+_HOUR = timedelta(hours=1)
+_IDS_PER_STATEMENT = 2_000
+_RANGES_PER_STATEMENT = 100
+
+
+def floor_hour(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def hour_of(conn: Connection, column: sa.ColumnElement[datetime]) -> sa.ColumnElement[datetime]:
+    """SQL for the UTC hour of a stored time, in the stored format of the dialect (naive UTC)."""
+    if conn.dialect.name == "postgresql":
+        expression = sa.func.date_trunc(sa.literal_column("'hour'"), column)
+    else:
+        # SQLAlchemy's SQLite DATETIME text format, so stored hours compare equal to bound ones
+        expression = sa.func.strftime(sa.literal_column("'%Y-%m-%d %H:00:00.000000'"), column)
+    return sa.type_coerce(expression, UTCDateTime())
+
+
+def epoch_seconds(conn: Connection, column: sa.ColumnElement[datetime]) -> sa.ColumnElement[int]:
+    """SQL for a stored (naive UTC) time as whole seconds since 1970."""
+    if conn.dialect.name == "postgresql":
+        return sa.cast(sa.extract("epoch", column), sa.BigInteger)
+    return sa.cast(sa.func.strftime(sa.literal_column("'%s'"), column), sa.Integer)
+
+
+def _current_classification() -> sa.ColumnElement[bool]:
+    newer = _CLASSIFICATION.alias("newer_classification")
+    return sa.and_(
+        _CLASSIFICATION.c.mention_id == _MENTION.c.id,
+        ~sa.exists().where(
+            newer.c.mention_id == _CLASSIFICATION.c.mention_id, newer.c.id > _CLASSIFICATION.c.id
+        ),
+    )
+
+
+SENTIMENT_COLUMNS = ("positive", "neutral", "negative", UNCLASSIFIED)
+HourRow = tuple[int, datetime, int, int, int, int]
+
+
+def _counted(conn: Connection, condition: sa.ColumnElement[bool]) -> sa.Select[HourRow]:
+    """brand_id, hour and the mentions per sentiment column, for the linked mentions matching `condition`."""
+    sentiment = sa.func.coalesce(effective_classification().sentiment, sa.literal_column(f"'{UNCLASSIFIED}'"))
+    rows = (
+        sa.select(
+            _LINK.c.brand_id.label("brand_id"),
+            hour_of(conn, _MENTION.c.created_at).label("hour"),
+            sentiment.label("sentiment"),
+        )
+        .select_from(
+            _MENTION.join(_LINK, _LINK.c.mention_id == _MENTION.c.id)
+            .outerjoin(_CLASSIFICATION, _current_classification())
+            .outerjoin(_LABEL, _LABEL.c.mention_id == _MENTION.c.id)
+        )
+        .where(condition)
+        .subquery()
+    )
+    # grouped outside: PostgreSQL does not match a GROUP BY expression to the same one in the select list
+    per_sentiment = [
+        sa.func.sum(sa.case((rows.c.sentiment == sa.literal_column(f"'{name}'"), 1), else_=0)).label(name)
+        for name in SENTIMENT_COLUMNS
+    ]
+    return sa.select(rows.c.brand_id, rows.c.hour, *per_sentiment).group_by(rows.c.brand_id, rows.c.hour)
+
+
+def cells_of(conn: Connection, mention_ids: Iterable[int]) -> set[Cell]:
+    """The (brand, hour) cells the mentions count in now."""
+    ids = sorted(set(mention_ids))
+    cells: set[Cell] = set()
+    for start in range(0, len(ids), _IDS_PER_STATEMENT):
+        chunk = ids[start : start + _IDS_PER_STATEMENT]
+        rows = conn.execute(
+            sa.select(_LINK.c.brand_id, _MENTION.c.created_at)
+            .join(_MENTION, _MENTION.c.id == _LINK.c.mention_id)
+            .where(_LINK.c.mention_id.in_(chunk))
+        )
+        cells.update((brand_id, floor_hour(created_at)) for brand_id, created_at in rows)
+    return cells
+
+
+def _ranges(cells: Iterable[Cell]) -> Iterator[tuple[int, datetime, datetime]]:
+    """Runs of consecutive hours per brand, as (brand, first hour, end)."""
+    run: list[datetime] = []
+    brand = -1
+    for brand_id, hour in sorted(cells):
+        if run and brand_id == brand and hour == run[-1] + _HOUR:
+            run.append(hour)
+            continue
+        if run:
+            yield brand, run[0], run[-1] + _HOUR
+        brand, run = brand_id, [hour]
+    if run:
+        yield brand, run[0], run[-1] + _HOUR
+
+
+def _lock(conn: Connection, cells: Sequence[Cell]) -> None:
+    for brand_id, hour in cells:
+        key = (
+            sa.cast(sa.literal(brand_id), sa.Integer),
+            sa.cast(sa.literal(int(hour.timestamp()) // 3600), sa.Integer),
+        )
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(*key)))
+
+
+def refresh_cells(conn: Connection, cells: Iterable[Cell]) -> int:
+    """Recompute the counts of `cells` from the mentions, and the brands' volumes; returns how many cells."""
+    ordered = sorted(cells)
+    if not ordered:
+        return 0
+    if conn.dialect.name == "postgresql":
+        _lock(conn, ordered)
+    change: dict[int, int] = {}
+    ranges = list(_ranges(ordered))
+    for start in range(0, len(ranges), _RANGES_PER_STATEMENT):
+        chunk = ranges[start : start + _RANGES_PER_STATEMENT]
+        removed = conn.execute(
+            sa.delete(_HOURS)
+            .where(
+                sa.or_(
+                    *(
+                        sa.and_(_HOURS.c.brand_id == b, _HOURS.c.hour >= first, _HOURS.c.hour < end)
+                        for b, first, end in chunk
+                    )
+                )
+            )
+            .returning(_HOURS.c.brand_id, *(_HOURS.c[name] for name in SENTIMENT_COLUMNS))
+        )
+        for brand_id, *per_sentiment in removed:
+            change[brand_id] = change.get(brand_id, 0) - sum(per_sentiment)
+        counted = conn.execute(
+            _counted(
+                conn,
+                sa.or_(
+                    *(
+                        sa.and_(
+                            _LINK.c.brand_id == b, _MENTION.c.created_at >= first, _MENTION.c.created_at < end
+                        )
+                        for b, first, end in chunk
+                    )
+                ),
+            )
+        ).all()
+        if counted:
+            conn.execute(
+                _HOURS.insert(),
+                [
+                    {"brand_id": b, "hour": hour, **dict(zip(SENTIMENT_COLUMNS, per_sentiment, strict=True))}
+                    for b, hour, *per_sentiment in counted
+                ],
+            )
+        for brand_id, _, *per_sentiment in counted:
+            change[brand_id] = change.get(brand_id, 0) + sum(per_sentiment)
+    _move_volumes(conn, change)
+    return len(ordered)
+
+
+def _move_volumes(conn: Connection, change: dict[int, int]) -> None:
+    insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(_VOLUME)
+    for brand_id in sorted(change):  # in order: concurrent writers queue on these rows, never in a circle
+        if change[brand_id]:
+            conn.execute(
+                insert.values(brand_id=brand_id, mentions=change[brand_id]).on_conflict_do_update(
+                    index_elements=["brand_id"], set_={"mentions": _VOLUME.c.mentions + change[brand_id]}
+                )
+            )
+
+
+def refresh_mentions(conn: Connection, mention_ids: Iterable[int]) -> int:
+    """Recompute the cells the mentions count in (after matching, classifying or labelling them)."""
+    return refresh_cells(conn, cells_of(conn, mention_ids))
+
+
+@dataclass(frozen=True, slots=True)
+class SentimentCounts:
+    """Both tables' contents, sorted, for comparing what is stored with what a rebuild computes."""
+
+    hours: list[HourRow]
+    brand_volumes: dict[int, int]
+
+
+def stored_sentiment_hours(conn: Connection) -> SentimentCounts:
+    rows = conn.execute(
+        sa.select(_HOURS.c.brand_id, _HOURS.c.hour, *(_HOURS.c[name] for name in SENTIMENT_COLUMNS))
+    )
+    volumes = conn.execute(sa.select(_VOLUME.c.brand_id, _VOLUME.c.mentions).where(_VOLUME.c.mentions != 0))
+    return SentimentCounts(
+        hours=sorted(tuple(row) for row in rows),  # type: ignore[misc]
+        brand_volumes=dict(volumes.all()),  # type: ignore[arg-type]
+    )
+
+
+def computed_sentiment_hours(conn: Connection) -> SentimentCounts:
+    """What a rebuild would store, without storing it (to compare with `stored_sentiment_hours`)."""
+    volumes = conn.execute(sa.select(_LINK.c.brand_id, sa.func.count()).group_by(_LINK.c.brand_id)).all()
+    return SentimentCounts(
+        hours=sorted(tuple(row) for row in conn.execute(_counted(conn, sa.true()))),  # type: ignore[misc]
+        brand_volumes=dict(volumes),  # type: ignore[arg-type]
+    )
+
+
+def rebuild_sentiment_hours(conn: Connection) -> int:
+    """Recompute both tables from the mentions; returns the rows of `sentimenthour`."""
+    conn.execute(sa.delete(_HOURS))
+    conn.execute(sa.delete(_VOLUME))
+    counted = _counted(conn, sa.true())
+    conn.execute(_HOURS.insert().from_select(["brand_id", "hour", *SENTIMENT_COLUMNS], counted))
+    total = sum((_HOURS.c[name] for name in SENTIMENT_COLUMNS), sa.literal(0))
+    conn.execute(
+        _VOLUME.insert().from_select(
+            ["brand_id", "mentions"],
+            sa.select(_HOURS.c.brand_id, sa.func.sum(total)).group_by(_HOURS.c.brand_id),
+        )
+    )
+    return int(conn.execute(sa.select(sa.func.count()).select_from(_HOURS)).scalar_one())
