@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+import sqlalchemy as sa
 from fastapi import Depends, Query, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AfterValidator
 from sqlalchemy import ColumnElement, and_, or_
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from api.auth import (
     AccessControl,
@@ -71,12 +72,12 @@ QueryText = Annotated[str | None, AfterValidator(_reject_nul)]
 RequiredText = Annotated[str, AfterValidator(_reject_nul)]
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_engine(request: Request) -> Engine:
+async def get_engine(request: Request) -> Engine:
     engine: Engine = request.app.state.engine
     return engine
 
@@ -87,10 +88,13 @@ def get_session(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Sess
         yield session
 
 
-def get_now() -> datetime:
+async def get_now() -> datetime:
     """The clock that decays scores and ends default ranges; tests override it to pin exact values."""
     return utcnow()
 
+
+# Dependencies that neither wait for the database nor compute much are `async def`: FastAPI runs those on
+# the event loop, where a plain `def` would cost a trip to the thread pool and back on every request.
 
 _bearer = HTTPBearer(
     auto_error=False,
@@ -125,7 +129,7 @@ def require_role(role: Role) -> Callable[..., Principal]:
     """A dependency for routes that need more than reading (`manager`: write mentions, labels, merge/split
     authors; `admin`: forget authors). Raises ApiError 403 for a key of a lower role; returns the key."""
 
-    def check(request: Request, principal: CurrentKey) -> Principal:
+    async def check(request: Request, principal: CurrentKey) -> Principal:
         check_role(principal, role, what=f"{request.method} {request.url.path}")
         return principal
 
@@ -133,7 +137,7 @@ def require_role(role: Role) -> Callable[..., Principal]:
     return check
 
 
-def every_brand(request: Request, principal: CurrentKey) -> Principal:
+async def every_brand(request: Request, principal: CurrentKey) -> Principal:
     """A dependency for routes whose answer covers every brand: ApiError 403 for a brand-scoped key."""
     require_every_brand(principal, what=f"{request.method} {request.url.path}")
     return principal
@@ -152,13 +156,16 @@ def find_brand(session: Session, name: str, principal: Principal | None = None) 
     Raises ApiError 404 naming the valid brands (those `principal` may see), 403 for a brand outside a
     brand-scoped key's brands.
     """
-    brands = session.exec(select(Brand).order_by(col(Brand.name))).all()
-    for brand in brands:
-        if brand.name.casefold() == name.casefold():
+    # plain rows, not Brand objects: this runs on most API requests
+    table = Brand.__table__  # type: ignore[attr-defined]
+    rows = session.connection().execute(sa.select(table).order_by(table.c.name)).all()
+    for row in rows:
+        if row.name.casefold() == name.casefold():
+            brand = Brand(**row._mapping)
             if principal is not None:
                 forbid_other_brand(principal, brand)
             return brand
-    visible = [b for b in brands if principal is None or principal.may_see(b.id)]
+    visible = [b for b in rows if principal is None or principal.may_see(b.id)]
     valid = ", ".join(repr(b.name) for b in visible) or "none yet; add a [[brands]] entry to wom.toml"
     raise ApiError(404, code="unknown_brand", message=f"unknown brand {name!r}; valid brands: {valid}")
 
@@ -216,7 +223,7 @@ def decode_cursor(token: str) -> PageCursor:
     return PageCursor(at=parsed.astimezone(UTC), id=item_id)
 
 
-def page_cursor(
+async def page_cursor(
     cursor: Annotated[
         QueryText,
         Query(max_length=200, description="`next_cursor` of the previous page; omit for the first."),
@@ -232,5 +239,5 @@ def older_than(at: Any, item_id: Any, cursor: PageCursor) -> ColumnElement[bool]
     return and_(at <= cursor.at, or_(at < cursor.at, item_id < cursor.id))
 
 
-def page_limit(limit: Annotated[int, Query(ge=1, le=200, description="Items per page.")] = 50) -> int:
+async def page_limit(limit: Annotated[int, Query(ge=1, le=200, description="Items per page.")] = 50) -> int:
     return limit

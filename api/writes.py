@@ -18,7 +18,7 @@ from monitor.storage.db import writable
 __all__ = ["get_write_engine", "written_by"]
 
 
-def get_write_engine(engine: Annotated[Engine, Depends(get_engine)]) -> Engine:
+async def get_write_engine(engine: Annotated[Engine, Depends(get_engine)]) -> Engine:
     """The app's engine for writers: on SQLite a transaction takes the write lock at BEGIN and waits its
     turn (busy_timeout) behind the pipeline instead of failing half-way."""
     return writable(engine)

@@ -8,7 +8,7 @@ import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, cast
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import Response
@@ -16,8 +16,8 @@ from pydantic import BaseModel, ConfigDict, model_validator
 from sqlalchemy import ColumnElement, Select, and_, exists, func
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import QueryableAttribute, aliased, defer
-from sqlmodel import Session, col, select
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col
 
 from api.deps import (
     ApiError,
@@ -68,6 +68,9 @@ __all__ = [
 
 _CLASSIFICATION = Classification.__table__  # type: ignore[attr-defined]
 _LABEL = MentionLabel.__table__  # type: ignore[attr-defined]
+_LINK = MentionBrand.__table__  # type: ignore[attr-defined]
+_BRAND = Brand.__table__  # type: ignore[attr-defined]
+_MENTION = Mention.__table__  # type: ignore[attr-defined]
 _MAX_ID = 2**63 - 1
 
 router = APIRouter(tags=["mentions"])
@@ -175,10 +178,28 @@ def _effective_has(field: str, value: str) -> ColumnElement[bool]:
     )
 
 
+def _link_conditions(filters: MentionFilter) -> list[ColumnElement[bool]]:
+    """A brand's list: the filters the brand link's copies answer (monitor.storage.brand_links)."""
+    link = _LINK.c
+    conditions: list[ColumnElement[bool]] = [link.brand_id == filters.brand_id]
+    if filters.source is not None:
+        conditions.append(link.source == filters.source)
+    if filters.sentiment is not None:
+        conditions.append(link.sentiment == filters.sentiment)
+    if filters.intent is not None:
+        conditions.append(link.intent == filters.intent)
+    if filters.since is not None:
+        conditions.append(link.created_at >= filters.since)
+    if filters.until is not None:
+        conditions.append(link.created_at < filters.until)
+    return conditions
+
+
 def _conditions(filters: MentionFilter) -> list[ColumnElement[bool]]:
+    """Every filter on the mention itself; for a brand's list (`brand_id`) only those the brand link's
+    copies do not answer (`_link_conditions`)."""
     conditions: list[ColumnElement[bool]] = []
-    if filters.brand_id is not None:
-        conditions.append(mentions_brand(filters.brand_id))
+    by_link = filters.brand_id is not None
     if filters.brand_ids is not None:
         conditions.append(
             exists().where(
@@ -186,20 +207,20 @@ def _conditions(filters: MentionFilter) -> list[ColumnElement[bool]]:
                 col(MentionBrand.brand_id).in_(filters.brand_ids),
             )
         )
-    if filters.source is not None:
+    if filters.source is not None and not by_link:
         conditions.append(col(Mention.source) == filters.source)
-    if filters.sentiment is not None:
+    if filters.sentiment is not None and not by_link:
         conditions.append(_effective_has("sentiment", filters.sentiment))
-    if filters.intent is not None:
+    if filters.intent is not None and not by_link:
         conditions.append(_effective_has("intent", filters.intent))
     if filters.lang is not None:
         # the classifier's language where there is one, else the platform's
         conditions.append(func.coalesce(col(Classification.lang), col(Mention.lang)) == filters.lang)
     if filters.author_id is not None:
         conditions.append(col(AuthorIdentity.author_id) == filters.author_id)
-    if filters.since is not None:
+    if filters.since is not None and not by_link:
         conditions.append(col(Mention.created_at) >= filters.since)
-    if filters.until is not None:
+    if filters.until is not None and not by_link:
         conditions.append(col(Mention.created_at) < filters.until)
     if filters.q:
         # lower() LIKE lower(): case-insensitive on both backends (SQLite folds ASCII letters only)
@@ -212,12 +233,16 @@ def brand_names(session: Session, mention_ids: Sequence[int]) -> dict[int, list[
     names: dict[int, list[str]] = {}
     if not mention_ids:
         return names
-    rows = session.exec(
-        select(MentionBrand.mention_id, Brand.name)
-        .join(Brand, col(Brand.id) == col(MentionBrand.brand_id))
-        .where(col(MentionBrand.mention_id).in_(mention_ids))
-        .order_by(col(Brand.name))
-    ).all()
+    rows = (
+        session.connection()
+        .execute(
+            sa_select(_LINK.c.mention_id, _BRAND.c.name)
+            .join(_BRAND, _BRAND.c.id == _LINK.c.brand_id)
+            .where(_LINK.c.mention_id.in_(mention_ids))
+            .order_by(_BRAND.c.name)
+        )
+        .all()
+    )
     for mention_id, name in rows:
         names.setdefault(mention_id, []).append(name)
     return names
@@ -250,21 +275,19 @@ def _label_out(row: Any) -> LabelOut | None:
 
 
 def _mention_out(row: Any, brands: list[str]) -> MentionOut:
-    mention: Mention = row.Mention
-    assert mention.id is not None and mention.created_at is not None
     return MentionOut(
-        id=mention.id,
-        source=mention.source,
-        external_id=mention.external_id,
-        url=mention.url,
-        text=mention.text,
-        lang=mention.lang,
-        created_at=mention.created_at,
+        id=row.id,
+        source=row.source,
+        external_id=row.external_id,
+        url=row.url,
+        text=row.text,
+        lang=row.lang,
+        created_at=row.created_at,
         author_id=row.author_id,
-        author_handle=mention.author_handle,
-        reach=mention.reach,
-        engagement=mention.engagement or {},
-        rating=mention.rating,
+        author_handle=row.author_handle,
+        reach=row.reach,
+        engagement=row.engagement or {},
+        rating=row.rating,
         brands=brands,
         classification=_classification_out(row),
         label=_label_out(row),
@@ -276,8 +299,19 @@ def _mentions_query() -> Select[Any]:
     """Mentions with their author, current classification (label-wins values) and label, unfiltered."""
     effective = effective_classification()
     return (
+        # plain columns, not Mention objects (and never `raw`, the platform payload, which can be large)
         sa_select(
-            Mention,
+            _MENTION.c.id,
+            _MENTION.c.source,
+            _MENTION.c.external_id,
+            _MENTION.c.url,
+            _MENTION.c.text,
+            _MENTION.c.lang,
+            _MENTION.c.created_at,
+            _MENTION.c.author_handle,
+            _MENTION.c.reach,
+            _MENTION.c.engagement,
+            _MENTION.c.rating,
             AuthorIdentity.author_id,
             _CLASSIFICATION.c.model_name,
             _CLASSIFICATION.c.model_version,
@@ -296,26 +330,33 @@ def _mentions_query() -> Select[Any]:
         .outerjoin(Classification, is_current_classification())
         .outerjoin(_LABEL, _LABEL.c.mention_id == col(Mention.id))
         .outerjoin(AuthorIdentity, col(AuthorIdentity.id) == col(Mention.author_identity_id))
-        .options(defer(cast(QueryableAttribute[Any], Mention.raw)))  # platform payloads can be large
     )
 
 
 def list_mentions(
     session: Session, filters: MentionFilter, *, limit: int, cursor: PageCursor | None
 ) -> MentionPage:
-    """One page, newest first; `next_cursor` is None on the last page. Three queries whatever the size."""
-    statement = (
-        _mentions_query()
-        .where(*_conditions(filters))
-        .order_by(col(Mention.created_at).desc(), col(Mention.id).desc())
-        .limit(limit + 1)
-    )
+    """One page, newest first; `next_cursor` is None on the last page. Three queries whatever the size.
+
+    A brand's list walks that brand's links newest first (the same order: a link copies its mention's
+    time); any other list walks the mentions."""
+    if filters.brand_id is not None:
+        at, item_id = _LINK.c.created_at, _LINK.c.mention_id
+        statement = (
+            _mentions_query()
+            .join(_LINK, _LINK.c.mention_id == col(Mention.id))
+            .where(*_link_conditions(filters), *_conditions(filters))
+        )
+    else:
+        at, item_id = col(Mention.created_at), col(Mention.id)
+        statement = _mentions_query().where(*_conditions(filters))
+    statement = statement.order_by(at.desc(), item_id.desc()).limit(limit + 1)
     if cursor is not None:
-        statement = statement.where(older_than(col(Mention.created_at), col(Mention.id), cursor))
-    rows: list[Any] = list(session.execute(statement).all())
+        statement = statement.where(older_than(at, item_id, cursor))
+    rows: list[Any] = list(session.connection().execute(statement).all())
     page, more = rows[:limit], len(rows) > limit
-    brands = brand_names(session, [row.Mention.id for row in page])
-    items = [_mention_out(row, brands.get(row.Mention.id, [])) for row in page]
+    brands = brand_names(session, [row.id for row in page])
+    items = [_mention_out(row, brands.get(row.id, [])) for row in page]
     last = items[-1] if more and items else None
     return MentionPage(
         items=items, next_cursor=None if last is None else encode_cursor(last.created_at, last.id)
@@ -324,7 +365,7 @@ def list_mentions(
 
 def mention_out(session: Session, mention_id: int) -> MentionOut | None:
     """One mention as GET /mentions shows it; None when there is no such mention."""
-    row = session.execute(_mentions_query().where(col(Mention.id) == mention_id)).first()
+    row = session.connection().execute(_mentions_query().where(col(Mention.id) == mention_id)).first()
     if row is None:
         return None
     return _mention_out(row, brand_names(session, [mention_id]).get(mention_id, []))

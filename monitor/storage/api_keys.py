@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, get_args
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -183,17 +184,41 @@ def find_api_key(session: Session, key: str) -> ApiKeyInfo | None:
     constant-time all the same.
     """
     digest = key_digest(key)
-    found = session.exec(
-        select(ApiKey, Brand.name)
-        .outerjoin(Brand, col(Brand.id) == col(ApiKey.brand_id))
-        .where(col(ApiKey.digest) == digest)
-    ).first()
-    if found is None:
+    # plain columns, not an ApiKey object: this runs on every API request
+    keys, brands = ApiKey.__table__.c, Brand.__table__.c  # type: ignore[attr-defined]
+    row = (
+        session.connection()
+        .execute(
+            sa.select(
+                keys.id,
+                keys.digest,
+                keys.prefix,
+                keys.role,
+                keys.brand_id,
+                keys.label,
+                keys.created_at,
+                keys.last_used_at,
+                keys.revoked_at,
+                brands.name.label("brand"),
+            )
+            .outerjoin(Brand.__table__, brands.id == keys.brand_id)  # type: ignore[attr-defined]
+            .where(keys.digest == digest)
+        )
+        .first()
+    )
+    if row is None or not hmac.compare_digest(row.digest.encode(), digest.encode()):
         return None
-    row, brand = found
-    if not hmac.compare_digest(row.digest.encode(), digest.encode()):
-        return None
-    return _info(row, brand)
+    return ApiKeyInfo(
+        id=row.id,
+        prefix=row.prefix,
+        role=row.role,
+        brand=row.brand,
+        brand_id=row.brand_id,
+        label=row.label,
+        created_at=row.created_at,
+        last_used_at=row.last_used_at,
+        revoked_at=row.revoked_at,
+    )
 
 
 def touch_api_key(engine: Engine, key_id: int, *, now: datetime | None = None) -> None:

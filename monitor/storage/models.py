@@ -134,9 +134,23 @@ class Mention(SQLModel, table=True):
 
 
 class MentionBrand(SQLModel, table=True):
+    """A mention matched to a brand, with copies of what a brand's mention list filters and orders on:
+    the mention's time and source, and its effective sentiment and intent (kept by
+    monitor.storage.brand_links; NULL until classified)."""
+
+    # a brand's list walks one of these newest first and stops when the page is full
+    __table_args__ = (
+        sa.Index("ix_mentionbrand_feed", "brand_id", "created_at", "mention_id"),
+        sa.Index("ix_mentionbrand_sentiment_feed", "brand_id", "sentiment", "created_at", "mention_id"),
+        sa.Index("ix_mentionbrand_intent_feed", "brand_id", "intent", "created_at", "mention_id"),
+    )
     mention_id: int = Field(foreign_key="mention.id", primary_key=True)
     brand_id: int = Field(foreign_key="brand.id", primary_key=True, index=True)
     matched_by: str = "keyword"
+    created_at: datetime | None = _time()
+    source: str | None = Field(default=None, sa_column=sa.Column(sa.String(40), nullable=True))
+    sentiment: str | None = Field(default=None, sa_column=sa.Column(sa.String(16), nullable=True))
+    intent: str | None = Field(default=None, sa_column=sa.Column(sa.String(16), nullable=True))
 
 
 class Classification(SQLModel, table=True):

@@ -22,6 +22,13 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from monitor.storage.brand_links import (
+    LinkFacts,
+    computed_link_facts,
+    rebuild_link_facts,
+    refresh_link_facts,
+    stored_link_facts,
+)
 from monitor.storage.labels import effective_classification
 from monitor.storage.models import (
     BrandVolume,
@@ -225,16 +232,21 @@ def _move_volumes(conn: Connection, change: dict[int, int]) -> None:
 
 
 def refresh_mentions(conn: Connection, mention_ids: Iterable[int]) -> int:
-    """Recompute the cells the mentions count in (after matching, classifying or labelling them)."""
-    return refresh_cells(conn, cells_of(conn, mention_ids))
+    """After matching, classifying or labelling mentions: rewrite what their brand links copy from them
+    (monitor.storage.brand_links), then recompute the cells they count in."""
+    ids = list(mention_ids)
+    refresh_link_facts(conn, ids)
+    return refresh_cells(conn, cells_of(conn, ids))
 
 
 @dataclass(frozen=True, slots=True)
 class SentimentCounts:
-    """Both tables' contents, sorted, for comparing what is stored with what a rebuild computes."""
+    """Both tables' contents and the links' copies, sorted, for comparing what is stored with what a
+    rebuild computes."""
 
     hours: list[HourRow]
     brand_volumes: dict[int, int]
+    links: LinkFacts
 
 
 def stored_sentiment_hours(conn: Connection) -> SentimentCounts:
@@ -245,6 +257,7 @@ def stored_sentiment_hours(conn: Connection) -> SentimentCounts:
     return SentimentCounts(
         hours=sorted(tuple(row) for row in rows),  # type: ignore[misc]
         brand_volumes=dict(volumes.all()),  # type: ignore[arg-type]
+        links=stored_link_facts(conn),
     )
 
 
@@ -254,11 +267,14 @@ def computed_sentiment_hours(conn: Connection) -> SentimentCounts:
     return SentimentCounts(
         hours=sorted(tuple(row) for row in conn.execute(_counted(conn, sa.true()))),  # type: ignore[misc]
         brand_volumes=dict(volumes),  # type: ignore[arg-type]
+        links=computed_link_facts(conn),
     )
 
 
 def rebuild_sentiment_hours(conn: Connection) -> int:
-    """Recompute both tables from the mentions; returns the rows of `sentimenthour`."""
+    """Recompute both tables, and the brand links' copies, from the mentions; returns the rows of
+    `sentimenthour`."""
+    rebuild_link_facts(conn)
     conn.execute(sa.delete(_HOURS))
     conn.execute(sa.delete(_VOLUME))
     counted = _counted(conn, sa.true())

@@ -1,5 +1,6 @@
-"""sentiment hours and brand volumes: mention counts per brand, UTC hour and sentiment, and per brand,
-filled from the stored mentions
+"""sentiment hours, brand volumes and brand-list copies on the brand links: mention counts per brand,
+UTC hour and sentiment, and per brand; each link's mention time, source, sentiment and intent; all filled
+from the stored mentions
 
 Revision ID: 0005
 Revises: 0004
@@ -37,9 +38,25 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['brand_id'], ['brand.id'], ),
     sa.PrimaryKeyConstraint('brand_id')
     )
+    with op.batch_alter_table('mentionbrand', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('created_at', monitor.storage.models.UTCDateTime(), nullable=True))
+        batch_op.add_column(sa.Column('source', sa.String(length=40), nullable=True))
+        batch_op.add_column(sa.Column('sentiment', sa.String(length=16), nullable=True))
+        batch_op.add_column(sa.Column('intent', sa.String(length=16), nullable=True))
+        batch_op.create_index('ix_mentionbrand_feed', ['brand_id', 'created_at', 'mention_id'], unique=False)
+        batch_op.create_index('ix_mentionbrand_sentiment_feed', ['brand_id', 'sentiment', 'created_at', 'mention_id'], unique=False)
+        batch_op.create_index('ix_mentionbrand_intent_feed', ['brand_id', 'intent', 'created_at', 'mention_id'], unique=False)
     rebuild_sentiment_hours(op.get_bind())
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('mentionbrand', schema=None) as batch_op:
+        batch_op.drop_index('ix_mentionbrand_intent_feed')
+        batch_op.drop_index('ix_mentionbrand_sentiment_feed')
+        batch_op.drop_index('ix_mentionbrand_feed')
+        batch_op.drop_column('intent')
+        batch_op.drop_column('sentiment')
+        batch_op.drop_column('source')
+        batch_op.drop_column('created_at')
     op.drop_table('brandvolume')
     op.drop_table('sentimenthour')
