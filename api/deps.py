@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -82,8 +82,12 @@ async def get_engine(request: Request) -> Engine:
     return engine
 
 
-def get_session(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Session]:
-    """A read-only unit of work: nothing is committed, the transaction ends when the request does."""
+async def get_session(engine: Annotated[Engine, Depends(get_engine)]) -> AsyncIterator[Session]:
+    """A read-only unit of work: nothing is committed, the transaction ends when the request does.
+
+    Opened and closed on the event loop, not in the thread pool: opening connects nothing (the first
+    query does, in the route's thread), and closing only hands the connection back to the pool, with
+    a rollback that waits for nothing (SQLite: a local call; PostgreSQL: the read engine autocommits)."""
     with Session(engine) as session:
         yield session
 

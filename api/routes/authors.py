@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from pydantic import BaseModel
-from sqlalchemy import and_, or_
+from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from api.deps import QueryText, as_utc, get_now, get_session, get_settings, required_brand
@@ -139,10 +139,11 @@ def _candidates(
         )
     page, after = first_page, None
     while True:
+        # the leading `<=` gives the planner a range on the index; the OR alone does not
         query = (
             statement
             if after is None
-            else statement.where(or_(score < after[0], and_(score == after[0], author < after[1])))
+            else statement.where(score <= after[0], or_(score < after[0], author < after[1]))
         )
         rows = session.exec(query.limit(page)).all()
         for author_id, raw, last_mention_at in rows:

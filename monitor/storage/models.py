@@ -179,6 +179,13 @@ class AuthorBrandStats(SQLModel, table=True):
     __table_args__ = (
         sa.Index("ix_authorbrandstats_brand_ambassador", "brand_id", "ambassador_score", "author_id"),
         sa.Index("ix_authorbrandstats_brand_detractor", "brand_id", "detractor_score", "author_id"),
+        # the lists filtered by segment (fans, critics): without these, read past every higher segment
+        sa.Index(
+            "ix_authorbrandstats_segment_ambassador", "brand_id", "segment", "ambassador_score", "author_id"
+        ),
+        sa.Index(
+            "ix_authorbrandstats_segment_detractor", "brand_id", "segment", "detractor_score", "author_id"
+        ),
     )
     author_id: int = Field(foreign_key="author.id", primary_key=True)
     brand_id: int = Field(foreign_key="brand.id", primary_key=True, index=True)

@@ -46,6 +46,9 @@ def upgrade() -> None:
         batch_op.create_index('ix_mentionbrand_feed', ['brand_id', 'created_at', 'mention_id'], unique=False)
         batch_op.create_index('ix_mentionbrand_sentiment_feed', ['brand_id', 'sentiment', 'created_at', 'mention_id'], unique=False)
         batch_op.create_index('ix_mentionbrand_intent_feed', ['brand_id', 'intent', 'created_at', 'mention_id'], unique=False)
+    with op.batch_alter_table('authorbrandstats', schema=None) as batch_op:
+        batch_op.create_index('ix_authorbrandstats_segment_ambassador', ['brand_id', 'segment', 'ambassador_score', 'author_id'], unique=False)
+        batch_op.create_index('ix_authorbrandstats_segment_detractor', ['brand_id', 'segment', 'detractor_score', 'author_id'], unique=False)
     rebuild_sentiment_hours(op.get_bind())
 
 
@@ -58,5 +61,8 @@ def downgrade() -> None:
         batch_op.drop_column('sentiment')
         batch_op.drop_column('source')
         batch_op.drop_column('created_at')
+    with op.batch_alter_table('authorbrandstats', schema=None) as batch_op:
+        batch_op.drop_index('ix_authorbrandstats_segment_detractor')
+        batch_op.drop_index('ix_authorbrandstats_segment_ambassador')
     op.drop_table('brandvolume')
     op.drop_table('sentimenthour')
