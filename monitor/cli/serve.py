@@ -77,7 +77,7 @@ def collector_jobs(settings: Settings, engine: Engine) -> list[ScheduledJob]:
 
 
 def _serve(settings: Settings, engine: Engine, *, include_dashboard: bool) -> None:
-    from api.main import SETTINGS_VARIABLE, create_app
+    from api.main import SETTINGS_VARIABLE, create_app, settle_memory
 
     if settings.api.workers > 1:
         # Python runs one thread at a time per process: worker processes put every core to work
@@ -93,6 +93,7 @@ def _serve(settings: Settings, engine: Engine, *, include_dashboard: bool) -> No
         )
         return
     app = create_app(settings, engine, include_dashboard=include_dashboard)
+    settle_memory()
     uvicorn.run(app, host=settings.api.host, port=settings.api.port, log_level="warning")
 
 
