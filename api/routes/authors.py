@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from pydantic import BaseModel
@@ -34,6 +35,9 @@ __all__ = [
 ]
 
 router = APIRouter(tags=["authors"])
+_STATS = AuthorBrandStats.__table__  # type: ignore[attr-defined]
+_IDENTITY = AuthorIdentity.__table__  # type: ignore[attr-defined]
+_AUTHOR = Author.__table__  # type: ignore[attr-defined]
 
 Ranking = Literal["ambassador", "detractor"]
 _SECONDS_PER_DAY = 86_400.0
@@ -145,7 +149,7 @@ def _candidates(
             if after is None
             else statement.where(score <= after[0], or_(score < after[0], author < after[1]))
         )
-        rows = session.exec(query.limit(page)).all()
+        rows = session.connection().execute(query.limit(page)).all()
         for author_id, raw, last_mention_at in rows:
             yield _Candidate(author_id, raw, last_mention_at)
         if len(rows) < page:
@@ -154,11 +158,14 @@ def _candidates(
         page *= 4
 
 
-def _identities(session: Session, author_ids: Sequence[int]) -> dict[int, list[AuthorIdentity]]:
-    found: dict[int, list[AuthorIdentity]] = {}
-    statement = select(AuthorIdentity).where(col(AuthorIdentity.author_id).in_(author_ids))
-    for identity in session.exec(statement).all():
-        found.setdefault(identity.author_id, []).append(identity)
+def _identities(session: Session, author_ids: Sequence[int]) -> dict[int, list[Any]]:
+    found: dict[int, list[Any]] = {}
+    identity = _IDENTITY.c
+    statement = sa.select(
+        identity.id, identity.author_id, identity.source, identity.handle, identity.name, identity.reach
+    ).where(identity.author_id.in_(author_ids))
+    for row in session.connection().execute(statement).all():
+        found.setdefault(row.author_id, []).append(row)
     for identities in found.values():  # the widest-reaching account speaks for the author
         identities.sort(key=lambda i: (-(i.reach or 0), i.id or 0))
     return found
@@ -173,7 +180,7 @@ def _evidence(session: Session, mention_ids: set[int]) -> dict[int, EvidenceOut]
     ).where(col(Mention.id).in_(mention_ids))
     return {
         mention_id: EvidenceOut(mention_id=mention_id, source=source, url=url, text=text, created_at=created)
-        for mention_id, source, url, text, created in session.exec(statement).all()
+        for mention_id, source, url, text, created in session.connection().execute(statement).all()
     }
 
 
@@ -203,17 +210,32 @@ def rank_authors(
     if not top:
         return []
     author_ids = [author_id for _, author_id in top]
+    # plain rows, not ORM objects, here and below: these few queries are most of the request
+    columns = _STATS.c
     stats_of = {
-        stats.author_id: stats
-        for stats in session.exec(
-            select(AuthorBrandStats).where(
-                col(AuthorBrandStats.brand_id) == brand_id, col(AuthorBrandStats.author_id).in_(author_ids)
-            )
-        ).all()
+        row.author_id: row
+        for row in session.connection()
+        .execute(
+            sa.select(
+                columns.author_id,
+                columns.segment,
+                columns.score_terms,
+                columns.positive,
+                columns.neutral,
+                columns.negative,
+                columns.reach,
+                columns.last_mention_at,
+                columns.evidence,
+            ).where(columns.brand_id == brand_id, columns.author_id.in_(author_ids))
+        )
+        .all()
     }
     identities = _identities(session, author_ids)
+    author = _AUTHOR.c
     names = dict(
-        session.exec(select(Author.id, Author.display_name).where(col(Author.id).in_(author_ids))).all()
+        session.connection()
+        .execute(sa.select(author.id, author.display_name).where(author.id.in_(author_ids)))
+        .all()
     )
     evidence = _evidence(session, {m for stats in stats_of.values() for m in stats.evidence or []})
     ranked = []
