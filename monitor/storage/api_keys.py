@@ -12,7 +12,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -77,7 +77,8 @@ def role_allows(role: str, needed: Role) -> bool:
     return role in ROLES and ROLES.index(role) >= ROLES.index(needed)  # type: ignore[arg-type]
 
 
-def _info(row: ApiKey, brand: str | None) -> ApiKeyInfo:
+def _info(row: Any, brand: str | None) -> ApiKeyInfo:
+    """From an ApiKey, or a row with its columns."""
     assert row.id is not None and row.created_at is not None
     return ApiKeyInfo(
         id=row.id,
@@ -208,17 +209,7 @@ def find_api_key(session: Session, key: str) -> ApiKeyInfo | None:
     )
     if row is None or not hmac.compare_digest(row.digest.encode(), digest.encode()):
         return None
-    return ApiKeyInfo(
-        id=row.id,
-        prefix=row.prefix,
-        role=row.role,
-        brand=row.brand,
-        brand_id=row.brand_id,
-        label=row.label,
-        created_at=row.created_at,
-        last_used_at=row.last_used_at,
-        revoked_at=row.revoked_at,
-    )
+    return _info(row, row.brand)
 
 
 def touch_api_key(engine: Engine, key_id: int, *, now: datetime | None = None) -> None:
