@@ -297,8 +297,11 @@ def _insert_skipping_conflicts(
     with cursor.copy(f"COPY {stage} ({names}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row(tuple(_postgres_value(row[c], k) for c, k in zip(columns, kinds, strict=True)))
+    # in key order: two transactions storing the same keys then queue on the first one instead of each
+    # holding one the other waits for (a deadlock, seen with the same batch POSTed in opposite orders)
     insert = (
-        f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {stage} ON CONFLICT ({target}) DO NOTHING"
+        f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {stage} ORDER BY {target} "
+        f"ON CONFLICT ({target}) DO NOTHING"
     )
     if returning_keys:
         keys = [tuple(row) for row in conn.exec_driver_sql(f"{insert} RETURNING {target}")]
