@@ -5,7 +5,6 @@ correct a mention and undo the correction; POST (manager) ingests mentions (api/
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
@@ -41,6 +40,7 @@ from api.writes import get_write_engine, written_by
 from monitor.classify.base import Intent, Sentiment
 from monitor.config import Settings
 from monitor.labels import apply_label, remove_label
+from monitor.storage.json_array import json_array_agg
 from monitor.storage.labels import effective_classification, effective_is
 from monitor.storage.models import (
     AuthorIdentity,
@@ -58,7 +58,6 @@ __all__ = [
     "MentionFilter",
     "MentionOut",
     "MentionPage",
-    "brand_names",
     "is_current_classification",
     "list_mentions",
     "mention_out",
@@ -228,24 +227,16 @@ def _conditions(filters: MentionFilter) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def brand_names(session: Session, mention_ids: Sequence[int]) -> dict[int, list[str]]:
-    """Mention id -> names of its brands, in one query."""
-    names: dict[int, list[str]] = {}
-    if not mention_ids:
-        return names
-    rows = (
-        session.connection()
-        .execute(
-            sa_select(_LINK.c.mention_id, _BRAND.c.name)
-            .join(_BRAND, _BRAND.c.id == _LINK.c.brand_id)
-            .where(_LINK.c.mention_id.in_(mention_ids))
-            .order_by(_BRAND.c.name)
-        )
-        .all()
+def _brand_names_column() -> ColumnElement[Any]:
+    """The names of `Mention`'s brands as one JSON array, so a page needs no second query for them (about
+    a tenth of a 50-mention page on PostgreSQL, a round trip included)."""
+    link, brand = _LINK.alias("named_link"), _BRAND.alias("named_brand")
+    return (
+        sa_select(json_array_agg(brand.c.name))
+        .select_from(link.join(brand, brand.c.id == link.c.brand_id))
+        .where(link.c.mention_id == col(Mention.id))
+        .scalar_subquery()
     )
-    for mention_id, name in rows:
-        names.setdefault(mention_id, []).append(name)
-    return names
 
 
 def _classification_out(row: Any) -> ClassificationOut | None:
@@ -274,7 +265,7 @@ def _label_out(row: Any) -> LabelOut | None:
     )
 
 
-def _mention_out(row: Any, brands: list[str]) -> MentionOut:
+def _mention_out(row: Any) -> MentionOut:
     return MentionOut(
         id=row.id,
         source=row.source,
@@ -288,7 +279,7 @@ def _mention_out(row: Any, brands: list[str]) -> MentionOut:
         reach=row.reach,
         engagement=row.engagement or {},
         rating=row.rating,
-        brands=brands,
+        brands=sorted(row.brand_names or ()),
         classification=_classification_out(row),
         label=_label_out(row),
     )
@@ -325,6 +316,7 @@ def _mentions_query() -> Select[Any]:
             _LABEL.c.intent.label("label_intent"),
             _LABEL.c.labeled_by,
             _LABEL.c.labeled_at,
+            _brand_names_column().label("brand_names"),
         )
         .select_from(Mention)
         .outerjoin(Classification, is_current_classification())
@@ -336,7 +328,7 @@ def _mentions_query() -> Select[Any]:
 def list_mentions(
     session: Session, filters: MentionFilter, *, limit: int, cursor: PageCursor | None
 ) -> MentionPage:
-    """One page, newest first; `next_cursor` is None on the last page. Three queries whatever the size.
+    """One page, newest first; `next_cursor` is None on the last page. One query whatever the size.
 
     A brand's list walks that brand's links newest first (the same order: a link copies its mention's
     time); any other list walks the mentions."""
@@ -355,8 +347,7 @@ def list_mentions(
         statement = statement.where(older_than(at, item_id, cursor))
     rows: list[Any] = list(session.connection().execute(statement).all())
     page, more = rows[:limit], len(rows) > limit
-    brands = brand_names(session, [row.id for row in page])
-    items = [_mention_out(row, brands.get(row.id, [])) for row in page]
+    items = [_mention_out(row) for row in page]
     last = items[-1] if more and items else None
     return MentionPage(
         items=items, next_cursor=None if last is None else encode_cursor(last.created_at, last.id)
@@ -368,7 +359,7 @@ def mention_out(session: Session, mention_id: int) -> MentionOut | None:
     row = session.connection().execute(_mentions_query().where(col(Mention.id) == mention_id)).first()
     if row is None:
         return None
-    return _mention_out(row, brand_names(session, [mention_id]).get(mention_id, []))
+    return _mention_out(row)
 
 
 @router.get("/mentions", response_model=MentionPage, summary="Mentions, newest first, cursor-paged")
