@@ -26,13 +26,21 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from api.auth import BASIC_CHALLENGE, AccessControl, Principal, authenticate, basic_password, bearer_token
+from api.auth import (
+    BASIC_CHALLENGE,
+    AccessControl,
+    Principal,
+    authenticate,
+    basic_password,
+    bearer_token,
+    require_every_brand,
+)
 from api.deps import ApiError, QueryText, find_brand, get_now
 from api.routes.alerts import list_alerts
 from api.routes.authors import RankedAuthor, Ranking, rank_authors
 from api.routes.brands import BrandOut, list_brands
 from api.routes.mentions import MentionFilter, list_mentions
-from api.routes.stats import SentimentBucket, sentiment_series
+from api.routes.stats import SentimentBucket, sentiment_series, status_report
 from monitor.config import Settings
 from monitor.storage.models import Brand
 
@@ -244,10 +252,13 @@ def dashboard_key(request: Request) -> Principal:
 
 
 def dashboard_router(settings: Settings, engine: Engine) -> APIRouter:
-    """GET / (the page, `?brand=` picks the brand) and /static; mounted at / by `create_app`."""
+    """GET / (the page, `?brand=` picks the brand), GET /status (for a key without --brand) and /static;
+    mounted at / by `create_app`."""
     router = APIRouter(include_in_schema=False)
     router.mount("/static", _StaticFiles(directory=os.fspath(STATIC)), name="static")
     page = template_environment().get_template("index.html")
+
+    status_page = template_environment().get_template("status.html")
 
     @router.get("/", response_class=HTMLResponse)
     def index(
@@ -257,6 +268,25 @@ def dashboard_router(settings: Settings, engine: Engine) -> APIRouter:
     ) -> HTMLResponse:
         with Session(engine) as session:
             status, context = _page_context(session, settings, brand, now, principal)
+        context["show_status"] = not principal.scoped
         return HTMLResponse(page.render(**context), status_code=status, headers=SECURITY_HEADERS)
+
+    @router.get("/status", response_class=HTMLResponse)
+    def status(
+        now: Annotated[datetime, Depends(get_now)],
+        principal: Annotated[Principal, Depends(dashboard_key)],
+    ) -> HTMLResponse:
+        """Collector health, the latest run of each job and the stored rows (GET /api/v1/status, for people)."""
+        context: dict[str, Any] = {"zone": ZoneInfo("UTC"), "error": None, "report": None}
+        try:
+            require_every_brand(principal, what="the status page")
+        except ApiError as e:
+            context["error"] = e.message
+            return HTMLResponse(
+                status_page.render(**context), status_code=e.status_code, headers=SECURITY_HEADERS
+            )
+        with Session(engine) as session:
+            context["report"] = status_report(session, engine, settings, now)
+        return HTMLResponse(status_page.render(**context), headers=SECURITY_HEADERS)
 
     return router

@@ -70,7 +70,7 @@ def test_only_http_links_are_drawn(client: TestClient) -> None:
         "https://x.com/bob/status/6",
         "https://www.trustpilot.com/reviews/7",
         "/docs",
-        "/api/v1/status",
+        "/status",
     ]
 
 
@@ -164,7 +164,7 @@ def test_safe_url(url: str | None, expected: str | None) -> None:
 def test_every_template_autoescapes() -> None:
     env = template_environment()
     assert env.autoescape is True  # a bool, not select_autoescape: no file name escapes it
-    assert env.list_templates() == ["index.html"]
+    assert env.list_templates() == ["index.html", "status.html"]
     assert env.from_string("{{ x }}").render(x='<b a="1">') == "&lt;b a=&#34;1&#34;&gt;"
 
 
