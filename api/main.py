@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.auth import AccessControl
 from api.deps import ApiError, api_access, get_engine
 from api.metrics import CONTENT_TYPE, HttpMetrics, MetricsMiddleware, get_metrics, route_templates
+from api.query_names import refuse_unknown_query_names
 from api.routes import alerts, author_profile, authors, brands, mentions, stats
 from dashboards.app import dashboard_router
 from monitor import __version__
@@ -186,7 +187,11 @@ def create_app(settings: Settings, engine: Engine, *, include_dashboard: bool = 
     app.add_exception_handler(sa.exc.OperationalError, _database_error)
     app.add_exception_handler(Exception, _unexpected_error)
 
-    v1 = APIRouter(prefix=API_PREFIX, dependencies=[Depends(api_access)], responses=_ERROR_RESPONSES)
+    v1 = APIRouter(
+        prefix=API_PREFIX,
+        dependencies=[Depends(api_access), Depends(refuse_unknown_query_names)],
+        responses=_ERROR_RESPONSES,
+    )
     for module in (brands, mentions, alerts, authors, author_profile, stats):
         v1.include_router(module.router)
     app.include_router(v1)
