@@ -65,6 +65,9 @@ class BrandQuery:
     query_key: str  # stable name of the stream, part of the cursor key (e.g. the query text)
     terms: tuple[str, ...] = ()
     options: Mapping[str, Any] = field(default_factory=dict)
+    # what a rate limit met by this stream pauses: None for the whole source; else a name for the part of
+    # it that has its own limit (a Mastodon instance, a feed's host), so the source's other parts go on
+    rate_limit_scope: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

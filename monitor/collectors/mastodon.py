@@ -465,7 +465,12 @@ def _queries(brand_id: int, brand: BrandSettings, options: MastodonBrand) -> lis
     for instance in options.instances:
         queries.extend(
             BrandQuery(
-                brand_id, brand.name, f"{instance} #{tag}", (tag,), {"instance": instance, "hashtag": tag}
+                brand_id,
+                brand.name,
+                f"{instance} #{tag}",
+                (tag,),
+                {"instance": instance, "hashtag": tag},
+                rate_limit_scope=instance,
             )
             for tag in tags
         )
@@ -476,6 +481,7 @@ def _queries(brand_id: int, brand: BrandSettings, options: MastodonBrand) -> lis
                 f"{instance} search:{term}",
                 (term,),
                 {"instance": instance, "search": term},
+                rate_limit_scope=instance,
             )
             for term in terms
         )

@@ -346,7 +346,14 @@ def _build(ctx: SourceContext) -> RssCollector:
 def _queries(brand_id: int, brand: BrandSettings, options: RssBrand) -> list[BrandQuery]:
     terms = tuple(brand_terms(brand))
     return [
-        BrandQuery(brand_id, brand.name, feed_query_key(url), terms, {"feed_url": url})
+        BrandQuery(
+            brand_id,
+            brand.name,
+            feed_query_key(url),
+            terms,
+            {"feed_url": url},
+            rate_limit_scope=(urlsplit(url).hostname or url).casefold(),
+        )
         for url in dict.fromkeys(options.feeds)
     ]
 

@@ -201,15 +201,24 @@ class SourceRunner:
             report.status, report.error = "failed", mask_secrets(str(e))
             self._record(report, now)
             return report
+        limited: dict[str, datetime] = {}  # rate limit scope -> when it may be asked again
         for query in queries:
             stream = StreamReport(query.brand, query.query_key)
             report.streams.append(stream)
+            scope = query.rate_limit_scope
+            if scope is not None and scope in limited:
+                stream.error = f"not asked: {scope} is rate-limited until {limited[scope]:%Y-%m-%d %H:%M} UTC"
+                continue
             try:
                 self._run_stream(collector, query, stream, on_page)
             except RateLimitedError as e:
-                report.status, report.retry_at = "rate_limited", e.retry_at
-                report.error = mask_secrets(str(e))
-                break
+                # the source backs off until the first limit ends; a still limited part answers 429 again
+                first = e.retry_at if report.retry_at is None else min(report.retry_at, e.retry_at)
+                report.status, report.retry_at = "rate_limited", first
+                report.error = "; ".join(filter(None, [report.error, mask_secrets(str(e))]))
+                if scope is None:
+                    break
+                limited[scope] = e.retry_at
         if report.status == "succeeded" and any(stream.error for stream in report.streams):
             report.status = "failed"
         self._record(report, now)

@@ -255,3 +255,57 @@ def test_backoff_is_per_source(engine: Engine, status: str) -> None:
     )
     runner, _, _ = _runner(engine, _hits_for)
     assert runner.run("hackernews").status == "succeeded"
+
+
+def _feed(host: str) -> bytes:
+    items = "".join(
+        f"<item><guid isPermaLink='false'>{host}-{n}</guid><title>Koffiekoning news {n}</title>"
+        f"<pubDate>Fri, 20 Nov 2026 1{n}:00:00 GMT</pubDate></item>"
+        for n in range(2)
+    )
+    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>{host}</title>{items}</channel></rss>'.encode()
+
+
+def test_a_rate_limit_pauses_only_the_part_of_the_source_that_has_it(engine: Engine) -> None:
+    """Two feeds on a host that answers 429 and one on another host: the limited host is asked once, the
+    other host is read, and the source backs off until the limited host's Retry-After."""
+    asked: list[str] = []
+
+    def feeds(request: httpx.Request) -> httpx.Response:
+        asked.append(str(request.url))
+        if request.url.host == "busy.example":
+            return httpx.Response(429, headers={"retry-after": "600"})
+        return httpx.Response(
+            200, content=_feed(request.url.host), headers={"content-type": "application/rss+xml"}
+        )
+
+    urls = ["https://busy.example/a.xml", "https://busy.example/b.xml", "https://calm.example/c.xml"]
+    runner, _, sleeps = _runner(engine, feeds, _settings(rss={"feeds": urls}))
+    report = runner.run("rss")
+    assert asked == [urls[0], urls[2]] and sleeps == []
+    assert report.status == "rate_limited" and report.retry_at == NOW + timedelta(minutes=10)
+    assert report.error == "feed https://busy.example/a.xml answered HTTP 429; asking again later"
+    assert report.streams[1].error == "not asked: busy.example is rate-limited until 2026-11-21 00:10 UTC"
+    assert (report.streams[2].new, report.streams[2].error) == (2, "")
+    assert _mentions(engine) == 2
+    assert load_states(engine)["rss"].backoff_until == NOW + timedelta(minutes=10)
+
+
+def test_mastodon_streams_carry_their_instance_and_feeds_their_host_as_the_rate_limit_scope() -> None:
+    from monitor.collectors.mastodon import SPEC as MASTODON
+    from monitor.collectors.options import MastodonBrand, RssBrand
+    from monitor.collectors.rss import SPEC as RSS
+    from monitor.config import BrandSettings
+
+    brand = BrandSettings(name="Koffiekoning", keywords=["koffiekoning"], hashtags=["koffie"])
+    toots = MASTODON.queries(
+        1, brand, MastodonBrand(instances=["https://mastodon.nl", "https://mastodon.social"])
+    )
+    assert [(q.query_key, q.rate_limit_scope) for q in toots] == [
+        ("https://mastodon.nl #koffie", "https://mastodon.nl"),
+        ("https://mastodon.social #koffie", "https://mastodon.social"),
+    ]
+    feeds = RSS.queries(
+        1, brand, RssBrand(feeds=["https://News.Example/a.xml", "https://www.google.com/alerts/feeds/1/2"])
+    )
+    assert [q.rate_limit_scope for q in feeds] == ["news.example", "www.google.com"]
