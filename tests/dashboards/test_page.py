@@ -164,7 +164,7 @@ def test_safe_url(url: str | None, expected: str | None) -> None:
 def test_every_template_autoescapes() -> None:
     env = template_environment()
     assert env.autoescape is True  # a bool, not select_autoescape: no file name escapes it
-    assert env.list_templates() == ["index.html", "status.html"]
+    assert env.list_templates() == ["base.html", "index.html", "status.html"]
     assert env.from_string("{{ x }}").render(x='<b a="1">') == "&lt;b a=&#34;1&#34;&gt;"
 
 
