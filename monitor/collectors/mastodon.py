@@ -461,31 +461,19 @@ def _unique(values: list[str]) -> list[str]:
 def _queries(brand_id: int, brand: BrandSettings, options: MastodonBrand) -> list[BrandQuery]:
     tags = _unique([tag.lstrip("#").strip().casefold() for tag in options.hashtags or brand.hashtags])
     terms = _unique([term.strip() for term in brand_terms(brand)]) if options.search else []
-    queries: list[BrandQuery] = []
-    for instance in options.instances:
-        queries.extend(
-            BrandQuery(
-                brand_id,
-                brand.name,
-                f"{instance} #{tag}",
-                (tag,),
-                {"instance": instance, "hashtag": tag},
-                rate_limit_scope=instance,
-            )
-            for tag in tags
+    streams = [(f"#{tag}", tag, "hashtag") for tag in tags] + [(f"search:{t}", t, "search") for t in terms]
+    return [
+        BrandQuery(
+            brand_id,
+            brand.name,
+            f"{instance} {label}",
+            (value,),
+            {"instance": instance, kind: value},
+            rate_limit_scope=instance,
         )
-        queries.extend(
-            BrandQuery(
-                brand_id,
-                brand.name,
-                f"{instance} search:{term}",
-                (term,),
-                {"instance": instance, "search": term},
-                rate_limit_scope=instance,
-            )
-            for term in terms
-        )
-    return queries
+        for instance in options.instances
+        for label, value, kind in streams
+    ]
 
 
 SPEC = SourceSpec(name="mastodon", label="Mastodon", credentials=(), build=_build, queries=_queries)
