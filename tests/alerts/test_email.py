@@ -1,59 +1,25 @@
 from __future__ import annotations
 
-import asyncio
 import logging
 import socket
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from monitor.alerts.email import TEMPLATE_ENV, DeliveryError, alert_message_id, render_alert_email, send_email
 from monitor.config import SmtpSettings
 from monitor.errors import WomError
 from monitor.storage.models import Alert
+from tests.alerts.smtp_server import LoopbackController, Recorder, parsed
 
 SENDER = "wom <wom@acme.example>"
 RECIPIENT = "owner@acme.example"
 PASSWORD = "canary-smtp-password-4f1c"
 HOSTILE_TEXT = '<script>alert("x")</script><img src=x onerror=alert(1)> & "quotes" \u202e'
-
-
-@dataclass
-class Recorder:
-    """aiosmtpd handler that keeps every envelope, and can refuse recipients or data with a code."""
-
-    envelopes: list[Envelope] = field(default_factory=list)
-    rcpt_reply: str | None = None
-    data_reply: str = "250 OK"
-
-    async def handle_RCPT(
-        self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
-    ) -> str:
-        if self.rcpt_reply:
-            return self.rcpt_reply
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        if self.data_reply.startswith("250"):
-            self.envelopes.append(envelope)
-        return self.data_reply
-
-
-class _LoopbackController(Controller):
-    """aiosmtpd's Controller on port 0: reads the port the OS picked before its readiness check."""
-
-    def _trigger_server(self) -> None:
-        assert isinstance(self.server, asyncio.Server)
-        self.port = self.server.sockets[0].getsockname()[1]
-        super()._trigger_server()  # type: ignore[no-untyped-call]
 
 
 def _authenticate(
@@ -64,21 +30,8 @@ def _authenticate(
 
 
 @pytest.fixture
-def recorder() -> Recorder:
-    return Recorder()
-
-
-@pytest.fixture
-def smtp_server(recorder: Recorder) -> Iterator[_LoopbackController]:
-    controller = _LoopbackController(recorder, hostname="127.0.0.1", port=0)
-    controller.start()
-    yield controller
-    controller.stop()
-
-
-@pytest.fixture
-def auth_server(recorder: Recorder) -> Iterator[_LoopbackController]:
-    controller = _LoopbackController(
+def auth_server(recorder: Recorder) -> Iterator[LoopbackController]:
+    controller = LoopbackController(
         recorder, hostname="127.0.0.1", port=0, authenticator=_authenticate, auth_require_tls=False
     )
     controller.start()
@@ -86,7 +39,7 @@ def auth_server(recorder: Recorder) -> Iterator[_LoopbackController]:
     controller.stop()
 
 
-def settings_for(server: _LoopbackController, **changes: Any) -> SmtpSettings:
+def settings_for(server: LoopbackController, **changes: Any) -> SmtpSettings:
     values: dict[str, Any] = {"host": "127.0.0.1", "port": server.port, "sender": SENDER, "starttls": False}
     return SmtpSettings(**(values | changes))
 
@@ -134,11 +87,7 @@ def text_of(message: EmailMessage) -> str:
 
 
 def received(recorder: Recorder, index: int = 0) -> EmailMessage:
-    content = recorder.envelopes[index].content
-    assert isinstance(content, bytes)
-    parsed = message_from_bytes(content, policy=policy.default)
-    assert isinstance(parsed, EmailMessage)
-    return parsed
+    return parsed(recorder.envelopes[index])
 
 
 def test_render_headers_and_both_parts() -> None:
@@ -234,7 +183,7 @@ def test_message_id_is_stable_per_alert_and_recipient() -> None:
         render(alert(id=None))
 
 
-def test_real_smtp_delivery(smtp_server: _LoopbackController, recorder: Recorder) -> None:
+def test_real_smtp_delivery(smtp_server: LoopbackController, recorder: Recorder) -> None:
     send_email(render(), smtp=settings_for(smtp_server))
     assert len(recorder.envelopes) == 1
     envelope = recorder.envelopes[0]
@@ -247,7 +196,7 @@ def test_real_smtp_delivery(smtp_server: _LoopbackController, recorder: Recorder
 
 
 def test_resend_after_crash_carries_the_same_message_id(
-    smtp_server: _LoopbackController, recorder: Recorder
+    smtp_server: LoopbackController, recorder: Recorder
 ) -> None:
     smtp = settings_for(smtp_server)
     send_email(render(), smtp=smtp)
@@ -257,7 +206,7 @@ def test_resend_after_crash_carries_the_same_message_id(
 
 
 def test_poison_subject_reaches_only_the_configured_recipient(
-    smtp_server: _LoopbackController, recorder: Recorder
+    smtp_server: LoopbackController, recorder: Recorder
 ) -> None:
     poison = alert(
         title="x\r\nBcc: victim@example.com", detail={"excerpt": "\r\nBcc: victim@example.com" * 4000}
@@ -268,7 +217,7 @@ def test_poison_subject_reaches_only_the_configured_recipient(
 
 
 def test_login_uses_the_password_from_the_environment(
-    auth_server: _LoopbackController,
+    auth_server: LoopbackController,
     recorder: Recorder,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
@@ -305,7 +254,7 @@ def test_no_host_configured() -> None:
         send_email(render(), smtp=SmtpSettings())
 
 
-def test_starttls_not_offered_names_the_setting(smtp_server: _LoopbackController, recorder: Recorder) -> None:
+def test_starttls_not_offered_names_the_setting(smtp_server: LoopbackController, recorder: Recorder) -> None:
     with pytest.raises(DeliveryError, match=r"does not offer STARTTLS.*smtp\.starttls = false") as caught:
         send_email(render(), smtp=settings_for(smtp_server, starttls=True))
     assert caught.value.permanent is True
@@ -322,7 +271,7 @@ def test_starttls_not_offered_names_the_setting(smtp_server: _LoopbackController
     ],
 )
 def test_smtp_refusals_are_typed(
-    smtp_server: _LoopbackController,
+    smtp_server: LoopbackController,
     recorder: Recorder,
     field_name: str,
     reply: str,
