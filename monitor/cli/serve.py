@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import threading
+from types import FrameType
 from typing import Annotated
 
 import typer
@@ -97,25 +100,45 @@ def _serve(settings: Settings, engine: Engine, *, include_dashboard: bool) -> No
     uvicorn.run(app, host=settings.api.host, port=settings.api.port, log_level="warning")
 
 
+class _Terminated(BaseException):
+    """SIGTERM arrived: unwind through the `finally` that gives the scheduler lock back."""
+
+
+def _raise_terminated(_signum: int, _frame: FrameType | None) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends the process at once
+    raise _Terminated
+
+
 def run_service(settings: Settings, engine: Engine, *, with_scheduler: bool) -> None:
     configure_logging()
+    # uvicorn stops on SIGTERM and then raises it again; with the default action the process died there,
+    # before the `finally` below, and kept its lease for the whole TTL (60 s) instead of handing over
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _raise_terminated)
     service = None
-    if with_scheduler:
-        service = SchedulerService(scheduled_jobs(settings, engine), engine=engine, lock=LeaderLock(engine))
-        leads = service.start()
-        console.print(
-            "scheduler: running the jobs"
-            if leads
-            else "scheduler: another process holds the lock; serving only"
-        )
-    base = f"http://{settings.api.host}:{settings.api.port}"
-    console.print(f"dashboard: {base}/   API: {base}/api/v1/   docs: {base}/docs   (Ctrl-C stops)")
-    console.print("the dashboard and the API ask for a key: `wom apikey create --role viewer` makes one")
+    terminated = False
     try:
+        if with_scheduler:
+            service = SchedulerService(
+                scheduled_jobs(settings, engine), engine=engine, lock=LeaderLock(engine)
+            )
+            leads = service.start()
+            console.print(
+                "scheduler: running the jobs"
+                if leads
+                else "scheduler: another process holds the lock; serving only"
+            )
+        base = f"http://{settings.api.host}:{settings.api.port}"
+        console.print(f"dashboard: {base}/   API: {base}/api/v1/   docs: {base}/docs   (Ctrl-C stops)")
+        console.print("the dashboard and the API ask for a key: `wom apikey create --role viewer` makes one")
         _serve(settings, engine, include_dashboard=True)
+    except _Terminated:
+        terminated = True
     finally:
         if service is not None:
-            service.shutdown(wait=True)
+            service.shutdown(wait=True)  # releases the lock, so a follower takes over at its next try
+    if terminated:
+        signal.raise_signal(signal.SIGTERM)  # end as killed by SIGTERM, the status uvicorn meant to give
 
 
 def register(app: typer.Typer) -> None:
