@@ -11,6 +11,7 @@ from typing import Any
 
 __all__ = [
     "ENGAGEMENT_KEYS",
+    "MAX_DEPTH",
     "MAX_TEXT_CHARS",
     "REACH_KINDS",
     "AuthorRecord",
@@ -24,6 +25,10 @@ __all__ = [
 
 MAX_TEXT_CHARS = 50_000
 MAX_ID_CHARS = 300
+# levels of nested objects and arrays in one item, the item itself being level 1: `raw` is written with
+# orjson, which refuses more than 255 (issue 13: one 256-deep line stopped a whole import), and json_safe
+# recurses; the import format itself needs 3
+MAX_DEPTH = 32
 ENGAGEMENT_KEYS = ("likes", "shares", "replies", "quotes", "score", "views", "helpful")
 REACH_KINDS = ("followers", "karma", "subscribers", "none")
 _SOURCE_RE = re.compile(r"[a-z][a-z0-9_.-]{0,39}")
@@ -216,6 +221,25 @@ def _url(value: Any) -> str | None:
     return url
 
 
+def _check_depth(data: Mapping[str, Any]) -> None:
+    """Raises RecordError naming the first field nested deeper than MAX_DEPTH levels (without recursing)."""
+    for key, value in data.items():
+        if not isinstance(value, Mapping | list | tuple):
+            continue
+        stack: list[tuple[Any, int]] = [(value, 2)]
+        while stack:
+            node, depth = stack.pop()
+            if depth > MAX_DEPTH:
+                name = _cleaned(str(key))[:40]
+                raise RecordError(
+                    f"'{name}' is nested deeper than {MAX_DEPTH} levels; flatten it or leave it out"
+                )
+            children = node.values() if isinstance(node, Mapping) else node
+            stack.extend(
+                (child, depth + 1) for child in children if isinstance(child, Mapping | list | tuple)
+            )
+
+
 def mention_key(data: Any) -> tuple[str, str] | None:
     """The `(source, external_id)` that `parse_mention` would give `data`, or None when it would reject them."""
     if not isinstance(data, Mapping):
@@ -235,6 +259,7 @@ def parse_mention(data: Any, *, raw_is_clean: bool = False) -> MentionRecord:
     """
     if not isinstance(data, Mapping):
         raise RecordError(f"each line must be a JSON object, got {type(data).__name__}")
+    _check_depth(data)
     clean = _as_is if raw_is_clean else _cleaned
     source = _required_str(data, "source", max_chars=40, clean=clean).lower()
     if not _SOURCE_RE.fullmatch(source):
@@ -270,17 +295,23 @@ def parse_mention(data: Any, *, raw_is_clean: bool = False) -> MentionRecord:
     )
 
 
-def json_safe(value: Any) -> Any:
-    """`value` with control characters and lone surrogates removed from strings and oversized numbers as text.
+_TOO_DEEP = f"(nested deeper than {MAX_DEPTH} levels: left out)"
 
-    `raw` is written with orjson, which refuses integers past 64 bits and lone surrogates; a platform
-    payload may carry either, and one such item must not fail its whole page."""
+
+def json_safe(value: Any, *, _depth: int = 1) -> Any:
+    """`value` with control characters and lone surrogates removed from strings, oversized numbers as text,
+    and objects or arrays nested deeper than MAX_DEPTH levels replaced by a note saying so.
+
+    `raw` is written with orjson, which refuses integers past 64 bits, lone surrogates and nesting past 255
+    levels; a platform payload may carry any of them, and one such item must not fail its whole page."""
     if isinstance(value, str):
         return clean_text(value)[0]
+    if isinstance(value, Mapping | list | tuple) and _depth > MAX_DEPTH:
+        return _TOO_DEEP
     if isinstance(value, Mapping):
-        return {clean_text(str(key))[0]: json_safe(item) for key, item in value.items()}
+        return {clean_text(str(key))[0]: json_safe(item, _depth=_depth + 1) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return [json_safe(item) for item in value]
+        return [json_safe(item, _depth=_depth + 1) for item in value]
     if isinstance(value, bool) or value is None:
         return value
     if isinstance(value, int) and not -(2**63) <= value < 2**63:

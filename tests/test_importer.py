@@ -8,6 +8,7 @@ from sqlalchemy.engine import Engine
 
 from monitor.errors import ImportFileError
 from monitor.importer import import_file
+from monitor.records import MAX_DEPTH
 from monitor.storage.models import AuthorIdentity, Mention
 
 
@@ -154,3 +155,24 @@ def test_author_reach_follows_the_newest_mention(engine: Engine, tmp_path: Path)
     with engine.connect() as conn:
         reach = conn.execute(sa.select(AuthorIdentity.__table__.c.reach)).scalars().all()
     assert reach == [50]
+
+
+def _nested(depth: int) -> str:
+    """JSON text of objects `depth` levels deep (built by hand: json.dumps recurses in C and stops at ~1000)."""
+    return '{"a": ' * depth + '"bottom"' + "}" * depth
+
+
+@pytest.mark.parametrize("depth", [256, 1000])
+def test_a_deeply_nested_line_is_rejected_and_the_good_lines_are_stored(
+    engine: Engine, tmp_path: Path, depth: int
+) -> None:
+    poison = json.dumps(_line(2, extra="EXTRA")).replace('"EXTRA"', _nested(depth))
+    path = _write_jsonl(tmp_path / "deep.jsonl", [_line(1), poison, _line(3)])
+    summary = import_file(engine, path)
+    assert (summary.read, summary.new) == (3, 2)
+    assert [(r.line, r.reason) for r in summary.rejected] == [
+        (2, f"'extra' is nested deeper than {MAX_DEPTH} levels; flatten it or leave it out")
+    ]
+    with engine.connect() as conn:
+        stored = conn.execute(sa.select(Mention.__table__.c.external_id).order_by("external_id")).scalars()
+        assert list(stored) == ["r-1", "r-3"]

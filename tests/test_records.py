@@ -1,8 +1,9 @@
 from datetime import UTC, datetime
 
+import orjson
 import pytest
 
-from monitor.records import MAX_TEXT_CHARS, RecordError, clean_text, parse_mention
+from monitor.records import MAX_DEPTH, MAX_TEXT_CHARS, RecordError, clean_text, json_safe, parse_mention
 
 
 def _item(**overrides: object) -> dict[str, object]:
@@ -93,3 +94,27 @@ def test_nul_and_controls_are_removed_the_same_way_everywhere() -> None:
 def test_lone_surrogates_are_replaced() -> None:
     assert clean_text("a\ud800b") == ("a\ufffdb", True)
     assert clean_text("emoji 😀 ok") == ("emoji 😀 ok", False)
+
+
+def test_json_safe_cuts_nesting_past_the_limit_so_orjson_can_write_it() -> None:
+    payload: object = "bottom"
+    for _ in range(300):
+        payload = {"a": [payload]}
+    safe = json_safe(payload)
+    orjson.dumps(safe)  # refuses more than 255 levels
+    depth, node = 1, safe
+    while isinstance(node, dict | list):
+        node = node["a"] if isinstance(node, dict) else node[0]
+        depth += 1
+    assert (depth, node) == (MAX_DEPTH + 1, f"(nested deeper than {MAX_DEPTH} levels: left out)")
+
+
+def test_a_too_deep_field_is_named() -> None:
+    item = _item(extra={"a": [[[{"b": 1}]]]})
+    assert parse_mention(item).raw == item  # 6 levels: kept
+    nested: object = 1
+    for _ in range(MAX_DEPTH - 1):
+        nested = [nested]
+    assert parse_mention(_item(payload=nested)).raw is not None  # exactly MAX_DEPTH levels
+    with pytest.raises(RecordError, match=rf"^'payload' is nested deeper than {MAX_DEPTH} levels"):
+        parse_mention(_item(payload=[nested]))

@@ -17,6 +17,7 @@ from api.routes.ingest import MAX_BODY_BYTES, MAX_ITEMS
 from monitor.classify.factory import build_classifier
 from monitor.config import Settings
 from monitor.pipeline import Pipeline
+from monitor.records import MAX_DEPTH
 from monitor.storage.api_keys import create_api_key
 from monitor.storage.models import AuthorIdentity, Brand, Mention, MentionBrand
 from tests.api.conftest import HOSTILE_SCRIPT, KeylessClient, Seeded, TestClient, build_app, error_of
@@ -275,3 +276,25 @@ def test_a_forgotten_author_is_not_brought_back(engine: Engine, manager: TestCli
         ("created", False),
     ]
     assert _count(engine) == 1
+
+
+@pytest.mark.parametrize("depth", [256, 1000])
+def test_a_deeply_nested_item_is_rejected_and_the_rest_is_kept(
+    engine: Engine, manager: TestClient, depth: int
+) -> None:
+    # by hand: json.dumps recurses in C and stops at about 1,000 levels
+    nested = "[" * depth + '"bottom"' + "]" * depth
+    body = json.dumps([review("d-1"), review("d-2", extra={"payload": "NESTED"}), review("d-3")])
+    response = manager.post(
+        "/api/v1/mentions",
+        content=body.replace('"NESTED"', nested).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 422, response.text
+    report = response.json()
+    assert [(i["index"], i["status"], i["reason"]) for i in report["items"]] == [
+        (0, "created", None),
+        (1, "rejected", f"'extra' is nested deeper than {MAX_DEPTH} levels; flatten it or leave it out"),
+        (2, "created", None),
+    ]
+    assert _count(engine) == 2

@@ -75,3 +75,18 @@ def test_missing_import_file_names_the_problem(tmp_path: Path, monkeypatch: pyte
     result = runner.invoke(app, ["import", "nope.jsonl"])
     assert result.exit_code == 2
     assert "nope.jsonl is not a file" in result.output
+
+
+def test_a_too_deep_line_is_reported_and_the_import_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert runner.invoke(app, ["init", "--brand", "Acme"]).exit_code == 0
+    good = {"source": "x", "text": "Acme", "created_at": "2026-11-01T10:00:00Z", "author": {"handle": "a"}}
+    deep = json.dumps({**good, "external_id": "2", "extra": "DEEP"}).replace('"DEEP"', "[" * 256 + "]" * 256)
+    lines = [json.dumps({**good, "external_id": "1"}), deep, json.dumps({**good, "external_id": "3"})]
+    (tmp_path / "m.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = runner.invoke(app, ["import", "m.jsonl", "--quiet"])
+    assert result.exit_code == 0, result.output  # bad lines are reported, as any other bad line
+    assert "line 2: 'extra' is nested deeper than 32 levels; flatten it or leave it out" in result.output
+    assert "│    3 │   2 │         0 │        1 │" in result.output
