@@ -29,6 +29,7 @@ MAX_ID_CHARS = 300
 # orjson, which refuses more than 255 (issue 13: one 256-deep line stopped a whole import), and json_safe
 # recurses; the import format itself needs 3
 MAX_DEPTH = 32
+_CONTAINERS = (dict, list)
 ENGAGEMENT_KEYS = ("likes", "shares", "replies", "quotes", "score", "views", "helpful")
 REACH_KINDS = ("followers", "karma", "subscribers", "none")
 _SOURCE_RE = re.compile(r"[a-z][a-z0-9_.-]{0,39}")
@@ -222,9 +223,11 @@ def _url(value: Any) -> str | None:
 
 
 def _check_depth(data: Mapping[str, Any]) -> None:
-    """Raises RecordError naming the first field nested deeper than MAX_DEPTH levels (without recursing)."""
+    """Raises RecordError naming the first field nested deeper than MAX_DEPTH levels (without recursing).
+
+    Decoded JSON holds only dicts and lists; other mappings are cut by json_safe instead."""
     for key, value in data.items():
-        if not isinstance(value, Mapping | list | tuple):
+        if not isinstance(value, _CONTAINERS):
             continue
         stack: list[tuple[Any, int]] = [(value, 2)]
         while stack:
@@ -234,10 +237,9 @@ def _check_depth(data: Mapping[str, Any]) -> None:
                 raise RecordError(
                     f"'{name}' is nested deeper than {MAX_DEPTH} levels; flatten it or leave it out"
                 )
-            children = node.values() if isinstance(node, Mapping) else node
-            stack.extend(
-                (child, depth + 1) for child in children if isinstance(child, Mapping | list | tuple)
-            )
+            for child in node.values() if isinstance(node, dict) else node:
+                if isinstance(child, _CONTAINERS):
+                    stack.append((child, depth + 1))
 
 
 def mention_key(data: Any) -> tuple[str, str] | None:
