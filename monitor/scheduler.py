@@ -10,7 +10,8 @@
   failed, and (from scheduler events) missed and skipped (max_instances reached). Jobs bound their own I/O with
   timeouts and never sleep; a run killed with its process is marked failed by `mark_stale_runs`.
 - `SchedulerService` starts the scheduler only in the process holding the `LeaderLock`; the others
-  serve the API and retry every TTL/2, so a follower takes over when the leader dies.
+  serve the API and retry every TTL/3, or when the leader's lease ends if sooner, so a follower takes
+  over within TTL when the leader dies.
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ _MIN_GRACE_SECONDS = 5
 _DEFAULT_GRACE_SECONDS = 300
 _MAX_JITTER_SECONDS = 30
 _ERROR_LIMIT = 500
+_MIN_RETRY_SECONDS = 0.01  # a follower that finds the lease already ended still never spins
 _RUN = JobRun.__table__  # type: ignore[attr-defined]
 _log = logging.getLogger("wom.scheduler")
 _current_run: contextvars.ContextVar[int | None] = contextvars.ContextVar("wom_current_run", default=None)
@@ -401,7 +403,8 @@ def _event_listener(engine: Engine, kinds: dict[str, str]) -> Callable[[Any], No
 
 
 class SchedulerService:
-    """The scheduler of one process: runs jobs only while it holds `lock`, else retries every TTL/2."""
+    """The scheduler of one process: runs jobs only while it holds `lock`, else retries every TTL/3
+    (`retry_seconds`), or as the lease it saw ends when that is sooner."""
 
     def __init__(
         self,
@@ -479,7 +482,7 @@ class SchedulerService:
 
     def _follow(self) -> None:
         stop = self._stop
-        while not stop.wait(self.retry_seconds):
+        while not stop.wait(self._next_try_seconds()):
             with self._mutex:
                 if stop.is_set():
                     return
@@ -488,6 +491,10 @@ class SchedulerService:
                         return
                 except Exception as e:  # a database outage must not end the retries
                     _log.error("cannot start the scheduler: %s", _safe_error(e))
+
+    def _next_try_seconds(self) -> float:
+        # never past the end of the lease seen now: a fixed poll added up to a whole interval to the TTL
+        return max(_MIN_RETRY_SECONDS, min(self.retry_seconds, self.lock.follower_wait_seconds()))
 
     def _on_lock_lost(self) -> None:
         # called in a scheduler worker thread; stopping the scheduler from there is done in another thread

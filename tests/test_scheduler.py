@@ -528,3 +528,19 @@ def test_a_leader_that_loses_the_lock_stops_and_follows(
         follower.shutdown()
         leader.shutdown()
     assert any(message.startswith("lost the scheduler lock") for message in caplog.messages)
+
+
+def test_follower_tries_when_the_lease_it_saw_ends_not_a_whole_poll_later(sqlite_engine: Engine) -> None:
+    """J-2: the dead leader's lease ends in 1 s; a follower polling every 10 minutes still takes over then."""
+    dead = LeaderLock(sqlite_engine, ttl_seconds=1)  # acquired once, never renewed: its process is gone
+    assert dead.acquire()
+    job = ScheduledJob(id="tick", func=CountingJob(target=10**9), interval_seconds=60, kind="collector")
+    follower = SchedulerService(
+        [job], engine=sqlite_engine, lock=LeaderLock(sqlite_engine), retry_seconds=600
+    )
+    try:
+        assert follower.start() is False
+        assert follower.became_leader.wait(_WAIT)  # a fixed poll would first try again after 600 s
+        assert follower.lock.holder() == follower.lock.owner
+    finally:
+        follower.shutdown()

@@ -150,7 +150,70 @@ def test_sqlite_lease_row_names_owner_and_expiry(sqlite_engine: Engine) -> None:
     with sqlite_engine.connect() as conn:
         row = conn.execute(sa.text("SELECT name, owner, expires_at FROM schedulerlease")).one()
     assert tuple(row) == ("wom-scheduler", lock.owner, "2026-03-01 12:01:30.000000")
-    assert (lock.renew_interval_seconds, lock.retry_interval_seconds) == (30.0, 45.0)
+    assert (lock.renew_interval_seconds, lock.retry_interval_seconds) == (30.0, 30.0)
+
+
+# (seconds after the leader's last renewal it is SIGKILLed, the follower's first try): offsets that are
+# exact binary fractions, so the fake clock's microseconds add up without rounding
+_KILL_OFFSETS = (0.0, 0.5, 10.0, 19.75)
+_FOLLOWER_PHASES = (0.25, 7.5, 13.25, 19.75)
+
+
+def test_sigkilled_leader_is_replaced_within_the_ttl(engine: Engine) -> None:
+    """J-2 on the fake clock: the leader renews every TTL/3 until it is killed at any point of its renewal
+    cycle; the follower polls at whatever phase. Takeover (first successful acquire) <= TTL after the kill."""
+    takeovers = [
+        _takeover_after_kill(engine, name=f"j2-{index}", kill_at=40.0 + offset, first_try=phase)
+        for index, (offset, phase) in enumerate(
+            (offset, phase) for offset in _KILL_OFFSETS for phase in _FOLLOWER_PHASES
+        )
+    ]
+    assert max(takeovers) <= 60.0, takeovers
+    report_figure(f"J-2 {engine.dialect.name} worst takeover after SIGKILL, TTL 60 (fake s)", max(takeovers))
+
+
+def _takeover_after_kill(engine: Engine, *, name: str, kill_at: float, first_try: float) -> float:
+    start = utcnow()
+    clock = FakeClock(start)
+    leader = LeaderLock(engine, name=name, ttl_seconds=60, clock=clock)
+    follower = LeaderLock(engine, name=name, ttl_seconds=60, clock=clock)
+    assert leader.acquire()
+    renew_at, try_at, killed = leader.renew_interval_seconds, first_try, False
+    try:
+        for _ in range(1000):
+            renewing = renew_at <= kill_at
+            now = min(renew_at if renewing else kill_at if not killed else try_at, try_at)
+            clock.set(start + timedelta(seconds=now))
+            if renewing and now == renew_at:
+                assert leader.renew()
+                renew_at += leader.renew_interval_seconds
+            elif not killed and now == kill_at:
+                killed = True
+                if is_postgres(engine):  # the process dies, so the server ends its session
+                    _terminate_session(engine, leader.owner)
+                    assert _eventually(lambda: follower.holder() is None)
+            elif follower.acquire():
+                assert killed, f"the follower took the lock from a live leader at {now} s"
+                return now - kill_at
+            else:
+                wait = follower.follower_wait_seconds()
+                assert wait > 0 or not killed
+                try_at = now + wait
+        raise AssertionError(f"no takeover within 1000 steps (kill at {kill_at} s, first try {first_try} s)")
+    finally:
+        follower.release()
+        leader.release()
+
+
+def _terminate_session(engine: Engine, owner: str) -> None:
+    with engine.connect() as conn:
+        pids = conn.execute(
+            sa.text("SELECT pid FROM pg_stat_activity WHERE application_name = :name"),
+            {"name": f"wom {owner}"[:63]},
+        ).scalars()
+        assert [conn.execute(sa.select(sa.func.pg_terminate_backend(pid))).scalar_one() for pid in pids] == [
+            True
+        ]
 
 
 def test_ttl_must_be_positive(sqlite_engine: Engine) -> None:
