@@ -36,6 +36,8 @@ _SOURCE_RE = re.compile(r"[a-z][a-z0-9_.-]{0,39}")
 _LANG_RE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})?")
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SURROGATE_RE = re.compile(r"[\ud800-\udfff]")
+# a character a reader would see: not whitespace, not a C0 or C1 control, not a zero-width or direction mark
+_VISIBLE_RE = re.compile(r"[^\s\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]")
 # what a JSON text needs to carry a control character or a surrogate once decoded
 JSON_NEEDS_CLEANING_RE = re.compile(r"\\u00[01][0-9a-fA-F]|\\u007[fF]|\\[bf]|\\u[dD][89a-fA-F]|\x7f")
 
@@ -267,8 +269,12 @@ def parse_mention(data: Any, *, raw_is_clean: bool = False) -> MentionRecord:
     if not _SOURCE_RE.fullmatch(source):
         raise RecordError(f"'source' {source!r} must be lower-case letters, digits, '_', '-' or '.'")
     text_value = data.get("text")
-    if not isinstance(text_value, str) or not text_value.strip():
-        raise RecordError("'text' is missing or empty" if not text_value else "'text' must be a string")
+    if text_value is None:
+        raise RecordError("'text' is missing")
+    if not isinstance(text_value, str):
+        raise RecordError(f"'text' must be a string, got {type(text_value).__name__}")
+    if _VISIBLE_RE.search(text_value) is None:
+        raise RecordError("'text' is empty after removing control characters and whitespace")
     if len(text_value) > MAX_TEXT_CHARS:
         raise RecordError(f"'text' has {len(text_value)} characters; the limit is {MAX_TEXT_CHARS}")
     text, sanitized = (text_value, False) if raw_is_clean else clean_text(text_value)

@@ -176,3 +176,24 @@ def test_a_deeply_nested_line_is_rejected_and_the_good_lines_are_stored(
     with engine.connect() as conn:
         stored = conn.execute(sa.select(Mention.__table__.c.external_id).order_by("external_id")).scalars()
         assert list(stored) == ["r-1", "r-3"]
+
+
+def test_a_text_of_only_controls_or_spaces_is_rejected_on_every_path(engine: Engine, tmp_path: Path) -> None:
+    reason = "'text' is empty after removing control characters and whitespace"
+    jsonl = _write_jsonl(
+        tmp_path / "t.jsonl", [_line(1, text="\u0001\u0002\u001b"), _line(2, text="    "), _line(3)]
+    )
+    summary = import_file(engine, jsonl)
+    assert [(r.line, r.reason) for r in summary.rejected] == [(1, reason), (2, reason)]
+    csv_path = tmp_path / "t.csv"
+    with csv_path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["source", "external_id", "text", "created_at", "author.handle"])
+        writer.writerow(["x", "c-1", "\x01\x07", "2026-11-01T10:00:00Z", "anna"])
+        writer.writerow(["x", "c-2", "  \t ", "2026-11-01T10:00:00Z", "anna"])
+        writer.writerow(["x", "c-3", "fine", "2026-11-01T10:00:00Z", "anna"])
+    summary = import_file(engine, csv_path)
+    assert [(r.line, r.reason) for r in summary.rejected] == [(2, reason), (3, reason)]
+    with engine.connect() as conn:
+        texts = conn.execute(sa.select(Mention.__table__.c.text).order_by("external_id")).scalars()
+        assert list(texts) == ["fine", "Bestelling 3 kwam snel binnen bij Acme"]

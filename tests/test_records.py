@@ -78,6 +78,19 @@ def test_bad_fields_name_the_field(overrides: dict[str, object], message: str) -
         parse_mention(_item(**overrides))
 
 
+_EMPTY_TEXT = "'text' is empty after removing control characters and whitespace"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "   ", " \t\r\n ", "\x00\x01\x1b\x7f", " \x07 \x00 ", "\x85\x80\x9f", "\u200b\u200e\ufeff\u2060"],
+)
+def test_a_text_of_only_controls_or_whitespace_is_rejected_with_one_reason(text: str) -> None:
+    with pytest.raises(RecordError) as raised:
+        parse_mention(_item(text=text))
+    assert str(raised.value) == _EMPTY_TEXT
+
+
 def test_not_an_object() -> None:
     with pytest.raises(RecordError, match="must be a JSON object"):
         parse_mention(["a", "list"])
