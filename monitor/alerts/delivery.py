@@ -1,7 +1,13 @@
 """Delivering pending alert e-mails: claim, send, mark sent, with bounded retries.
 
 E-mail cannot be exactly-once: a crash between send and mark-sent resends once, with the same
-Message-ID, so receivers can drop the copy (../shared/RELIABILITY.md (b)).
+Message-ID, so receivers can drop the copy (../shared/RELIABILITY.md (b)). A crash between claim and send
+sends nothing; the delivery is taken over when its lease ends. Fault points for the kill -9 tests:
+`delivery.after_claim_before_send` and `delivery.after_send_before_mark`.
+
+Whatever goes wrong while one delivery is loaded, rendered or sent (HeaderWriteError, ValueError, smtplib
+and socket errors, a bug) is that delivery's failed attempt: counted, stored with the SMTP password masked,
+retried with backoff; the run goes on with the next one.
 """
 
 from __future__ import annotations
@@ -11,12 +17,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
+from typing import Literal
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from monitor.alerts.email import DeliveryError, render_alert_email, send_email
+from monitor.alerts.rules import plain_text
 from monitor.config import Settings, SmtpSettings
 from monitor.faults import fault_point
 from monitor.storage.models import Alert, Brand, NotificationDelivery, utcnow
@@ -27,6 +35,9 @@ log = logging.getLogger("wom.delivery")
 _DELIVERY = NotificationDelivery.__table__  # type: ignore[attr-defined]
 MAX_ATTEMPTS = 6
 _SEND_LEASE = timedelta(minutes=5)
+_ERROR_CHARS = 1000
+Outcome = Literal["sent", "retrying", "failed"]
+Sender = Callable[[EmailMessage, SmtpSettings], None]
 
 
 @dataclass(slots=True)
@@ -40,7 +51,8 @@ def _backoff(attempts: int) -> timedelta:
     return timedelta(minutes=min(240, 2 ** (attempts - 1)))
 
 
-def _claim_one(engine: Engine, *, now: datetime) -> int | None:
+def _claim_one(engine: Engine, *, now: datetime) -> tuple[int, int] | None:
+    """Take one due delivery (pending, or sending with an ended lease): (id, attempts counting this one)."""
     due = sa.or_(
         sa.and_(_DELIVERY.c.status == "pending", _DELIVERY.c.next_attempt_at <= now),
         sa.and_(_DELIVERY.c.status == "sending", _DELIVERY.c.next_attempt_at <= now),
@@ -53,37 +65,57 @@ def _claim_one(engine: Engine, *, now: datetime) -> int | None:
             sa.update(_DELIVERY)
             .where(_DELIVERY.c.id == pick.scalar_subquery())
             .values(status="sending", next_attempt_at=now + _SEND_LEASE, attempts=_DELIVERY.c.attempts + 1)
-            .returning(_DELIVERY.c.id)
+            .returning(_DELIVERY.c.id, _DELIVERY.c.attempts)
         ).first()
-    return None if row is None else int(row[0])
+    return None if row is None else (int(row[0]), int(row[1]))
 
 
 def deliver_pending(
     engine: Engine,
     settings: Settings,
     *,
-    send: Callable[[EmailMessage, SmtpSettings], None] | None = None,
+    send: Sender | None = None,
     now: Callable[[], datetime] = utcnow,
     limit: int = 100,
 ) -> DeliveryResult:
-    """Send up to `limit` due deliveries. A failure is retried with backoff up to MAX_ATTEMPTS times."""
+    """Send up to `limit` due deliveries. A failure is retried with backoff up to MAX_ATTEMPTS times.
+
+    Never raises for one delivery's failure (that is counted on the delivery); raises only when the
+    database cannot be written.
+    """
     sender = send or (lambda message, smtp: send_email(message, smtp=smtp))
     result = DeliveryResult()
     for _ in range(limit):
-        delivery_id = _claim_one(engine, now=now())
-        if delivery_id is None:
+        claimed = _claim_one(engine, now=now())
+        if claimed is None:
             break
+        fault_point("delivery.after_claim_before_send")
+        delivery_id, attempts = claimed
+        outcome = _deliver_one(engine, settings, delivery_id, attempts=attempts, send=sender, now=now)
+        setattr(result, outcome, getattr(result, outcome) + 1)
+    return result
+
+
+def _deliver_one(
+    engine: Engine,
+    settings: Settings,
+    delivery_id: int,
+    *,
+    attempts: int,
+    send: Sender,
+    now: Callable[[], datetime],
+) -> Outcome:
+    message_id = ""
+    try:
         with Session(engine, expire_on_commit=False) as session:
             delivery = session.get(NotificationDelivery, delivery_id)
-            assert delivery is not None
-            alert = session.get(Alert, delivery.alert_id)
+            alert = session.get(Alert, delivery.alert_id) if delivery else None
             brand = session.get(Brand, alert.brand_id) if alert else None
-        if alert is None or brand is None:
+        if delivery is None or alert is None or brand is None:
             _finish(
                 engine, delivery_id, status="failed", error="the alert or its brand was deleted", now=now()
             )
-            result.failed += 1
-            continue
+            return "failed"
         message = render_alert_email(
             alert,
             recipient=delivery.recipient,
@@ -91,39 +123,43 @@ def deliver_pending(
             brand_name=brand.name,
             dashboard_url=settings.api.public_url,
         )
-        try:
-            sender(message, settings.smtp)
-        except DeliveryError as e:
-            final = e.permanent or delivery.attempts >= MAX_ATTEMPTS
-            status = "failed" if final else "pending"
-            _finish(
-                engine,
-                delivery_id,
-                status=status,
-                error=str(e),
-                now=now(),
-                retry=not final,
-                attempts=delivery.attempts,
-                message_id=str(message["Message-ID"]),
-            )
-            log.warning(
-                "alert %s to %s not delivered (attempt %s): %s",
-                alert.id,
-                delivery.recipient,
-                delivery.attempts,
-                e,
-            )
-            if final:
-                result.failed += 1
-            else:
-                result.retrying += 1
-            continue
-        fault_point("delivery.after_send_before_mark")
+        message_id = str(message["Message-ID"])
+        send(message, settings.smtp)
+    except Exception as e:  # one delivery's failure must not stop the others (issue 13)
+        final = (isinstance(e, DeliveryError) and e.permanent) or attempts >= MAX_ATTEMPTS
+        error = _safe_error(e, secrets=(settings.smtp.password,))
         _finish(
-            engine, delivery_id, status="sent", error="", now=now(), message_id=str(message["Message-ID"])
+            engine,
+            delivery_id,
+            status="failed" if final else "pending",
+            error=error,
+            now=now(),
+            retry=not final,
+            attempts=attempts,
+            message_id=message_id,
         )
-        result.sent += 1
-    return result
+        log.warning(
+            "delivery %s not delivered (attempt %s of %s%s): %s",
+            delivery_id,
+            attempts,
+            MAX_ATTEMPTS,
+            ", given up" if final else ", will be retried",
+            error,
+        )
+        return "failed" if final else "retrying"
+    fault_point("delivery.after_send_before_mark")
+    _finish(engine, delivery_id, status="sent", error="", now=now(), message_id=message_id)
+    return "sent"
+
+
+def _safe_error(error: Exception, *, secrets: tuple[str, ...]) -> str:
+    """One line for `last_error` and the log: DeliveryError's own text (it names the fix), otherwise
+    `Type: message`; secrets replaced by ***."""
+    text = str(error) if isinstance(error, DeliveryError) else f"{type(error).__name__}: {error}"
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return plain_text(text, limit=_ERROR_CHARS)
 
 
 def _finish(
@@ -137,7 +173,7 @@ def _finish(
     attempts: int = 1,
     message_id: str = "",
 ) -> None:
-    values: dict[str, object] = {"status": status, "last_error": error[:1000]}
+    values: dict[str, object] = {"status": status, "last_error": error[:_ERROR_CHARS]}
     if message_id:
         values["message_id"] = message_id
     if status == "sent":

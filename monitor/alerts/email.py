@@ -1,8 +1,12 @@
 """Render one alert as an e-mail (plain text + HTML) and send it over SMTP.
 
 Mention text is hostile: the HTML part is rendered by a jinja2 Environment with autoescape on for every
-template, links are only http(s), and header values lose control characters (an `EmailMessage` raises
-ValueError on CR/LF, which would turn one alert into a message that fails every retry).
+template, links are only http(s), and header values go through `header_text`: one line without control
+characters or line breaks, and without the `=?` that starts an RFC 2047 encoded word. Removing CR/LF is not
+enough: on Python < 3.11.10 the `email` package decodes an encoded word such as
+`=?utf-8?q?=0D=0AReply-To:_x@evil.example?=` when it refolds a header and writes the CR/LF raw, a new
+header line (CVE-2024-6923); fixed versions raise HeaderWriteError instead. `send_email` also checks the
+written header block against the message's own headers and refuses a message whose header lines differ.
 
 The `Message-ID` depends only on the alert id, the recipient and the sender, so a resend after a crash in
 the send window carries the same id and the receiving side can drop the copy (RFC 1047 leaves that window).
@@ -10,13 +14,16 @@ the send window carries the same id and the receiving side can drop the copy (RF
 
 from __future__ import annotations
 
+import email.errors
 import hashlib
 import smtplib
 import ssl
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from email import policy
 from email.message import EmailMessage
-from email.utils import format_datetime, parseaddr
+from email.parser import BytesHeaderParser
+from email.utils import format_datetime, getaddresses, parseaddr
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -31,6 +38,7 @@ __all__ = [
     "AlertFields",
     "DeliveryError",
     "alert_message_id",
+    "header_text",
     "render_alert_email",
     "send_email",
 ]
@@ -95,6 +103,17 @@ class DeliveryError(WomError):
         super().__init__(message)
 
 
+def header_text(value: str, *, limit: int) -> str:
+    """`value` as a header value that the `email` package cannot turn into another header line.
+
+    One line of at most `limit` characters (`plain_text`: control characters, CR, LF, \\x0b, \\x0c,
+    \\x1c-\\x1e, \\x85, U+2028 and U+2029 become spaces), and every `=?` becomes `= ?`, so no RFC 2047
+    encoded word is left for the header parser to decode into a line break. The replacement cannot form a
+    new `=?`, and `plain_text` only turns characters into spaces, so it cannot join one either.
+    """
+    return plain_text(value.replace("=?", "= ?"), limit=limit)
+
+
 def alert_message_id(alert_id: int, recipient: str, *, sender: str) -> str:
     """The stable `Message-ID` of one alert to one recipient: `<wom-alert-ID.HASH@sender-domain>`."""
     sender_address = parseaddr(sender)[1].casefold()
@@ -123,7 +142,7 @@ def render_alert_email(
     if alert.id is None:
         raise ValueError("the alert has no id; store it before rendering, the Message-ID is derived from it")
     detail = dict(alert.detail or {})
-    title = plain_text(alert.title, limit=SUBJECT_CHARS) or alert.kind
+    title = plain_text(alert.title, limit=SUBJECT_CHARS) or plain_text(alert.kind, limit=80)
     brand = plain_text(brand_name, limit=80)
     event_at = alert.event_at.isoformat() if alert.event_at else ""
     excerpt = _multiline(str(detail.get("excerpt") or ""))
@@ -138,9 +157,9 @@ def render_alert_email(
     severity = plain_text(alert.severity, limit=20)
 
     message = EmailMessage()
-    message["Subject"] = plain_text(f"[wom] {brand}: {title}", limit=SUBJECT_CHARS)
-    message["From"] = plain_text(sender, limit=300)
-    message["To"] = plain_text(recipient, limit=300)
+    message["Subject"] = header_text(f"[wom] {brand}: {title}", limit=SUBJECT_CHARS)
+    message["From"] = header_text(sender, limit=300)
+    message["To"] = header_text(recipient, limit=300)
     message["Date"] = format_datetime(now or datetime.now(UTC))
     message["Message-ID"] = alert_message_id(alert.id, recipient, sender=sender)
     message["Auto-Submitted"] = "auto-generated"
@@ -173,6 +192,9 @@ def render_alert_email(
 def send_email(message: EmailMessage, *, smtp: SmtpSettings) -> None:
     """Send over SMTP: STARTTLS when `smtp.starttls`, implicit TLS on port 465, login when `smtp.username`.
 
+    The envelope goes from the From address to the To addresses only, and the bytes sent are the ones whose
+    header lines were checked against the message's headers (`_wire_form`).
+
     Raises DeliveryError naming the fix; `permanent` is False for what a retry may cure (no connection,
     timeouts, 4xx). A failure after the server accepted the message (at QUIT) is not an error.
     """
@@ -189,6 +211,7 @@ def send_email(message: EmailMessage, *, smtp: SmtpSettings) -> None:
             permanent=True,
         )
     where = f"{smtp.host}:{smtp.port}"
+    wire, from_address, to_addresses, international = _wire_form(message)
     client: smtplib.SMTP | None = None
     try:
         client = _connect(smtp)
@@ -198,7 +221,16 @@ def send_email(message: EmailMessage, *, smtp: SmtpSettings) -> None:
             client.ehlo()
         if smtp.username:
             client.login(smtp.username, password)
-        refused = client.send_message(message)
+        options: tuple[str, ...] = ()
+        if international:
+            if not client.has_extn("smtputf8"):
+                raise DeliveryError(
+                    f"{where} does not offer SMTPUTF8, which a non-ASCII address needs; use ASCII addresses "
+                    "in smtp.sender and alerts.email_to",
+                    permanent=True,
+                )
+            options = ("SMTPUTF8", "BODY=8BITMIME")
+        refused = client.sendmail(from_address, to_addresses, wire, mail_options=options)
     except smtplib.SMTPNotSupportedError as e:
         raise _unsupported_error(e, smtp=smtp) from e
     except smtplib.SMTPAuthenticationError as e:
@@ -250,6 +282,41 @@ def send_email(message: EmailMessage, *, smtp: SmtpSettings) -> None:
             permanent=True,
             smtp_code=next(iter(refused.values()))[0],
         )
+
+
+def _wire_form(message: EmailMessage) -> tuple[bytes, str, list[str], bool]:
+    """The bytes to send, the envelope sender and recipients, and whether SMTPUTF8 is needed.
+
+    Raises DeliveryError (permanent: the same message fails the same way every time) when the message
+    cannot be written, e.g. HeaderWriteError on Python >= 3.11.10, or when the written header block does
+    not hold exactly the message's own headers, i.e. a header value came out as a header line of its own.
+    """
+    from_address = parseaddr(str(message["From"] or ""))[1]
+    to_addresses = [address for _, address in getaddresses([str(v) for v in message.get_all("To", [])])]
+    to_addresses = [address for address in to_addresses if address]
+    if not from_address or not to_addresses:
+        raise DeliveryError(
+            "the message has no From or no To address; check smtp.sender and alerts.email_to", permanent=True
+        )
+    international = not all(address.isascii() for address in (from_address, *to_addresses))
+    try:
+        wire = message.as_bytes(policy=message.policy.clone(linesep="\r\n", utf8=international))
+    except (email.errors.MessageError, ValueError) as e:
+        raise DeliveryError(
+            f"the alert e-mail cannot be written ({type(e).__name__}: {plain_text(str(e), limit=200)}); "
+            "it is not sent",
+            permanent=True,
+        ) from e
+    written = [name.lower() for name in BytesHeaderParser(policy=policy.default).parsebytes(wire)]
+    expected = [name.lower() for name in message]
+    if written != expected:
+        extra = sorted({plain_text(name, limit=40) for name in written} - set(expected))[:5]
+        raise DeliveryError(
+            "a header value of the alert e-mail would be written as header lines of its own "
+            f"({', '.join(extra) or 'headers missing'}); the message is refused, not sent",
+            permanent=True,
+        )
+    return wire, from_address, to_addresses, international
 
 
 def _connect(smtp: SmtpSettings) -> smtplib.SMTP:

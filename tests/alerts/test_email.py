@@ -4,6 +4,7 @@ import logging
 import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
 
@@ -203,6 +204,37 @@ def test_resend_after_crash_carries_the_same_message_id(
     send_email(render(now=datetime(2026, 3, 10, 13, 5, tzinfo=UTC)), smtp=smtp)  # re-rendered after a restart
     ids = [received(recorder, i)["Message-ID"] for i in range(2)]
     assert ids[0] == ids[1] == alert_message_id(17, RECIPIENT, sender=SENDER)
+
+
+ENCODED_WORDS = [
+    "=?utf-8?q?=0D=0AReply-To:_attacker@evil.example?=",
+    "=?utf-8?b?DQpCY2M6IHZpY3RpbUBleGFtcGxlLmNvbQ==?=",  # "\r\nBcc: victim@example.com"
+    "jan=?utf-8?q?=0ABcc:_victim@example.com?=x",
+    "==??utf-8?q?=0D=0AReply-To:_a@evil.example?=",
+]
+
+
+@pytest.mark.parametrize("hostile", ENCODED_WORDS)
+def test_encoded_words_in_header_values_stay_text(hostile: str) -> None:
+    # CVE-2024-6923: Python < 3.11.10 decodes the encoded word while refolding and writes its CR/LF raw
+    message = render(alert(title=f"Complaint to answer from {hostile} on x"), brand_name=hostile)
+    written = message_from_bytes(message.as_bytes(), policy=policy.default)
+    assert list(written.keys()) == list(message.keys())
+    assert written["Reply-To"] is None and written["Bcc"] is None
+    subject = str(written["Subject"])
+    assert subject.splitlines() == [subject] and "=?" not in subject
+    assert "= ?" in subject
+
+
+def test_send_refuses_a_message_whose_header_value_becomes_a_header(
+    smtp_server: LoopbackController, recorder: Recorder
+) -> None:
+    message = render()
+    message.replace_header("Subject", "=?utf-8?q?=0D=0AReply-To:_attacker@evil.example?=" + " x" * 40)
+    with pytest.raises(DeliveryError, match=r"refused, not sent|cannot be written") as caught:
+        send_email(message, smtp=settings_for(smtp_server))
+    assert caught.value.permanent is True
+    assert recorder.envelopes == []
 
 
 def test_poison_subject_reaches_only_the_configured_recipient(
