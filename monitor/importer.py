@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,28 +86,123 @@ def _nest(row: dict[str, str | None]) -> dict[str, Any]:
     return item
 
 
+class _RecordTooLongError(Exception):
+    """The lines of one CSV record passed MAX_LINE_BYTES characters."""
+
+
+class _CsvLines:
+    """The lines of a CSV file for `csv.reader`, keeping those of the record being read (at most
+    MAX_LINE_BYTES characters), so that the lines after an unterminated quote can be read again."""
+
+    def __init__(self, lines: Iterator[str]) -> None:
+        self._lines = lines
+        self._again: deque[tuple[int, str]] = deque()
+        self._count = 0
+        self.record: list[tuple[int, str]] = []
+        self.ended = False  # the file ended inside the record: a quote that is never closed
+        self._size = 0
+
+    def __iter__(self) -> _CsvLines:
+        return self
+
+    def __next__(self) -> str:
+        if self._again:
+            number, line = self._again.popleft()
+        else:
+            line = next(self._lines, "")
+            if not line:
+                self.ended = bool(self.record)
+                raise StopIteration
+            self._count += 1
+            number = self._count
+        self.record.append((number, line))
+        self._size += len(line)
+        if self._size > MAX_LINE_BYTES:
+            raise _RecordTooLongError
+        return line
+
+    def start_record(self) -> None:
+        self.record, self.ended, self._size = [], False, 0
+
+    def read_again(self) -> None:
+        """The lines of this record after its first are read again, as records of their own."""
+        self._again.extendleft(reversed(self.record[1:]))
+
+
+_READ_AGAIN = (
+    "; this line was skipped and the lines after it were read again as rows of their own. Close the quote, "
+    'or write a quote inside a quoted field as two ("")'
+)
+
+
 def _csv_lines(handle: io.BufferedReader) -> Iterator[tuple[int, int, Any]]:
-    text = io.TextIOWrapper(handle, encoding="utf-8", errors="surrogateescape", newline="")
-    csv.field_size_limit(MAX_LINE_BYTES)
-    reader = csv.DictReader(text)
+    """Rows by the line they start on. A quoted field may run over several lines; a quote that is not
+    closed by the end of the file, within MAX_LINE_BYTES, or before the row would stop fitting the header
+    rejects the line it opened on, and the lines after it are read again (so one stray quote costs one
+    row, not the rest of the file)."""
+    text = io.TextIOWrapper(handle, encoding="utf-8-sig", errors="surrogateescape", newline="")
+    csv.field_size_limit(MAX_LINE_BYTES + 1)  # _CsvLines stops a record first
+    lines = _CsvLines(text)
+    reader = csv.reader(lines)
+    header: list[str] | None = None
     position = 0
     while True:
+        lines.start_record()
+        error: str | None = None
         try:
-            row = next(reader)
-        except StopIteration:
-            return
+            values = next(reader, None)
+        except _RecordTooLongError:
+            values, error = None, "too long"
         except csv.Error as e:
-            yield reader.line_num, 0, RecordError(f"bad CSV: {e}")
-            continue
+            values, error = None, f"bad CSV: {e}"
+        if not lines.record:
+            return
+        first, last = lines.record[0][0], lines.record[-1][0]
         consumed = handle.tell() - position  # the wrapper reads ahead in chunks: progress is approximate
         position += consumed
-        values = [v for v in row.values() if isinstance(v, str)]
-        if any("\udc80" <= ch <= "\udcff" for value in values for ch in value):
-            yield reader.line_num, consumed, RecordError("invalid UTF-8; save the file as UTF-8")
-        elif None in row:
-            yield reader.line_num, consumed, RecordError("more values than columns in the header")
-        else:
-            yield reader.line_num, consumed, (_nest(row), False)
+        if header is None and values and error is None:
+            header = values
+            continue
+        if len(lines.record) > 1 or lines.ended:
+            unterminated = _unterminated(lines, values, error, header=header or [], last=last)
+            if unterminated is not None:
+                lines.read_again()
+                yield first, consumed, RecordError(unterminated + _READ_AGAIN)
+                continue
+        if error == "too long":
+            error = f"line is {len(lines.record[0][1]):,} characters; the limit is {MAX_LINE_BYTES:,}"
+        if error is not None or values is None:
+            yield first, consumed, RecordError(error or "bad CSV")
+        elif values:  # a blank line is no row
+            yield first, consumed, _csv_row(values, header or [])
+
+
+def _unterminated(
+    lines: _CsvLines, values: list[str] | None, error: str | None, *, header: list[str], last: int
+) -> str | None:
+    """Why the record `lines` holds is an unterminated quote, or None when it is a good multi-line row."""
+    if lines.ended:
+        return "a quote opened on this line is never closed (the file ends inside it)"
+    if error == "too long":
+        return (
+            f"a quote opened on this line runs on for over {MAX_LINE_BYTES:,} characters without being closed"
+        )
+    if error is not None:
+        return f"a quote opened on this line runs on to line {last}, where the CSV breaks ({error})"
+    if values is not None and len(values) != len(header):
+        return (
+            f"a quote opened on this line closes only on line {last}, and the {len(lines.record)} lines read "
+            f"as one row do not fit the header ({len(values)} values for {len(header)} columns)"
+        )
+    return None
+
+
+def _csv_row(values: list[str], header: list[str]) -> RecordError | tuple[dict[str, Any], bool]:
+    if any("\udc80" <= ch <= "\udcff" for value in values for ch in value):
+        return RecordError("invalid UTF-8; save the file as UTF-8")
+    if len(values) > len(header):
+        return RecordError("more values than columns in the header")
+    return _nest(dict(zip(header, values, strict=False))), False
 
 
 def _raw_items(path: Path) -> Iterator[tuple[int, int, tuple[Any, bool] | RecordError]]:

@@ -197,3 +197,99 @@ def test_a_text_of_only_controls_or_spaces_is_rejected_on_every_path(engine: Eng
     with engine.connect() as conn:
         texts = conn.execute(sa.select(Mention.__table__.c.text).order_by("external_id")).scalars()
         assert list(texts) == ["fine", "Bestelling 3 kwam snel binnen bij Acme"]
+
+
+_CSV_HEADER = "source,external_id,text,created_at,author.handle\r\n"
+
+
+def _csv_row(n: int, text: str | None = None) -> str:
+    return f"x,c-{n},{text if text is not None else f'row {n}'},2026-11-01T10:00:00Z,anna\r\n"
+
+
+def _import_csv(engine: Engine, tmp_path: Path, content: str) -> tuple[list[tuple[int, str]], list[str]]:
+    path = tmp_path / "m.csv"
+    path.write_text(content, encoding="utf-8", newline="")
+    summary = import_file(engine, path)
+    with engine.connect() as conn:
+        stored = conn.execute(sa.select(Mention.__table__.c.external_id).order_by("external_id")).scalars()
+        return [(r.line, r.reason) for r in summary.rejected], list(stored)
+
+
+def test_a_csv_field_over_the_limit_is_reported_at_its_own_line(engine: Engine, tmp_path: Path) -> None:
+    content = _CSV_HEADER + _csv_row(1) + _csv_row(2, "y" * 1_000_001) + _csv_row(3)
+    rejected, stored = _import_csv(engine, tmp_path, content)
+    assert rejected == [(3, "line is 1,000,035 characters; the limit is 1,000,000")]
+    assert stored == ["c-1", "c-3"]
+
+
+_REREAD = (
+    "; this line was skipped and the lines after it were read again as rows of their own. Close the quote, "
+    'or write a quote inside a quoted field as two ("")'
+)
+
+
+def test_an_unterminated_quote_is_reported_where_it_opened_and_the_rows_after_it_are_kept(
+    engine: Engine, tmp_path: Path
+) -> None:
+    content = (
+        _CSV_HEADER + _csv_row(1) + _csv_row(2) + _csv_row(3, '"broken text') + _csv_row(4) + _csv_row(5)
+    )
+    rejected, stored = _import_csv(engine, tmp_path, content)
+    assert rejected == [
+        (4, "a quote opened on this line is never closed (the file ends inside it)" + _REREAD)
+    ]
+    assert stored == ["c-1", "c-2", "c-4", "c-5"]
+
+
+def test_an_unterminated_quote_closed_by_a_later_one_is_reported_where_it_opened(
+    engine: Engine, tmp_path: Path
+) -> None:
+    rows = [_csv_row(1), _csv_row(2, '"broken'), _csv_row(3), _csv_row(4, '"quoted, fine"'), _csv_row(5)]
+    rejected, stored = _import_csv(engine, tmp_path, _CSV_HEADER + "".join(rows))
+    assert rejected == [
+        (
+            3,
+            "a quote opened on this line closes only on line 5, and the 3 lines read as one row do not fit "
+            "the header (6 values for 5 columns)" + _REREAD,
+        )
+    ]
+    assert stored == ["c-1", "c-3", "c-4", "c-5"]
+
+
+def test_an_unterminated_quote_running_past_the_limit_is_reported_where_it_opened(
+    engine: Engine, tmp_path: Path
+) -> None:
+    rows = [_csv_row(1, '"broken'), *(_csv_row(n, "z" * 1000) for n in range(2, 1200))]
+    rejected, stored = _import_csv(engine, tmp_path, _CSV_HEADER + "".join(rows))
+    assert rejected == [
+        (
+            2,
+            "a quote opened on this line runs on for over 1,000,000 characters without being closed"
+            + _REREAD,
+        )
+    ]
+    assert len(stored) == 1198 and "c-1" not in stored
+
+
+def test_quoted_fields_over_several_lines_are_kept_and_rows_are_numbered_by_their_first_line(
+    engine: Engine, tmp_path: Path
+) -> None:
+    rows = [
+        _csv_row(1, '"first line\r\nsecond line, with ""quotes"""'),
+        _csv_row(2),
+        '"x","c-3","three\nlines\nlong",yesterday,anna\r\n',
+        _csv_row(4),
+    ]
+    rejected, stored = _import_csv(engine, tmp_path, _CSV_HEADER + "".join(rows))
+    assert rejected == [(5, "'created_at' 'yesterday' is not an ISO 8601 time such as 2026-11-01T10:00:00Z")]
+    assert stored == ["c-1", "c-2", "c-4"]
+    with engine.connect() as conn:
+        text = conn.execute(
+            sa.select(Mention.__table__.c.text).where(Mention.__table__.c.external_id == "c-1")
+        ).scalar_one()
+    assert text == 'first line\r\nsecond line, with "quotes"'
+
+
+def test_a_csv_saved_with_a_byte_order_mark_reads_its_first_column(engine: Engine, tmp_path: Path) -> None:
+    rejected, stored = _import_csv(engine, tmp_path, "\ufeff" + _CSV_HEADER + _csv_row(1))
+    assert (rejected, stored) == ([], ["c-1"])
