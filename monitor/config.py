@@ -13,14 +13,22 @@ import re
 import tomllib
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-from monitor.collectors.options import BrandCollect, CollectorSettings
+from monitor.collectors.options import BrandCollect, CollectorSettings, NonBlankText
 from monitor.errors import ConfigError
 
 __all__ = [
@@ -36,6 +44,7 @@ __all__ = [
     "SmtpSettings",
     "find_config_path",
     "load_settings",
+    "mask_url_password",
     "settings_from_mapping",
 ]
 
@@ -43,6 +52,20 @@ ENV_PREFIX = "WOM_"
 SECRET_ENV = {
     "smtp.password": "WOM_SMTP_PASSWORD",
 }
+# the secrets each source reads from the environment (a test checks them against the collectors' SPECs)
+SOURCE_SECRET_ENV = {
+    "x": ("WOM_X_BEARER_TOKEN",),
+    "reddit": ("WOM_REDDIT_CLIENT_ID", "WOM_REDDIT_CLIENT_SECRET"),
+    "mastodon": ("WOM_MASTODON_ACCESS_TOKEN",),
+    "bluesky": ("WOM_BLUESKY_HANDLE", "WOM_BLUESKY_APP_PASSWORD"),
+    "youtube": ("WOM_YOUTUBE_API_KEY",),
+    "trustpilot": ("WOM_TRUSTPILOT_API_KEY",),
+}
+# a key whose name says secret is refused without echoing its value, wherever it is in the file
+_SECRET_WORDS = re.compile(
+    r"token|secret|passw|passphrase|pwd|webhook|credential|apikey|bearer|cookie|authorization|privatekey"
+)
+_SECRET_PARTS = frozenset({"key", "keys", "auth", "dsn"})
 _HANDLE_SOURCES = (
     "x",
     "reddit",
@@ -56,8 +79,31 @@ _HANDLE_SOURCES = (
 )
 
 
+def _hashtag(value: str) -> str:
+    if not re.search(r"\w", value.strip().lstrip("#")):
+        raise ValueError("a hashtag needs a word after the #, like #acme; a lone # would match any text")
+    return value
+
+
+def _handle(value: str) -> str:
+    if not re.search(r"\w", value.strip().lstrip("@")):
+        raise ValueError("a handle needs a name after the @, like @acme; a lone @ would match any text")
+    return value
+
+
+def _staff_handle(value: str) -> str:
+    if not re.search(r"\w", value.rpartition(":")[2].strip().lstrip("@")):
+        raise ValueError("write a handle or source:handle, like x:@acme_support")
+    return value
+
+
+Hashtag = Annotated[str, AfterValidator(_hashtag)]
+Handle = Annotated[str, AfterValidator(_handle)]
+
+
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # inf and nan pass gt/ge bounds (inf > 0) and are meaningless for every float setting
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 class DatabaseSettings(_Section):
@@ -129,7 +175,7 @@ class ScoringSettings(_Section):
     half_life_days: float = Field(default=90.0, gt=0)
     recent_half_life_days: float = Field(default=14.0, gt=0)
     min_mentions: int = Field(default=2, ge=1)
-    staff_handles: list[str] = Field(default_factory=list)
+    staff_handles: list[Annotated[str, AfterValidator(_staff_handle)]] = Field(default_factory=list)
     segments: SegmentThresholds = Field(default_factory=SegmentThresholds)
 
 
@@ -166,10 +212,10 @@ class SmtpSettings(_Section):
 
 class BrandBase(_Section):
     name: str = Field(min_length=1, max_length=200)
-    keywords: list[str] = Field(default_factory=list)
-    exclusions: list[str] = Field(default_factory=list)
-    hashtags: list[str] = Field(default_factory=list)
-    handles: dict[str, list[str]] = Field(default_factory=dict)
+    keywords: list[NonBlankText] = Field(default_factory=list)
+    exclusions: list[NonBlankText] = Field(default_factory=list)
+    hashtags: list[Hashtag] = Field(default_factory=list)
+    handles: dict[str, list[Handle]] = Field(default_factory=dict)
     collect: BrandCollect = Field(default_factory=BrandCollect)
 
     @field_validator("handles", mode="before")
@@ -288,13 +334,80 @@ def settings_from_mapping(raw: Mapping[str, Any], *, environ: Mapping[str, str] 
         raise _config_error_from(e, data, environ or {}) from None
 
 
+def mask_url_password(url: str) -> str:
+    """`url` with its password shown as ***: in user:password@host and in password= parameters.
+
+    Works on strings no URL parser accepts, which are the ones that end up in error messages."""
+    masked = re.sub(r"(?i)(passw(?:or)?d\s*=\s*)('[^']*'|[^\s&;]+)", r"\1***", url)
+    scheme, sep, rest = masked.partition("://")
+    if not sep:
+        scheme, rest = "", masked
+    userinfo, at, host = rest.rpartition("@")
+    if at and ":" in userinfo:
+        rest = f"{userinfo.split(':', 1)[0]}:***@{host}"
+    return f"{scheme}{sep}{rest}"
+
+
+def _looks_secret(name: str) -> bool:
+    snake = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()  # apiKey -> api_key
+    parts = re.split(r"[^a-z0-9]+", snake)
+    return bool(_SECRET_WORDS.search("".join(parts))) or not _SECRET_PARTS.isdisjoint(parts)
+
+
+def _field_names(model: type[BaseModel], seen: set[type[BaseModel]] | None = None) -> set[str]:
+    seen = set() if seen is None else seen
+    seen.add(model)
+    names: set[str] = set()
+    for name, field in model.model_fields.items():
+        names.add(name)
+        stack: list[Any] = [field.annotation]
+        while stack:
+            annotation = stack.pop()
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                if annotation not in seen:
+                    names |= _field_names(annotation, seen)
+            else:
+                stack.extend(typing.get_args(annotation))
+    return names
+
+
+def _secret_keys(node: Any, path: tuple[str, ...], declared: set[str]) -> Iterator[tuple[str, ...]]:
+    if isinstance(node, Mapping):
+        for key, value in node.items():
+            sub = (*path, str(key))
+            if _looks_secret(str(key)) and str(key) not in declared:
+                yield sub
+            else:
+                yield from _secret_keys(value, sub, declared)
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            yield from _secret_keys(item, (*path, str(index)), declared)
+
+
+def _secret_variable(path: Sequence[str]) -> str:
+    """The environment variable that holds the secret written at `path`, or the list wom reads."""
+    named = [part for part in path if not part.isdigit()]
+    if (dotted := ".".join(named)) in SECRET_ENV:
+        return SECRET_ENV[dotted]
+    source = next((part for part in reversed(named) if part in SOURCE_SECRET_ENV), None)
+    if source is not None:
+        variables = SOURCE_SECRET_ENV[source]
+        leaf = re.sub(r"[^a-z0-9]", "", named[-1].lower())
+        exact = [v for v in variables if re.sub(r"[^a-z0-9]", "", v.lower()).endswith(leaf)]
+        secret = exact or [v for v in variables if _looks_secret(v)]
+        return " or ".join(secret)
+    every = [*SECRET_ENV.values(), *(v for vs in SOURCE_SECRET_ENV.values() for v in vs if _looks_secret(v))]
+    return f"wom reads for it: one of {', '.join(every)}; wom reads no other secret"
+
+
 def _reject_secrets_in_file(data: dict[str, Any]) -> None:
-    for dotted, env_name in SECRET_ENV.items():
-        section, key = dotted.split(".")
-        if isinstance(data.get(section), dict) and key in data[section]:
-            raise ConfigError(
-                dotted, "***", f"secrets are never read from the config file; remove it and set {env_name}"
-            )
+    for path in _secret_keys(data, (), _field_names(Settings)):
+        raise ConfigError(
+            _dotted_key(list(path), data),
+            "***",
+            "secrets are never read from the config file; remove it and set it in the environment variable "
+            + _secret_variable(path),
+        )
 
 
 def _env_name(path: tuple[str, ...]) -> str:
@@ -351,6 +464,12 @@ def _config_error_from(
     key = _dotted_key(loc, data)
     value: Any = first.get("input")
     message = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "finite_number":
+        message = f"use a finite number (inf and nan mean nothing here); the default is {_default(loc)}"
+    if any(_looks_secret(part) for part in loc if not part.isdigit()):
+        value = "***"
+    elif loc[:2] == ["database", "url"] and isinstance(value, str):
+        value = mask_url_password(value)
     if first["type"] == "extra_forbidden":
         fix = "unknown key; check the spelling against config.example.toml or remove it"
     else:
@@ -371,9 +490,9 @@ def _dotted_key(loc: list[str], data: Mapping[str, Any]) -> str:
     parts: list[str] = []
     node: Any = data
     for part in loc:
-        if part.isdigit() and isinstance(node, list):
+        if part.isdigit() and parts and not isinstance(node, Mapping):
             index = int(part)
-            item = node[index] if index < len(node) else None
+            item = node[index] if isinstance(node, list) and index < len(node) else None
             label = item.get("name") if isinstance(item, Mapping) else None
             parts[-1] = f"{parts[-1]}[{index}{' ' + repr(label) if label else ''}]"
             node = item
@@ -381,3 +500,18 @@ def _dotted_key(loc: list[str], data: Mapping[str, Any]) -> str:
         parts.append(part)
         node = node.get(part) if isinstance(node, Mapping) else None
     return ".".join(parts)
+
+
+def _default(loc: Sequence[str]) -> Any:
+    """The default of the setting at `loc` (model fields only), or '?' when there is none."""
+    model: Any = Settings
+    default: Any = "?"
+    for part in loc:
+        field = (
+            model.model_fields.get(part) if isinstance(model, type) and issubclass(model, BaseModel) else None
+        )
+        if field is None:
+            return "?"
+        default = field.get_default(call_default_factory=True)
+        model = field.annotation
+    return default

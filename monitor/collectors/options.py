@@ -9,8 +9,9 @@ the collectors themselves.
 from __future__ import annotations
 
 import re
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 __all__ = [
     "SOURCE_NAMES",
@@ -26,6 +27,7 @@ __all__ = [
     "HackerNewsSource",
     "MastodonBrand",
     "MastodonSource",
+    "NonBlankText",
     "RedditBrand",
     "RedditSource",
     "RssBrand",
@@ -53,8 +55,25 @@ SOURCE_NAMES = (
 )
 
 
+def _non_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("empty or only spaces; write the word to match or search for, or remove the entry")
+    return value
+
+
+def _bare_hashtag(value: str) -> str:
+    if not re.search(r"\w", value.strip().lstrip("#")):
+        raise ValueError("a hashtag needs a word after the #, like 'acme' or '#acme'")
+    return value
+
+
+# a search term or keyword: an empty one searches (or matches) everything
+NonBlankText = Annotated[str, AfterValidator(_non_blank)]
+
+
 class _Options(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # inf and nan pass gt/ge bounds (inf > 0) and are meaningless for every float setting
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 # --- source-wide -------------------------------------------------------------------------------
@@ -221,7 +240,7 @@ class GooglePlayBrand(_Options):
 class MastodonBrand(_Options):
     instances: list[str] = Field(default_factory=lambda: ["https://mastodon.social"])
     # hashtags to follow (empty: the brand's hashtags); the # is optional
-    hashtags: list[str] = Field(default_factory=list)
+    hashtags: list[Annotated[str, AfterValidator(_bare_hashtag)]] = Field(default_factory=list)
     # full-text search as well (needs WOM_MASTODON_ACCESS_TOKEN; only finds opted-in posts)
     search: bool = False
 
@@ -249,7 +268,7 @@ class BlueskyBrand(_Options):
 
 class HackerNewsBrand(_Options):
     # search terms; empty: the brand's keywords
-    queries: list[str] = Field(default_factory=list)
+    queries: list[NonBlankText] = Field(default_factory=list)
 
 
 class YouTubeBrand(_Options):

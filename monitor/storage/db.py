@@ -16,6 +16,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from monitor.config import mask_url_password
 from monitor.errors import StorageError
 
 __all__ = [
@@ -47,9 +48,12 @@ def connect(url: str, *, echo: bool = False) -> Engine:
         kwargs["pool_pre_ping"] = True
     try:
         engine = sa.create_engine(url, **kwargs)
-    except (sa.exc.ArgumentError, ModuleNotFoundError) as e:
-        hint = " (pip install 'wom[postgres]')" if "psycopg" in str(e) else ""
-        raise StorageError(f"cannot use database url {redact_url(url)!r}: {e}{hint}") from e
+    except (sa.exc.ArgumentError, ModuleNotFoundError, ValueError) as e:
+        # ValueError: a port that is not a number; its message names only the port, never the password
+        hint = (
+            "pip install 'wom[postgres]'" if "psycopg" in str(e) else "fix WOM_DATABASE_URL or [database] url"
+        )
+        raise StorageError(f"cannot use database url {redact_url(url)!r}: {e} ({hint})") from e
     if url.startswith("sqlite"):
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         sa.event.listen(engine, "begin", _sqlite_begin_immediate)
@@ -154,7 +158,8 @@ def writable(engine: Engine) -> Engine:
 
 
 def redact_url(url: str) -> str:
+    """`url` with its password as ***, also when SQLAlchemy cannot parse it."""
     try:
         return sa.engine.make_url(url).render_as_string(hide_password=True)
-    except sa.exc.ArgumentError:
-        return "<unparseable url>"
+    except (sa.exc.ArgumentError, ValueError):
+        return mask_url_password(url)

@@ -100,3 +100,19 @@ def test_the_migrations_build_exactly_the_models(engine: Engine) -> None:
 
     with engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), SQLModel.metadata) == []
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql+psycopg://wom:hunter2@db:notaport/wom", "postgresql+psycopg://wom:***@db:notaport/wom"),
+        ("postgresql+nosuchdriver://wom:hunter2@db/wom", "postgresql+nosuchdriver://wom:***@db/wom"),
+        ("postgresql+psycopg//wom:hunter2@db/wom", "postgresql+psycopg//wom:***@db/wom"),
+    ],
+)
+def test_refused_database_url_masks_its_password(url: str, shown: str) -> None:
+    with pytest.raises(StorageError) as info:
+        connect(url)
+    assert "hunter2" not in str(info.value)
+    assert repr(shown) in str(info.value)
+    assert "WOM_DATABASE_URL" in str(info.value)
