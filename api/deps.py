@@ -36,8 +36,10 @@ from monitor.storage.api_keys import Role
 from monitor.storage.models import Brand, utcnow
 
 __all__ = [
+    "MAX_ID",
     "ApiError",
     "CurrentKey",
+    "Instant",
     "PageCursor",
     "Principal",
     "QueryText",
@@ -70,6 +72,28 @@ def _reject_nul(value: str | None) -> str | None:
 
 QueryText = Annotated[str | None, AfterValidator(_reject_nul)]
 RequiredText = Annotated[str, AfterValidator(_reject_nul)]
+
+# ids are PostgreSQL `integer` columns: a larger one is a 422 here, not a database error (a 500) later
+MAX_ID = 2**31 - 1
+_EARLIEST, _LATEST = "0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z"
+
+
+def _utc_in_range(value: datetime) -> datetime:
+    """`value` in UTC (no offset is read as UTC). Raises ValueError when UTC cannot hold it: year 1 at
+    +14:00 is before 0001-01-01 in UTC, 9999-12-31 at -14:00 after 9999-12-31."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        side = "before " + _EARLIEST if value.year == 1 else "after " + _LATEST
+        raise ValueError(
+            f"is {side} once converted to UTC; send a time from {_EARLIEST} to {_LATEST}"
+        ) from None
+
+
+Instant = Annotated[datetime, AfterValidator(_utc_in_range)]
+"""A time parameter, as aware UTC; one that UTC cannot hold is a 422 naming the parameter."""
 
 
 async def get_settings(request: Request) -> Settings:
@@ -210,21 +234,25 @@ def encode_cursor(at: datetime, item_id: int) -> str:
 
 
 def decode_cursor(token: str) -> PageCursor:
-    """Raises ApiError 422 for anything `encode_cursor` did not write."""
+    """Raises ApiError 422 for anything `encode_cursor` did not write: also an id no row can have
+    (1 to MAX_ID) and a time that UTC cannot hold."""
     try:
         raw: Any = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
         at, item_id = raw
         parsed = datetime.fromisoformat(at)
         if parsed.tzinfo is None or not isinstance(item_id, int) or isinstance(item_id, bool):
             raise ValueError(token)
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as e:
+        if not 1 <= item_id <= MAX_ID:
+            raise ValueError(token)
+        parsed = parsed.astimezone(UTC)
+    except (ValueError, TypeError, OverflowError, binascii.Error, UnicodeDecodeError) as e:
         raise ApiError(
             422,
             code="invalid_cursor",
             message="query parameter 'cursor' is not a cursor this API returned; "
             "pass next_cursor from the previous page unchanged, or leave it out to start again",
         ) from e
-    return PageCursor(at=parsed.astimezone(UTC), id=item_id)
+    return PageCursor(at=parsed, id=item_id)
 
 
 async def page_cursor(

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
 from api.deps import (
+    MAX_ID,
     ApiError,
     CurrentKey,
     PageCursor,
@@ -61,10 +62,8 @@ _LINK = MentionBrand.__table__  # type: ignore[attr-defined]
 _MENTION = Mention.__table__  # type: ignore[attr-defined]
 _IDENTITY = AuthorIdentity.__table__  # type: ignore[attr-defined]
 
-# ids are PostgreSQL integers: a larger one is a 422, not a database error
-_MAX_ID = 2**31 - 1
-AuthorIdPath = Annotated[int, Path(ge=1, le=_MAX_ID, description="The author id.")]
-EntityId = Annotated[int, Field(ge=1, le=_MAX_ID)]
+AuthorIdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="The author id.")]
+EntityId = Annotated[int, Field(ge=1, le=MAX_ID)]
 # what the request asked that cannot be done: 404 for an unknown author, 409 for a clash with the
 # author's current state, 422 for a request that is wrong in itself
 _STATUS = {"unknown_author": 404, "split_all_identities": 409}

@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
-from api.deps import QueryText, as_utc, get_now, get_session, get_settings, required_brand
+from api.deps import Instant, QueryText, as_utc, get_now, get_session, get_settings, required_brand
 from api.responses import json_response
 from monitor.config import Settings
 from monitor.storage.models import Author, AuthorBrandStats, AuthorIdentity, Brand, Mention
@@ -274,7 +274,7 @@ def _ranked_list(ranking: Ranking) -> Any:
         source: Annotated[
             QueryText, Query(max_length=40, description="Has an account on this platform.")
         ] = None,
-        since: Annotated[datetime | None, Query(description="Last mention at or after; ISO 8601.")] = None,
+        since: Annotated[Instant | None, Query(description="Last mention at or after; ISO 8601.")] = None,
     ) -> Response:
         assert brand.id is not None
         items = rank_authors(

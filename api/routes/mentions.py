@@ -19,7 +19,9 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
 from api.deps import (
+    MAX_ID,
     ApiError,
+    Instant,
     PageCursor,
     Principal,
     QueryText,
@@ -70,7 +72,6 @@ _LABEL = MentionLabel.__table__  # type: ignore[attr-defined]
 _LINK = MentionBrand.__table__  # type: ignore[attr-defined]
 _BRAND = Brand.__table__  # type: ignore[attr-defined]
 _MENTION = Mention.__table__  # type: ignore[attr-defined]
-_MAX_ID = 2**63 - 1
 
 router = APIRouter(tags=["mentions"])
 
@@ -372,9 +373,9 @@ def get_mentions(
     sentiment: Annotated[Sentiment | None, Query(description="Current classification.")] = None,
     intent: Annotated[Intent | None, Query(description="Current classification.")] = None,
     lang: Annotated[QueryText, Query(max_length=8, description="ISO 639-1 code.")] = None,
-    author_id: Annotated[int | None, Query(ge=1, le=_MAX_ID)] = None,
-    since: Annotated[datetime | None, Query(description="ISO 8601, inclusive; no offset means UTC.")] = None,
-    until: Annotated[datetime | None, Query(description="ISO 8601, exclusive; no offset means UTC.")] = None,
+    author_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    since: Annotated[Instant | None, Query(description="ISO 8601, inclusive; no offset means UTC.")] = None,
+    until: Annotated[Instant | None, Query(description="ISO 8601, exclusive; no offset means UTC.")] = None,
     q: Annotated[
         QueryText, Query(max_length=200, description="Case-insensitive substring of the text.")
     ] = None,
@@ -411,7 +412,7 @@ class LabelIn(BaseModel):
         return self
 
 
-MentionId = Annotated[int, Path(ge=1, le=_MAX_ID, description="The mention's id.")]
+MentionId = Annotated[int, Path(ge=1, le=MAX_ID, description="The mention's id.")]
 Manager = Annotated[Principal, Depends(require_role("manager"))]
 
 

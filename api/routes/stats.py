@@ -16,6 +16,7 @@ from sqlmodel import Session, SQLModel, col, select
 
 from api.deps import (
     ApiError,
+    Instant,
     as_utc,
     every_brand,
     get_engine,
@@ -376,13 +377,20 @@ def get_sentiment(
     interval: Annotated[
         Interval, Query(description="Bucket size: hours in UTC, days and weeks in the brand's time zone.")
     ] = "day",
-    since: Annotated[
-        datetime | None, Query(description="ISO 8601; default 30 days or 12 weeks back.")
-    ] = None,
-    until: Annotated[datetime | None, Query(description="ISO 8601, exclusive; default now.")] = None,
+    since: Annotated[Instant | None, Query(description="ISO 8601; default 30 days or 12 weeks back.")] = None,
+    until: Annotated[Instant | None, Query(description="ISO 8601, exclusive; default now.")] = None,
 ) -> Response:
-    start, end = default_range(since, until, interval=interval, now=now)
-    return json_response(sentiment_series(session, brand=brand, interval=interval, since=start, until=end))
+    try:
+        start, end = default_range(since, until, interval=interval, now=now)
+        series = sentiment_series(session, brand=brand, interval=interval, since=start, until=end)
+    except OverflowError as e:  # date arithmetic on the buckets past what datetime holds
+        raise ApiError(
+            422,
+            code="invalid_range",
+            message="the buckets from 'since' to 'until' reach past 9999-12-31 or before 0001-01-01; "
+            "choose 'since' and 'until' further from the ends of the calendar",
+        ) from e
+    return json_response(series)
 
 
 class JobRunOut(BaseModel):
