@@ -137,7 +137,8 @@ def render_alert_email(
     """One e-mail for one alert to one recipient: a plain-text part and an escaped HTML part.
 
     Never raises on hostile alert content. Raises ValueError when the alert has no id yet (store it first:
-    the Message-ID is derived from it).
+    the Message-ID is derived from it), and DeliveryError (permanent) when `recipient` does not read as
+    exactly that one address in a To header (a comma in it would make a list of addresses).
     """
     if alert.id is None:
         raise ValueError("the alert has no id; store it before rendering, the Message-ID is derived from it")
@@ -160,6 +161,13 @@ def render_alert_email(
     message["Subject"] = header_text(f"[wom] {brand}: {title}", limit=SUBJECT_CHARS)
     message["From"] = header_text(sender, limit=300)
     message["To"] = header_text(recipient, limit=300)
+    to_addresses = [address.addr_spec for address in message["To"].addresses]
+    if to_addresses != [recipient.strip()]:
+        raise DeliveryError(
+            f"the recipient {plain_text(recipient, limit=100)!r} reads as {len(to_addresses)} addresses "
+            f"({plain_text(', '.join(to_addresses), limit=200)!r}); give one address per entry in alerts.email_to",
+            permanent=True,
+        )
     message["Date"] = format_datetime(now or datetime.now(UTC))
     message["Message-ID"] = alert_message_id(alert.id, recipient, sender=sender)
     message["Auto-Submitted"] = "auto-generated"

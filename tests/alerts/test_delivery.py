@@ -176,6 +176,24 @@ def test_hostile_handles_reach_only_the_configured_recipients(
     assert [status for (status,) in later_rows] == ["sent", "sent"]
 
 
+@pytest.mark.parametrize(
+    "odd", ["ops,victim@example.com", "ops:victim@example.com", "=?x?q?ops?=victim@example.com"]
+)
+def test_a_recipient_that_is_several_addresses_is_refused(
+    engine: Engine, database_url: str, smtp_server: LoopbackController, recorder: Recorder, odd: str
+) -> None:
+    # alerts.email_to takes anything with one @ and no spaces; a To header reads a comma as a list, a colon
+    # as a group and an encoded word as a display name, so the envelope would name someone else
+    settings = _settings(database_url, smtp_server.port, recipients=(OWNER, odd))
+    _queue(engine, settings, handles=["@ann"], now=T0)
+
+    assert deliver_pending(engine, settings, now=_at(T0)) == DeliveryResult(sent=1, failed=1)
+    assert [envelope.rcpt_tos for envelope in recorder.envelopes] == [[OWNER]]
+    odd_row = next(row for row in _deliveries(engine) if row["recipient"] == odd)
+    assert (odd_row["status"], odd_row["attempts"]) == ("failed", 1)
+    assert "alerts.email_to" in odd_row["last_error"]
+
+
 # --- one delivery's error stays with that delivery ------------------------------------------------
 
 # Python >= 3.11.10 refuses to write an injected header line with email.errors.HeaderWriteError
