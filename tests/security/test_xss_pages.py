@@ -1,0 +1,127 @@
+"""S-4: every dashboard page, served by uvicorn over a stored world of XSS payloads, opened in Chromium.
+
+The browser context bypasses the Content-Security-Policy, so a zero here is escaping alone: the CSP is a
+second wall, not the one this battery measures. A payload is counted as executed when it opens a dialog
+or sets `window.__xss`; the page is also searched for event-handler attributes, non-http(s) URLs and
+code elements (script, iframe, object...), none of which wom's templates have, so each would come from data.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlencode
+
+from fastapi.routing import APIRoute
+from sqlalchemy.engine import Engine
+
+from dashboards.app import dashboard_router
+from tests.api.conftest import build_app
+from tests.security.chromium import Findings, XssProbe
+from tests.security.xss_corpus import PAYLOADS
+from tests.security.xss_world import PAGE_FIELDS, hostile_settings, seed_hostile_world, serve_in_thread
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
+
+# the dashboard's pages and how the battery opens each; a page missing here fails the route check
+PAGES = {
+    "/": "each payload's brand page (?brand=<payload>), and the 404 page reflecting ?brand=<payload> (gone)",
+    "/status": "every job run and the collector back-off reason",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Served:
+    base: str
+    key: str
+    routes: set[str]
+
+
+@contextmanager
+def _serve(engine: Engine) -> Iterator[Served]:
+    seed_hostile_world(engine)
+    app = build_app(engine, hostile_settings())
+    pages = dashboard_router(hostile_settings(), engine).routes
+    routes = {r.path for r in pages if isinstance(r, APIRoute) and "GET" in r.methods}
+    with serve_in_thread(app) as base:
+        yield Served(base=base, key=app.state.test_key, routes=routes)
+
+
+def _probe(browser: Browser, served: Served) -> XssProbe:
+    context = browser.new_context(
+        bypass_csp=True,
+        http_credentials={"username": "xss-battery", "password": served.key},
+        viewport={"width": 1280, "height": 900},
+    )
+    return XssProbe(context.new_page())
+
+
+def _texts(probe: XssProbe, selector: str) -> list[str]:
+    return list(probe.page.eval_on_selector_all(selector, "els => els.map(e => e.textContent)"))
+
+
+class _Tally:
+    """Counts over many page loads, and the pages where anything was found."""
+
+    def __init__(self) -> None:
+        self.totals: Counter[str] = Counter()
+        self.hits: dict[str, Findings] = {}
+        self.loads = 0
+
+    def add(self, where: str, findings: Findings) -> None:
+        self.loads += 1
+        self.totals.update(findings.counts())
+        if any(findings.counts().values()):
+            self.hits[where] = findings
+
+
+def test_no_payload_runs_on_any_dashboard_page(browser: Browser, engine: Engine, tmp_path: Path) -> None:
+    tally = _Tally()
+    with _serve(engine) as served:
+        assert served.routes == set(PAGES), (
+            f"add the new dashboard page to PAGES and open it here: {served.routes}"
+        )
+        probe = _probe(browser, served)
+        for payload in PAYLOADS:
+            tally.add(payload.name, probe.goto(f"{served.base}/?{urlencode({'brand': payload.text})}"))
+            # the payload was drawn, as text, in every place of the page (a dud render would also count 0)
+            title = " ".join(f"wom · {payload.text}".split())  # document.title collapses white space
+            assert probe.page.title() == title, payload.name
+            assert _texts(probe, "article.mention p.text") == [payload.text] * 2, payload.name
+            assert _texts(probe, "section.alerts h3") == [payload.text], payload.name
+            assert _texts(probe, "article.author span.handle") == [payload.text] * 2, payload.name
+            assert probe.page.eval_on_selector("#brand", "s => s.value") == payload.text, payload.name
+        tally.add("status", probe.goto(f"{served.base}/status"))
+        messages = _texts(probe, "td.message")
+        assert all(p.text in messages for p in PAYLOADS)
+        for width in (390, 1280):
+            probe.page.set_viewport_size({"width": width, "height": 900})
+            probe.goto(f"{served.base}/?{urlencode({'brand': PAYLOADS[0].text})}")
+            probe.page.screenshot(path=tmp_path / f"brand-page-{width}.png", full_page=True)
+    print(
+        f"\nS-4 pages: {len(PAYLOADS)} payloads x {len(PAGE_FIELDS)} stored fields, {tally.loads} page loads "
+        f"(each payload's brand page and /status): {dict(tally.totals)}"
+    )
+    assert tally.hits == {}, tally.hits
+
+
+def test_no_payload_runs_when_reflected_in_the_404_page(browser: Browser, sqlite_engine: Engine) -> None:
+    """`?brand=` of an unknown brand comes back in the error, with the names of every visible brand."""
+    tally = _Tally()
+    with _serve(sqlite_engine) as served:
+        probe = _probe(browser, served)
+        for payload in PAYLOADS:
+            gone = payload.text + " (gone)"
+            tally.add(
+                payload.name, probe.goto(f"{served.base}/?{urlencode({'brand': gone})}", expect_status=404)
+            )
+            assert repr(gone) in _texts(probe, "section.error p")[0], payload.name
+    print(
+        f"\nS-4 404 page: {len(PAYLOADS)} payloads reflected, {tally.loads} page loads: {dict(tally.totals)}"
+    )
+    assert tally.hits == {}, tally.hits
