@@ -41,6 +41,7 @@ from monitor.collectors.base import BrandQuery, CollectorError, Page, RateLimite
 from monitor.collectors.options import BlueskyBrand
 from monitor.collectors.outbound import BlockedURLError, OutboundPolicy
 from monitor.collectors.payload import json_safe
+from monitor.collectors.pinned import bounded_transport
 from monitor.collectors.sources import SourceContext, SourceSpec, brand_terms
 from monitor.config import BrandSettings
 from monitor.records import MAX_TEXT_CHARS, AuthorRecord, MentionRecord, clean_text
@@ -226,10 +227,12 @@ def pinned_client(
     base_url: str, policy: OutboundPolicy, *, transport: httpx.BaseTransport | None = None
 ) -> Client:
     """atproto's Client on `base_url` with bounded timeouts and checked redirects, kept on that base URL
-    when a login or refresh names another PDS. `transport` replaces httpx's (tests replay through it)."""
+    when a login or refresh names another PDS. Connections go only to checked addresses, each request
+    within a total deadline and a size cap (`pinned.py`). `transport` replaces the network transport
+    (tests replay through it)."""
     request = Request(
         timeout=TIMEOUT,
-        transport=_SurrogateSafeTransport(transport or httpx.HTTPTransport()),
+        transport=_SurrogateSafeTransport(bounded_transport(policy, transport)),
         event_hooks={"response": [_redirect_check(policy)]},
     )
     client = Client(base_url, request=request)

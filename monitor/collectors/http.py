@@ -1,8 +1,9 @@
 """HTTP for collectors: every hop checked against the outbound policy, bounded time, no secrets in logs.
 
 Redirects are followed by hand, at most `MAX_REDIRECTS`, and each target is checked before it is
-requested, so an allowed host cannot bounce a request to a private address. httpx logs full URLs (with
-query-string keys) at INFO, so its loggers are kept at WARNING.
+requested, so an allowed host cannot bounce a request to a private address. Connections go only to the
+addresses the policy checked (`pinned.py`), each request has a total deadline and a decoded-size cap
+(`limits.py`). httpx logs full URLs (with query-string keys) at INFO, so its loggers are kept at WARNING.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from typing import Any
 
 import httpx
 
+from monitor.collectors.limits import MAX_RESPONSE_BYTES, TOTAL_DEADLINE_SECONDS
 from monitor.collectors.outbound import BlockedURLError, OutboundPolicy
+from monitor.collectors.pinned import bounded_transport
 
 __all__ = ["MAX_REDIRECTS", "SafeHttp"]
 
@@ -34,13 +37,17 @@ class SafeHttp:
         *,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         transport: httpx.BaseTransport | None = None,
+        max_bytes: int = MAX_RESPONSE_BYTES,
+        deadline: float = TOTAL_DEADLINE_SECONDS,
     ) -> None:
+        """`transport` replaces the pinned network transport (tests replay recordings through it); the
+        deadline and the size cap apply either way."""
         self.policy = policy
         self._client = httpx.Client(
             timeout=timeout,
             follow_redirects=False,
             headers={"User-Agent": USER_AGENT},
-            transport=transport,
+            transport=bounded_transport(policy, transport, max_bytes=max_bytes, deadline=deadline),
         )
 
     def get(

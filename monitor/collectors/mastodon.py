@@ -44,6 +44,7 @@ from monitor.collectors.base import (
 )
 from monitor.collectors.options import MastodonBrand
 from monitor.collectors.outbound import BlockedURLError, OutboundPolicy
+from monitor.collectors.pinned_requests import PinnedSession
 from monitor.collectors.sources import SourceContext, SourceSpec, brand_terms
 from monitor.config import BrandSettings
 from monitor.records import MAX_TEXT_CHARS, AuthorRecord, MentionRecord, clean_text
@@ -253,12 +254,13 @@ def _map_page(items: Any, instance_domain: str) -> tuple[list[MentionRecord], tu
     return records, tuple(skipped), newest
 
 
-class _InstanceSession(requests.Session):
+class _InstanceSession(PinnedSession):
     """Refuses redirects (an instance is configured by its final address, so a redirect could only point
-    somewhere unchecked) and keeps the last response, whose headers and error text Mastodon.py drops."""
+    somewhere unchecked) and keeps the last response, whose headers and error text Mastodon.py drops.
+    Connections go only to checked addresses, within a deadline and a size cap (`pinned_requests.py`)."""
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, policy: OutboundPolicy) -> None:
+        super().__init__(policy)
         self.max_redirects = 0
         self.last_response: requests.Response | None = None
         self.hooks["response"].append(self._remember)
@@ -303,7 +305,7 @@ class MastodonCollector:
                 self.policy.check(instance)
             except BlockedURLError as e:
                 raise CollectorError(str(e)) from e
-            session = _InstanceSession()
+            session = _InstanceSession(self.policy)
             api = Mastodon(
                 api_base_url=instance,
                 access_token=self._access_token if authenticated else None,

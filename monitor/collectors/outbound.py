@@ -112,13 +112,31 @@ class OutboundPolicy:
             port = parts.port or (443 if parts.scheme == "https" else 80)
         except ValueError as e:
             raise BlockedURLError(f"refusing URL {url!r}: {e}") from e
-        if host in self.allowed_private_hosts or f"{host}:{port}" in self.allowed_private_hosts:
-            return url
-        for address in self.resolver(host, port):
+        if not self._allowed(host, port):
+            self._checked(host, port, what=repr(url))
+        return url
+
+    def addresses(self, host: str, port: int) -> list[str]:
+        """The addresses to connect to for `host:port`, each one checked; the connection must use one of
+        these, never a fresh lookup, or a name answering a public address first and an internal one next
+        (DNS rebinding) would reach the internal one. Raises BlockedURLError."""
+        host = host.lower().strip("[]")
+        if self._allowed(host, port):
+            return self.resolver(host, port)
+        return self._checked(host, port, what=f"{host}:{port}")
+
+    def _allowed(self, host: str, port: int) -> bool:
+        return host in self.allowed_private_hosts or f"{host}:{port}" in self.allowed_private_hosts
+
+    def _checked(self, host: str, port: int, *, what: str) -> list[str]:
+        addresses = self.resolver(host, port)
+        if not addresses:
+            raise BlockedURLError(f"cannot resolve host {host!r}; check the URL")
+        for address in addresses:
             if not is_public_address(address):
                 raise BlockedURLError(
-                    f"refusing {url!r}: {host} resolves to {address}, a private, loopback, link-local or "
+                    f"refusing {what}: {host} resolves to {address}, a private, loopback, link-local or "
                     f"reserved address; an operator can allow it in the config file: "
                     f'[collectors] allow_private_hosts = ["{host}:{port}"]'
                 )
-        return url
+        return addresses

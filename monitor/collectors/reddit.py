@@ -398,7 +398,7 @@ def _build(ctx: SourceContext) -> RedditCollector:
     settings = ctx.settings if isinstance(ctx.settings, RedditSource) else RedditSource()
     oauth_url = ctx.base_url(DEFAULT_OAUTH_URL)
     token_url = ctx.policy.check(settings.token_url or DEFAULT_REDDIT_URL).rstrip("/")
-    session = http_session()
+    session = http_session(ctx.policy)
     reddit = read_only_reddit(
         client_id=client_id,
         client_secret=client_secret,

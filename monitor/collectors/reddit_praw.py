@@ -25,7 +25,9 @@ from prawcore.rate_limit import RateLimiter
 from prawcore.sessions import FiniteRetryStrategy
 
 from monitor.collectors.base import CollectorError, RateLimitedError, TransientError
+from monitor.collectors.outbound import OutboundPolicy
 from monitor.collectors.payload import retry_at
+from monitor.collectors.pinned_requests import PinnedSession
 
 __all__ = [
     "CLIENT_ID_VARIABLE",
@@ -105,10 +107,11 @@ class _TooManyRequests(prawcore.TooManyRequests):
             prawcore.PrawcoreException.__init__(self, f"received {response.status_code} HTTP response")
 
 
-class _NoRedirectSession(requests.Session):
+class _NoRedirectSession(PinnedSession):
     """Never follows a redirect: it could lead to a private address the outbound policy would refuse.
 
-    prawcore already asks so for data requests; this covers the token POST.
+    prawcore already asks so for data requests; this covers the token POST. Connections go only to
+    addresses the policy checked, within a total deadline and a size cap (`pinned_requests.py`).
     """
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
@@ -116,9 +119,9 @@ class _NoRedirectSession(requests.Session):
         return super().request(method, url, *args, **kwargs)
 
 
-def http_session() -> requests.Session:
+def http_session(policy: OutboundPolicy) -> requests.Session:
     """The requests session a read-only client should be given (see `read_only_reddit`)."""
-    return _NoRedirectSession()
+    return _NoRedirectSession(policy)
 
 
 def read_only_reddit(

@@ -296,7 +296,9 @@ def _build(ctx: SourceContext) -> XCollector:
     token = ctx.secret(TOKEN_VARIABLE)
     settings = ctx.settings if isinstance(ctx.settings, XSource) else XSource()
     return XCollector(
-        XClient(token, base_url=ctx.base_url(DEFAULT_BASE_URL)), max_pages=settings.max_pages, now=ctx.now
+        XClient(token, base_url=ctx.base_url(DEFAULT_BASE_URL), policy=ctx.policy),
+        max_pages=settings.max_pages,
+        now=ctx.now,
     )
 
 

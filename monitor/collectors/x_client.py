@@ -19,6 +19,8 @@ import requests
 import tweepy
 
 from monitor.collectors.base import CollectorError, RateLimitedError, TransientError
+from monitor.collectors.outbound import OutboundPolicy
+from monitor.collectors.pinned_requests import PinnedSession
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -40,11 +42,12 @@ _WINDOW = timedelta(minutes=15)  # X's rate-limit window, for a 429 without a re
 logging.getLogger("tweepy.client").setLevel(logging.INFO)
 
 
-class _RoutedSession(requests.Session):
-    """Sends tweepy's `https://api.twitter.com/...` requests to `base_url/...`, without following redirects."""
+class _RoutedSession(PinnedSession):
+    """Sends tweepy's `https://api.twitter.com/...` requests to `base_url/...`, without following redirects,
+    to checked addresses only, within a deadline and a size cap (`pinned_requests.py`)."""
 
-    def __init__(self, base_url: str) -> None:
-        super().__init__()
+    def __init__(self, base_url: str, policy: OutboundPolicy) -> None:
+        super().__init__(policy)
         self.base_url = base_url.rstrip("/")
         self.max_redirects = 0
 
@@ -62,9 +65,11 @@ class _RoutedSession(requests.Session):
 class XClient(tweepy.Client):
     """tweepy's v2 client routed to `base_url`, returning raw `requests.Response` objects, never sleeping."""
 
-    def __init__(self, bearer_token: str, *, base_url: str = DEFAULT_BASE_URL) -> None:
+    def __init__(
+        self, bearer_token: str, *, base_url: str = DEFAULT_BASE_URL, policy: OutboundPolicy | None = None
+    ) -> None:
         super().__init__(bearer_token=bearer_token, return_type=requests.Response, wait_on_rate_limit=False)
-        self.session = _RoutedSession(base_url)
+        self.session = _RoutedSession(base_url, policy or OutboundPolicy())
 
 
 class BadRequestError(CollectorError):
