@@ -12,7 +12,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -174,17 +174,20 @@ def _seed_one(session: Session, number: int, text: str, world: HostileWorld) -> 
     world.alerts.append(alert.id)
 
 
-def seed_hostile_world(engine: Engine) -> HostileWorld:
-    """Store one brand, mention, author, label, alert and job run per payload (see the module docstring)."""
+def seed_hostile_world(engine: Engine, texts: Sequence[str] | None = None) -> HostileWorld:
+    """Store one brand, mention, author, label, alert and job run per payload (see the module docstring).
+
+    `texts` replaces the payloads (a benign twin of the world, to compare renders with)."""
+    texts = [p.text for p in PAYLOADS] if texts is None else texts
     world = HostileWorld()
     with Session(engine) as session:
-        for number, payload in enumerate(PAYLOADS):
-            _seed_one(session, number, payload.text, world)
+        for number, text in enumerate(texts):
+            _seed_one(session, number, text, world)
         session.commit()
     with engine.begin() as conn:
         rebuild_sentiment_hours(conn)
     # the Hacker News collector backs off for a reason a hostile server chose
-    reason = " ".join(p.text for p in PAYLOADS)
+    reason = " ".join(texts)
     record_outcome(
         engine,
         "hackernews",
