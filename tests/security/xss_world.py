@@ -70,11 +70,11 @@ class HostileWorld:
     alerts: list[int] = field(default_factory=list)
 
 
-def hostile_settings() -> Settings:
-    """Every payload is also a configured brand collecting Hacker News (the status page lists them).
-
-    The request limit is raised: one key opens every page of the battery within a minute."""
-    brands = [{"name": p.text, "keywords": ["acme"], "collect": {"hackernews": {}}} for p in PAYLOADS]
+def hostile_settings(texts: Sequence[str] | None = None) -> Settings:
+    """Every payload (or each of `texts`) is also a configured brand collecting Hacker News (the status page
+    lists them). The request limit is raised: one key opens every page of the battery within a minute."""
+    names = [p.text for p in PAYLOADS] if texts is None else texts
+    brands = [{"name": name, "keywords": ["acme"], "collect": {"hackernews": {}}} for name in names]
     return settings_from_mapping({"brands": brands, "api": {"requests_per_minute": 100_000}}, environ={})
 
 
