@@ -30,6 +30,7 @@ __all__ = [
 
 ACCEPT_ENCODING = "gzip, deflate"  # what `read_capped` can inflate a piece at a time
 _PIECE = 64 * 1024
+_EXPIRED = 0.001  # seconds: a socket timed out at the deadline may wake a hair before it
 
 MAX_RESPONSE_BYTES = 16 * 1024 * 1024  # decoded; the largest feed or API page seen is a few MB
 TOTAL_DEADLINE_SECONDS = 60.0  # per request, connect to last byte; redirect hops count as requests
@@ -67,7 +68,7 @@ def deadline_left(timeout: float | None) -> float | None:
     if deadline is None:
         return timeout
     left = deadline[0] - time.monotonic()
-    if left <= 0:
+    if left <= _EXPIRED:
         raise DeadlineExceededError(f"the request took longer than its total deadline of {deadline[1]:g} s")
     return left if timeout is None else min(timeout, left)
 

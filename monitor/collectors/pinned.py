@@ -56,10 +56,18 @@ class _DeadlineStream(httpcore.NetworkStream):
         self._inner = inner
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._inner.read(max_bytes, _left(timeout, httpcore.ReadTimeout))
+        try:
+            return self._inner.read(max_bytes, _left(timeout, httpcore.ReadTimeout))
+        except httpcore.ReadTimeout:
+            _left(None, httpcore.ReadTimeout)  # says so when it was the deadline that ran out
+            raise
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._inner.write(buffer, _left(timeout, httpcore.WriteTimeout))
+        try:
+            self._inner.write(buffer, _left(timeout, httpcore.WriteTimeout))
+        except httpcore.WriteTimeout:
+            _left(None, httpcore.WriteTimeout)
+            raise
 
     def close(self) -> None:
         self._inner.close()

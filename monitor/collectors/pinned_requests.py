@@ -60,6 +60,9 @@ def _within_deadline(sock: socket.socket) -> Iterator[None]:
     sock.settimeout(left)
     try:
         yield
+    except TimeoutError:
+        deadline_left(None)  # says so when it was the deadline that ran out
+        raise
     finally:
         sock.settimeout(timeout)
 

@@ -35,6 +35,7 @@ import httpx
 
 from monitor.collectors.base import BrandQuery, CollectorError, Page, RateLimitedError, TransientError
 from monitor.collectors.http import SafeHttp
+from monitor.collectors.limits import MAX_RESPONSE_BYTES, ResponseTooLargeError
 from monitor.collectors.options import RssBrand
 from monitor.collectors.outbound import BlockedURLError
 from monitor.collectors.payload import retry_at as rate_limit_end
@@ -49,7 +50,7 @@ REORDER_SLACK = timedelta(days=2)
 FUTURE_TOLERANCE = timedelta(
     days=1
 )  # a date further ahead is a feed's mistake: it must not freeze the watermark
-MAX_FEED_BYTES = 16 * 1024 * 1024
+MAX_FEED_BYTES = MAX_RESPONSE_BYTES  # decoded; SafeHttp stops reading past it (ResponseTooLargeError)
 RATE_LIMIT_PAUSE = timedelta(minutes=30)  # 429 without Retry-After
 _QUERY_KEY_CHARS = 300
 _LANG_RE = re.compile(r"[a-z]{2,3}(-[a-z0-9]{2,8})?")
@@ -228,6 +229,8 @@ class RssCollector:
             response = self.http.get(self._request_url(feed_url), headers=headers)
         except BlockedURLError as e:
             raise CollectorError(f"feed {feed_url}: {e}") from e
+        except ResponseTooLargeError as e:  # no feed is this large; fetching it again would not help
+            raise CollectorError(f"feed {feed_url}: {e}; check that the URL is a feed's") from e
         except httpx.HTTPError as e:
             raise TransientError(f"feed {feed_url} could not be fetched ({type(e).__name__}: {e})") from e
         status = response.status_code
@@ -250,10 +253,6 @@ class RssCollector:
             )
         if not 200 <= status < 300:
             raise CollectorError(f"feed {feed_url} answered HTTP {status}; check the feed URL")
-        if len(response.content) > MAX_FEED_BYTES:
-            raise TransientError(
-                f"feed {feed_url} sent {len(response.content)} bytes, more than a feed holds"
-            )
         return response
 
     def _parse(self, feed_url: str, response: httpx.Response) -> Any:
@@ -340,7 +339,7 @@ def _parse_watermark(value: Any) -> datetime | None:
 def _build(ctx: SourceContext) -> RssCollector:
     # feed URLs are absolute; a configured base_url is a mirror origin (checked here, each feed on fetch)
     base_url = ctx.base_url("") if ctx.settings.base_url else None
-    return RssCollector(ctx.http(), base_url=base_url, now=ctx.now)
+    return RssCollector(ctx.http(max_bytes=MAX_FEED_BYTES), base_url=base_url, now=ctx.now)
 
 
 def _queries(brand_id: int, brand: BrandSettings, options: RssBrand) -> list[BrandQuery]:

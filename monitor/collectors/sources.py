@@ -16,6 +16,7 @@ import httpx
 
 from monitor.collectors.base import BrandQuery, Collector, MissingCredentialError
 from monitor.collectors.http import SafeHttp
+from monitor.collectors.limits import MAX_RESPONSE_BYTES
 from monitor.collectors.options import SourceSettings
 from monitor.collectors.outbound import OutboundPolicy
 from monitor.config import BrandSettings
@@ -42,8 +43,9 @@ class SourceContext:
         """The configured base URL (else `default`), refused when the policy refuses it."""
         return self.policy.check(self.settings.base_url or default).rstrip("/")
 
-    def http(self) -> SafeHttp:
-        return SafeHttp(self.policy, transport=self.transport)
+    def http(self, *, max_bytes: int = MAX_RESPONSE_BYTES) -> SafeHttp:
+        """SafeHttp on the policy: checked and pinned connections, a total deadline, `max_bytes` decoded."""
+        return SafeHttp(self.policy, transport=self.transport, max_bytes=max_bytes)
 
     def secret(self, variable: str) -> str:
         """The environment variable's value; MissingCredentialError (which disables the source) when unset."""
