@@ -49,6 +49,9 @@ __all__ = [
 ]
 
 ENV_PREFIX = "WOM_"
+# keys no environment variable may set: the private hosts collectors may reach (an API user or a
+# compromised environment must not widen the SSRF allowlist)
+CONFIG_FILE_ONLY = frozenset({("collectors", "allow_private_hosts")})
 SECRET_ENV = {
     "smtp.password": "WOM_SMTP_PASSWORD",
 }
@@ -428,6 +431,13 @@ def _apply_env_overrides(
         env_value = environ.get(_env_name(sub_path))
         if env_value is None or _is_model_list(annotation):
             continue
+        if sub_path in CONFIG_FILE_ONLY:
+            raise ConfigError(
+                ".".join(sub_path),
+                env_value,
+                f"{_env_name(sub_path)} is not read: this key widens what wom may connect to, so it is set "
+                f"in the config file only ([{sub_path[0]}] {sub_path[-1]}); unset the variable",
+            )
         data[name] = _parse_env_value(env_value, annotation)
 
 

@@ -11,6 +11,8 @@ import pytest
 
 from monitor.collectors.http import SafeHttp
 from monitor.collectors.outbound import BlockedURLError, OutboundPolicy, is_public_address
+from monitor.config import settings_from_mapping
+from monitor.errors import ConfigError
 
 
 class _Canary(BaseHTTPRequestHandler):
@@ -134,3 +136,18 @@ def test_public_addresses_pass() -> None:
     assert is_public_address("2606:2800:21f:cb07:6820:80da:af6b:8b2c")
     assert not is_public_address("2002:7f00:1::1")  # 6to4 wrapping 127.0.0.1
     assert not is_public_address("64:ff9b::a9fe:a9fe")  # NAT64 wrapping 169.254.169.254
+
+
+def test_the_environment_cannot_widen_the_allowlist() -> None:
+    """Issue 13 item 8: WOM_COLLECTORS_ALLOW_PRIVATE_HOSTS was applied like any WOM_* override; the key is
+    config-file only, so the variable is refused with an error that names the config-file key."""
+    environ = {"WOM_COLLECTORS_ALLOW_PRIVATE_HOSTS": "127.0.0.1:8080"}
+    with pytest.raises(ConfigError) as raised:
+        settings_from_mapping({}, environ=environ)
+    assert str(raised.value) == (
+        "config key 'collectors.allow_private_hosts' has a bad value '127.0.0.1:8080': "
+        "WOM_COLLECTORS_ALLOW_PRIVATE_HOSTS is not read: this key widens what wom may connect to, so it is "
+        "set in the config file only ([collectors] allow_private_hosts); unset the variable"
+    )
+    from_file = settings_from_mapping({"collectors": {"allow_private_hosts": ["127.0.0.1:8080"]}}, environ={})
+    assert from_file.collectors.allow_private_hosts == ["127.0.0.1:8080"]
