@@ -15,7 +15,7 @@ from monitor.collectors.base import BrandQuery, CollectResult
 from monitor.collectors.registry import SOURCE_NAMES
 from monitor.collectors.runner import SourceReport, SourceRunner, configured_sources
 from monitor.errors import WomError
-from monitor.scheduler import DEFAULT_STALE_AFTER, mark_stale_runs, run_recorded
+from monitor.scheduler import DEFAULT_STALE_AFTER, mark_stale_runs, mask_secrets, run_recorded
 
 __all__ = ["collect_job_name", "register"]
 
@@ -113,7 +113,7 @@ def register(app: typer.Typer) -> None:
                 ) -> None:
                     progress.update(
                         task,
-                        description=f"{name} {query.brand}: {query.query_key[:40]}",
+                        description=f"{name} {query.brand}: {mask_secrets(query.query_key)[:40]}",
                         found=f"{result.new:,} new, {result.duplicate:,} duplicate",
                     )
 

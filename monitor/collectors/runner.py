@@ -203,7 +203,8 @@ class SourceRunner:
             return report
         limited: dict[str, datetime] = {}  # rate limit scope -> when it may be asked again
         for query in queries:
-            stream = StreamReport(query.brand, query.query_key)
+            # a feed's URL is its stream name: its token is masked like in errors, for the label and record
+            stream = StreamReport(query.brand, mask_secrets(query.query_key))
             report.streams.append(stream)
             scope = query.rate_limit_scope
             if scope is not None and scope in limited:

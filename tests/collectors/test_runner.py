@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -309,3 +311,61 @@ def test_mastodon_streams_carry_their_instance_and_feeds_their_host_as_the_rate_
         1, brand, RssBrand(feeds=["https://News.Example/a.xml", "https://www.google.com/alerts/feeds/1/2"])
     )
     assert [q.rate_limit_scope for q in feeds] == ["news.example", "www.google.com"]
+
+
+class _Feeds(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        if not self.path.startswith("/ok"):
+            self.send_error(404)
+            return
+        body = b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title></channel></rss>'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/rss+xml")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_: object) -> None:
+        return
+
+
+def test_feed_tokens_are_masked_in_stream_labels_and_run_records(engine: Engine) -> None:
+    """Issue 13 item 8: a feed URL's token was masked in errors but shown as the stream's label in
+    `wom collect` and stored in the run record's streams."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Feeds)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    origin = f"127.0.0.1:{server.server_address[1]}"
+    feeds = [f"http://{origin}/ok?token=FEEDSECRET42", f"http://{origin}/gone?key=FEEDSECRET43"]
+    settings = settings_from_mapping(
+        {
+            "collectors": {"allow_private_hosts": [origin]},
+            "brands": [
+                {"name": "Koffiekoning", "keywords": ["koffie"], "collect": {"rss": {"feeds": feeds}}}
+            ],
+        }
+    )
+    runner = SourceRunner(engine, settings, environ={}, sleep=lambda _: None)
+    reports = []
+    try:
+        run_id = run_recorded(
+            engine,
+            kind="collector",
+            name="collect-rss",
+            func=lambda: reports.append(runner.run("rss")) or reports[0].as_job_result(),
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert [stream.query_key for stream in reports[0].streams] == [
+        f"http://{origin}/ok?token=***",
+        f"http://{origin}/gone?key=***",
+    ]
+    with engine.connect() as conn:
+        row = (
+            conn.execute(sa.select(JobRun.__table__).where(JobRun.__table__.c.id == run_id)).mappings().one()
+        )  # type: ignore[attr-defined]
+    assert [stream["query"] for stream in row["detail"]["streams"]] == [
+        f"http://{origin}/ok?token=***",
+        f"http://{origin}/gone?key=***",
+    ]
+    assert "FEEDSECRET" not in json.dumps(row["detail"]) + row["error"]
