@@ -1,5 +1,5 @@
 """schemathesis against the OpenAPI schema (../shared/RELIABILITY.md S-1): every operation of the real app,
-on a seeded SQLite database, with an admin key; cases valid by the schema and cases that break it.
+on a seeded SQLite database and on PostgreSQL, with an admin key; cases valid by the schema and cases that break it.
 
 Checks: no server error; status codes, content types, bodies and headers as documented; a missing required
 header refused; the key not ignored (a request without it is refused). Not checked: that every
@@ -8,11 +8,17 @@ every schema-violating one is refused (schemathesis sends `false` for a string a
 as invalid, though a query string is text; and the API ignores unknown query parameters, as FastAPI does).
 The invalid cases still run, for the other checks.
 
+On top of what the schema describes, `since`, `until` and `cursor` also get the values at the ends of the
+calendar and of the database's integers (issue 13, item 5: a datetime at year 1 with +14:00 or at 9999-12-31
+with -14:00, an id past 2**31 or 2**64 in a cursor), which schemathesis' own date-times never reach.
+
 Deterministic: hypothesis is derandomized and keeps no example database, so CI runs the same cases.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import math
 import warnings
 from collections import Counter
@@ -20,6 +26,7 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from sqlalchemy.engine import Engine
 
@@ -48,6 +55,42 @@ CHECKS = [
     st_checks.unsupported_method,
     st_checks.ignored_auth,
 ]
+
+
+# the ends of what datetime holds, with the widest offsets: converted to UTC some fall outside it
+EXTREME_TIMES = st.builds(
+    "{}T{}{}".format,
+    st.sampled_from(["0001-01-01", "0001-01-02", "9999-12-30", "9999-12-31"]),
+    st.sampled_from(["00:00:00", "13:59:59", "23:59:59.999999"]),
+    st.sampled_from(["Z", "+14:00", "-14:00", "+23:59", "-23:59"]),
+)
+# ids at the ends of PostgreSQL's integer, of 64 bits, and beyond
+EXTREME_IDS = st.one_of(
+    st.sampled_from([0, -1, 2**31 - 1, 2**31, 2**63 - 1, 2**63, 2**64, -(2**63) - 1]),
+    st.integers(min_value=-(2**80), max_value=2**80),
+)
+
+
+def _cursor(at: str, item_id: int) -> str:
+    """A cursor written the way the API writes its own (api/deps.py encode_cursor)."""
+    payload = json.dumps([at, item_id], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(payload).decode().rstrip("=")
+
+
+CRAFTED_CURSORS = st.builds(
+    _cursor, st.one_of(EXTREME_TIMES, st.just("2026-11-20T12:00:00+00:00")), EXTREME_IDS
+)
+EXTREMES = {"since": EXTREME_TIMES, "until": EXTREME_TIMES, "cursor": CRAFTED_CURSORS}
+
+
+def with_extremes(context: Any, query: Any) -> Any:
+    """A flatmap_query hook: the generated query, with some of its time and cursor parameters (those the
+    operation has) replaced by an extreme value."""
+    names = {parameter.name for parameter in context.operation.query} & set(EXTREMES)
+    if not names:
+        return st.just(query)
+    extra = st.fixed_dictionaries({}, optional={name: EXTREMES[name] for name in sorted(names)})
+    return extra.map(lambda values: {**(query or {}), **values})
 
 
 def _failure_names(error: BaseException) -> list[str]:
@@ -91,11 +134,13 @@ class Run:
             assert mode is GenerationMode.NEGATIVE  # an operation without parameters has no invalid input
 
 
-def test_schemathesis_finds_no_server_error_and_no_schema_violation(sqlite_engine: Engine) -> None:
-    seed(sqlite_engine)
+def test_schemathesis_finds_no_server_error_and_no_schema_violation(engine: Engine) -> None:
+    # on PostgreSQL too: its integer ids and timestamps overflow where SQLite's do not
+    seed(engine)
     # far above what the cases send, so no 429 hides an answer
-    app = build_app(sqlite_engine, Settings(api=ApiSettings(requests_per_minute=1_000_000)))
+    app = build_app(engine, Settings(api=ApiSettings(requests_per_minute=1_000_000)))
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+    schema.hook("flatmap_query")(with_extremes)
     operations = [result.ok() for result in schema.get_all_operations()]
     wanted = math.ceil(MINIMUM_CASES * SPARE / (len(operations) * len(GenerationMode)))
     run = Run(
