@@ -24,6 +24,7 @@ class BrandRules:
     hashtags: tuple[str, ...]
     handles: tuple[str, ...]
     exclusions: tuple[str, ...]
+    competitor_of: int | None = None  # the brand id this one is a competitor of
 
 
 def _alternation(terms: Iterable[str]) -> str:
@@ -44,6 +45,10 @@ class BrandMatcher:
     def __init__(self, rules: Sequence[BrandRules]) -> None:
         self._rules = list(rules)
         self._by_name = {fold(r.name): r.brand_id for r in rules}
+        self._competitors: dict[int, set[int]] = {}
+        for r in rules:
+            if r.competitor_of is not None:
+                self._competitors.setdefault(r.competitor_of, set()).add(r.brand_id)
         self._compiled = [
             (
                 r,
@@ -60,16 +65,26 @@ class BrandMatcher:
     def brand_id_for_name(self, name: str) -> int | None:
         return self._by_name.get(fold(name).strip())
 
-    def match(self, text: str, *, brand_hint: str | None = None) -> dict[int, str]:
-        """Brand id -> how it matched ('import', 'keyword', 'hashtag', 'handle'). Exclusions win over terms."""
+    def scope(self, brand_id: int) -> frozenset[int]:
+        """`brand_id` and its competitors: what a mention stored through a key limited to it may concern."""
+        return frozenset({brand_id, *self._competitors.get(brand_id, ())})
+
+    def match(
+        self, text: str, *, brand_hint: str | None = None, scope_brand_id: int | None = None
+    ) -> dict[int, str]:
+        """Brand id -> how it matched ('import', 'keyword', 'hashtag', 'handle'). Exclusions win over terms.
+
+        With `scope_brand_id` (the mention came through a key limited to that brand) only that brand and
+        its competitors are considered, the hint included."""
+        allowed = None if scope_brand_id is None else self.scope(scope_brand_id)
         found: dict[int, str] = {}
         if brand_hint:
             hinted = self.brand_id_for_name(brand_hint)
-            if hinted is not None:
+            if hinted is not None and (allowed is None or hinted in allowed):
                 found[hinted] = "import"
         folded = fold(text)
         for rules, keywords, hashtags, handles, exclusions in self._compiled:
-            if rules.brand_id in found:
+            if rules.brand_id in found or (allowed is not None and rules.brand_id not in allowed):
                 continue
             if exclusions is not None and exclusions.search(folded):
                 continue

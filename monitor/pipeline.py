@@ -71,6 +71,7 @@ def load_matcher(engine: Engine) -> BrandMatcher:
                 hashtags=tuple(row["hashtags"] or ()),
                 handles=tuple(h for handles in (row["handles"] or {}).values() for h in handles),
                 exclusions=tuple(row["exclusions"] or ()),
+                competitor_of=row["competitor_of_id"],
             )
             for row in rows
         ]
@@ -166,12 +167,14 @@ class Pipeline:
             self._matcher = load_matcher(self.engine)
         with self.engine.connect() as conn:
             rows = conn.execute(
-                sa.select(_MENTION.c.id, _MENTION.c.text, _MENTION.c.brand_hint).where(_MENTION.c.id.in_(ids))
+                sa.select(
+                    _MENTION.c.id, _MENTION.c.text, _MENTION.c.brand_hint, _MENTION.c.scope_brand_id
+                ).where(_MENTION.c.id.in_(ids))
             ).all()
         links = [
             {"mention_id": mention_id, "brand_id": brand_id, "matched_by": how}
-            for mention_id, text, hint in rows
-            for brand_id, how in self._matcher.match(text, brand_hint=hint).items()
+            for mention_id, text, hint, scope in rows
+            for brand_id, how in self._matcher.match(text, brand_hint=hint, scope_brand_id=scope).items()
         ]
         with self.engine.begin() as conn:
             owned = finish_claim(conn, stage="match", worker=self.worker, mention_ids=ids, now=self._now())

@@ -74,6 +74,9 @@ class MentionRecord:
     thread_id: str | None = None
     brand: str | None = None
     raw: dict[str, Any] | None = None
+    # the brand of the brand-scoped API key that sent it: it may be linked only to that brand and its
+    # competitors (set by the API, never read from the item)
+    scope_brand_id: int | None = None
     text_sanitized: bool = False
 
 

@@ -63,3 +63,17 @@ def test_brand_hint_links_even_without_keyword() -> None:
 
 def test_brand_id_for_name_is_accent_and_case_insensitive() -> None:
     assert MATCHER.brand_id_for_name(" BONENBAAS ") == 2
+
+
+def test_a_scope_limits_the_brands_to_one_and_its_competitors() -> None:
+    own = BrandRules(brand_id=1, name="Acme", keywords=("acme",), hashtags=(), handles=(), exclusions=())
+    rival = BrandRules(
+        brand_id=2, name="Rival", keywords=("rival",), hashtags=(), handles=(), exclusions=(), competitor_of=1
+    )
+    other = BrandRules(brand_id=3, name="Other", keywords=("other",), hashtags=(), handles=(), exclusions=())
+    matcher = BrandMatcher([own, rival, other])
+    text = "acme, rival or other?"
+    assert matcher.match(text) == {1: "keyword", 2: "keyword", 3: "keyword"}
+    assert matcher.match(text, scope_brand_id=1) == {1: "keyword", 2: "keyword"}
+    assert matcher.match(text, scope_brand_id=3) == {3: "keyword"}
+    assert matcher.match("nothing", brand_hint="Other", scope_brand_id=1) == {}  # the hint is held to it too

@@ -34,7 +34,7 @@ from api.deps import (
     require_role,
 )
 from api.routes.authors import decayed_score
-from api.routes.mentions import MentionFilter, MentionPage, list_mentions
+from api.routes.mentions import MentionFilter, MentionPage, brands_shown, list_mentions
 from api.writes import get_write_engine
 from monitor.authors.export import author_export, export_json
 from monitor.authors.forget import forget_author
@@ -271,6 +271,7 @@ def get_author(
             MentionFilter(author_id=author_id, brand_ids=principal.brand_ids if principal.scoped else None),
             limit=limit,
             cursor=cursor,
+            shown=brands_shown(principal),
         ),
     )
 

@@ -12,6 +12,10 @@ every item in order:
     413  the body or the item count is over the limit; nothing was stored
     403  an item names a brand outside a brand-scoped key's brands; nothing was stored (an item without
          a brand gets the key's own brand)
+
+A brand-scoped key's mentions are linked only to its brand and that brand's competitors, whatever their
+text names (`mention.scope_brand_id`, read by the match stage), so they never raise another brand's alerts.
+An item nested deeper than monitor.records.MAX_DEPTH levels is rejected like any other bad item.
 """
 
 from __future__ import annotations
@@ -197,6 +201,14 @@ def _parse(data: Any, *, brands: dict[str, int], default_brand: str | None) -> M
     return record
 
 
+def _scoped(outcome: MentionRecord | str, principal: Principal) -> MentionRecord | str:
+    """A brand-scoped key's record carries its brand: the match stage links it only to that brand and its
+    competitors, whatever its text names."""
+    if isinstance(outcome, str) or not principal.scoped:
+        return outcome
+    return replace(outcome, scope_brand_id=principal.brand_id)
+
+
 def _forbid_other_brands(
     records: Sequence[MentionRecord], *, brands: dict[str, int], principal: Principal
 ) -> None:
@@ -236,7 +248,7 @@ def ingest(engine: Engine, items: Sequence[Any], *, principal: Principal) -> Ing
     Raises ApiError 403 when an item names a brand outside a brand-scoped key's brands (an item without
     a brand gets the key's own brand)."""
     brands, default_brand = _brand_check(engine, principal)
-    parsed = [_parse(item, brands=brands, default_brand=default_brand) for item in items]
+    parsed = [_scoped(_parse(item, brands=brands, default_brand=default_brand), principal) for item in items]
     records = [p for p in parsed if isinstance(p, MentionRecord)]
     _forbid_other_brands(records, brands=brands, principal=principal)
     created_keys: frozenset[tuple[str, str]] = frozenset()

@@ -21,6 +21,7 @@ from sqlmodel import Session, col
 from api.deps import (
     MAX_ID,
     ApiError,
+    CurrentKey,
     Instant,
     PageCursor,
     Principal,
@@ -60,6 +61,7 @@ __all__ = [
     "MentionFilter",
     "MentionOut",
     "MentionPage",
+    "brands_shown",
     "is_current_classification",
     "list_mentions",
     "mention_out",
@@ -228,16 +230,25 @@ def _conditions(filters: MentionFilter) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def _brand_names_column() -> ColumnElement[Any]:
-    """The names of `Mention`'s brands as one JSON array, so a page needs no second query for them (about
-    a tenth of a 50-mention page on PostgreSQL, a round trip included)."""
+def _brand_names_column(shown: frozenset[int] | None) -> ColumnElement[Any]:
+    """The names of `Mention`'s brands (of those in `shown`, when given) as one JSON array, so a page
+    needs no second query for them (about a tenth of a 50-mention page on PostgreSQL, a round trip
+    included)."""
     link, brand = _LINK.alias("named_link"), _BRAND.alias("named_brand")
-    return (
+    names = (
         sa_select(json_array_agg(brand.c.name))
         .select_from(link.join(brand, brand.c.id == link.c.brand_id))
         .where(link.c.mention_id == col(Mention.id))
-        .scalar_subquery()
     )
+    if shown is not None:
+        names = names.where(link.c.brand_id.in_(sorted(shown)))
+    return names.scalar_subquery()
+
+
+def brands_shown(principal: Principal) -> frozenset[int] | None:
+    """The brands whose names a key may see on a mention: a brand-scoped key only its own and their
+    competitors', also on a mention a collector matched to other brands too; None for every brand."""
+    return principal.brand_ids if principal.scoped else None
 
 
 def _classification_out(row: Any) -> ClassificationOut | None:
@@ -286,9 +297,10 @@ def _mention_out(row: Any) -> MentionOut:
     )
 
 
-@functools.cache
-def _mentions_query() -> Select[Any]:
-    """Mentions with their author, current classification (label-wins values) and label, unfiltered."""
+@functools.lru_cache(maxsize=256)  # one per brand scope
+def _mentions_query(shown: frozenset[int] | None = None) -> Select[Any]:
+    """Mentions with their author, current classification (label-wins values), label and the names of
+    their brands (those in `shown`, when given), unfiltered."""
     effective = effective_classification()
     return (
         # plain columns, not Mention objects (and never `raw`, the platform payload, which can be large)
@@ -317,7 +329,7 @@ def _mentions_query() -> Select[Any]:
             _LABEL.c.intent.label("label_intent"),
             _LABEL.c.labeled_by,
             _LABEL.c.labeled_at,
-            _brand_names_column().label("brand_names"),
+            _brand_names_column(shown).label("brand_names"),
         )
         .select_from(Mention)
         .outerjoin(Classification, is_current_classification())
@@ -327,22 +339,28 @@ def _mentions_query() -> Select[Any]:
 
 
 def list_mentions(
-    session: Session, filters: MentionFilter, *, limit: int, cursor: PageCursor | None
+    session: Session,
+    filters: MentionFilter,
+    *,
+    limit: int,
+    cursor: PageCursor | None,
+    shown: frozenset[int] | None = None,
 ) -> MentionPage:
     """One page, newest first; `next_cursor` is None on the last page. One query whatever the size.
+    Each item names its brands among `shown` (`brands_shown`), or all of them when it is None.
 
     A brand's list walks that brand's links newest first (the same order: a link copies its mention's
     time); any other list walks the mentions."""
     if filters.brand_id is not None:
         at, item_id = _LINK.c.created_at, _LINK.c.mention_id
         statement = (
-            _mentions_query()
+            _mentions_query(shown)
             .join(_LINK, _LINK.c.mention_id == col(Mention.id))
             .where(*_link_conditions(filters), *_conditions(filters))
         )
     else:
         at, item_id = col(Mention.created_at), col(Mention.id)
-        statement = _mentions_query().where(*_conditions(filters))
+        statement = _mentions_query(shown).where(*_conditions(filters))
     statement = statement.order_by(at.desc(), item_id.desc()).limit(limit + 1)
     if cursor is not None:
         statement = statement.where(older_than(at, item_id, cursor))
@@ -355,9 +373,12 @@ def list_mentions(
     )
 
 
-def mention_out(session: Session, mention_id: int) -> MentionOut | None:
+def mention_out(
+    session: Session, mention_id: int, *, shown: frozenset[int] | None = None
+) -> MentionOut | None:
     """One mention as GET /mentions shows it; None when there is no such mention."""
-    row = session.connection().execute(_mentions_query().where(col(Mention.id) == mention_id)).first()
+    statement = _mentions_query(shown).where(col(Mention.id) == mention_id)
+    row = session.connection().execute(statement).first()
     if row is None:
         return None
     return _mention_out(row)
@@ -366,6 +387,7 @@ def mention_out(session: Session, mention_id: int) -> MentionOut | None:
 @router.get("/mentions", response_model=MentionPage, summary="Mentions, newest first, cursor-paged")
 def get_mentions(
     session: Annotated[Session, Depends(get_session)],
+    principal: CurrentKey,
     brand: Annotated[Brand | None, Depends(optional_brand)],
     limit: Annotated[int, Depends(page_limit)],
     cursor: Annotated[PageCursor | None, Depends(page_cursor)],
@@ -394,7 +416,8 @@ def get_mentions(
         until=until,
         q=q,
     )
-    return json_response(list_mentions(session, filters, limit=limit, cursor=cursor))
+    page = list_mentions(session, filters, limit=limit, cursor=cursor, shown=brands_shown(principal))
+    return json_response(page)
 
 
 class LabelIn(BaseModel):
@@ -463,7 +486,7 @@ def put_label(
             settings=settings,
             now=now,
         )
-        out = mention_out(session, mention_id)
+        out = mention_out(session, mention_id, shown=brands_shown(principal))
     assert out is not None
     return out
 
@@ -486,7 +509,7 @@ def delete_label(
             raise ApiError(
                 404, code="no_label", message=f"mention {mention_id} has no label; there is nothing to undo"
             )
-        out = mention_out(session, mention_id)
+        out = mention_out(session, mention_id, shown=brands_shown(principal))
     assert out is not None
     return out
 

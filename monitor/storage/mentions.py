@@ -223,6 +223,7 @@ def _mention_row(record: MentionRecord, identity_id: int, now: datetime) -> dict
         "in_reply_to": record.in_reply_to,
         "thread_id": record.thread_id,
         "brand_hint": record.brand,
+        "scope_brand_id": record.scope_brand_id,
         "raw": record.raw,
         "text_sanitized": record.text_sanitized,
         "content_key": content_key(record.text, record.lang),

@@ -120,6 +120,10 @@ class Mention(SQLModel, table=True):
     in_reply_to: str | None = None
     thread_id: str | None = None
     brand_hint: str | None = None
+    # stored through a key limited to this brand id (`wom apikey create --brand`): the match stage links
+    # the mention only to this brand and its competitors, whatever its text names (issue 13). No foreign
+    # key, so adding the column is an ALTER TABLE, not a copy of every mention on SQLite
+    scope_brand_id: int | None = None
     raw: dict[str, Any] | None = _json(None)
     text_sanitized: bool = False
     # sha1 of the language hint and the text: copies (retweets, spam waves) share it and one classification
