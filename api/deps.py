@@ -31,6 +31,7 @@ from api.auth import (
     require_every_brand,
 )
 from api.errors import ApiError
+from api.key_first import checked_principal
 from monitor.config import Settings
 from monitor.storage.api_keys import Role
 from monitor.storage.models import Brand, utcnow
@@ -139,8 +140,12 @@ def api_access(
     """The key behind the request, checked for every /api/v1 route (see api/auth.py); depend on it, or
     on `CurrentKey`, to know the key's id, role and brand scope.
 
-    Raises ApiError 401 without a valid key and 429 past the key's request limit.
+    Raises ApiError 401 without a valid key and 429 past the key's request limit. A request with a body
+    had its key checked before the body was read (api/key_first.py); that check stands.
     """
+    checked = checked_principal(request.scope)
+    if checked is not None:
+        return checked
     access: AccessControl = request.app.state.access
     return authenticate(
         session,

@@ -11,7 +11,6 @@ from __future__ import annotations
 import gc
 import logging
 import os
-from collections.abc import Mapping
 from typing import Annotated, Any
 
 import sqlalchemy as sa
@@ -23,7 +22,10 @@ from sqlalchemy.engine import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.auth import AccessControl
+from api.body_limit import BodyLimitMiddleware
 from api.deps import ApiError, api_access, get_engine
+from api.errors import DATABASE_FAILED, error_response
+from api.key_first import KeyBeforeBodyMiddleware
 from api.metrics import CONTENT_TYPE, HttpMetrics, MetricsMiddleware, get_metrics, route_templates
 from api.query_names import refuse_unknown_query_names
 from api.routes import alerts, author_profile, authors, brands, mentions, stats
@@ -51,10 +53,6 @@ _CODES = {
 _UNREADABLE_BODY = "There was an error parsing the body"  # FastAPI's 400 for a body it cannot decode
 _DATABASE_DOWN = (
     "the database cannot be reached; check that it runs and that WOM_DATABASE_URL points at it, then retry"
-)
-_DATABASE_FAILED = (
-    "the database could not answer; check that it runs, that WOM_DATABASE_URL points at it "
-    "and that its schema is upgraded, then retry"
 )
 
 
@@ -86,9 +84,7 @@ class Health(BaseModel):
     database: str
 
 
-def _error(status: int, code: str, message: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
-    body = {"error": {"code": code, "message": message}}
-    return JSONResponse(body, status_code=status, headers=dict(headers) if headers else None)
+_error = error_response
 
 
 def _http_error(request: Request, exc: Exception) -> JSONResponse:
@@ -124,7 +120,7 @@ def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 def _database_error(request: Request, exc: Exception) -> JSONResponse:
     _log.error("database error on %s %s: %s", request.method, request.url.path, exc)
-    return _error(503, "database_unavailable", _DATABASE_FAILED)
+    return _error(503, "database_unavailable", DATABASE_FAILED)
 
 
 def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
@@ -179,6 +175,9 @@ def create_app(settings: Settings, engine: Engine, *, include_dashboard: bool = 
     app.state.access = access
     app.state.metrics = HttpMetrics()
     dashboard = [("/", ["GET"]), ("/static/{path:path}", ["GET", "HEAD"])] if include_dashboard else []
+    # innermost first: the key before the body, the body's cap around it, metrics around everything
+    app.add_middleware(KeyBeforeBodyMiddleware, prefix=API_PREFIX)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.api.max_body_bytes)
     app.add_middleware(
         MetricsMiddleware, metrics=app.state.metrics, templates=lambda: route_templates(app, dashboard)
     )

@@ -129,6 +129,7 @@ class ApiSettings(_Section):
     public_url: str = ""
     requests_per_minute: int = Field(default=600, ge=1, le=1_000_000)
     workers: int = Field(default=1, ge=1, le=64)
+    max_body_bytes: int = Field(default=6 * 1024 * 1024, ge=1024, le=1024**3)
 
 
 class PrivacySettings(_Section):
