@@ -7,6 +7,7 @@ overridden from the environment: `[database] url` is `WOM_DATABASE_URL`, `[alert
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -130,6 +131,20 @@ class ApiSettings(_Section):
     requests_per_minute: int = Field(default=600, ge=1, le=1_000_000)
     workers: int = Field(default=1, ge=1, le=64)
     max_body_bytes: int = Field(default=6 * 1024 * 1024, ge=1024, le=1024**3)
+    trusted_proxies: list[str] = Field(default_factory=list)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_addresses(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{entry!r} is not an IP address or network; list the addresses of the reverse proxies "
+                    'in front of wom, e.g. ["127.0.0.1"] or ["10.0.0.0/8"], or leave it empty'
+                ) from None
+        return value
 
 
 class PrivacySettings(_Section):

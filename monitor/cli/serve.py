@@ -7,7 +7,7 @@ import os
 import signal
 import threading
 from types import FrameType
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import uvicorn
@@ -24,7 +24,7 @@ from monitor.pipeline import STAGE_ORDER, Pipeline
 from monitor.scheduler import JobResult, ScheduledJob, SchedulerService
 from monitor.storage.leader import LeaderLock
 
-__all__ = ["collector_jobs", "register", "run_service", "scheduled_jobs"]
+__all__ = ["collector_jobs", "register", "run_service", "scheduled_jobs", "uvicorn_options"]
 
 log = logging.getLogger("wom.run")
 
@@ -79,6 +79,24 @@ def collector_jobs(settings: Settings, engine: Engine) -> list[ScheduledJob]:
     return jobs
 
 
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """What `wom serve` and `wom run` pass to uvicorn: address, log level and which proxies to believe.
+
+    uvicorn believes X-Forwarded-For from 127.0.0.1 unless told otherwise, so a client on the same host
+    could claim any address with it and escape the limit on failed key attempts per address (issue 13,
+    item 8). The headers are read only from [api] trusted_proxies, and not at all when it is empty."""
+    proxies = settings.api.trusted_proxies
+    options: dict[str, Any] = {
+        "host": settings.api.host,
+        "port": settings.api.port,
+        "log_level": "warning",
+        "proxy_headers": bool(proxies),
+    }
+    if proxies:
+        options["forwarded_allow_ips"] = ",".join(proxies)
+    return options
+
+
 def _serve(settings: Settings, engine: Engine, *, include_dashboard: bool) -> None:
     from api.main import SETTINGS_VARIABLE, create_app, settle_memory
 
@@ -90,14 +108,12 @@ def _serve(settings: Settings, engine: Engine, *, include_dashboard: bool) -> No
             "api.main:app_from_environment",
             factory=True,
             workers=settings.api.workers,
-            host=settings.api.host,
-            port=settings.api.port,
-            log_level="warning",
+            **uvicorn_options(settings),
         )
         return
     app = create_app(settings, engine, include_dashboard=include_dashboard)
     settle_memory()
-    uvicorn.run(app, host=settings.api.host, port=settings.api.port, log_level="warning")
+    uvicorn.run(app, **uvicorn_options(settings))
 
 
 class _Terminated(BaseException):

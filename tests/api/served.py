@@ -20,7 +20,7 @@ def serve_in_thread(app: Any, **options: Any) -> Iterator[tuple[str, int]]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", ws="none", lifespan="off", **options)
+    config = uvicorn.Config(app, **({"log_level": "warning", "ws": "none", "lifespan": "off"} | options))
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
