@@ -29,6 +29,7 @@ from api.key_first import KeyBeforeBodyMiddleware
 from api.metrics import CONTENT_TYPE, HttpMetrics, MetricsMiddleware, get_metrics, route_templates
 from api.query_names import refuse_unknown_query_names
 from api.routes import alerts, author_profile, authors, brands, mentions, stats
+from api.security_headers import SecurityHeadersMiddleware
 from dashboards.app import dashboard_router
 from monitor import __version__
 from monitor.config import Settings
@@ -181,6 +182,7 @@ def create_app(settings: Settings, engine: Engine, *, include_dashboard: bool = 
     app.add_middleware(
         MetricsMiddleware, metrics=app.state.metrics, templates=lambda: route_templates(app, dashboard)
     )
+    app.add_middleware(SecurityHeadersMiddleware, docs_path=app.docs_url)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(sa.exc.OperationalError, _database_error)

@@ -56,8 +56,12 @@ __all__ = [
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
+# no inline script or style; no <base>, forms only to the dashboard itself, no plugins, and no framing
+# by another site (clickjacking): frame-ancestors, and X-Frame-Options for browsers without it
 SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; style-src 'self'",
+    "Content-Security-Policy": "default-src 'self'; style-src 'self'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'; object-src 'none'",
+    "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
 }
 _TREND_DAYS = 30

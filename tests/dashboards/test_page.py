@@ -13,7 +13,10 @@ from api.routes.stats import SentimentBucket
 from dashboards.app import safe_url, template_environment, trend_chart
 from tests.api.conftest import HOSTILE_IMG, HOSTILE_SCRIPT, HOSTILE_TITLE, TestClient, build_app, seed
 
-CSP = "default-src 'self'; style-src 'self'"
+CSP = (
+    "default-src 'self'; style-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; "
+    "object-src 'none'"
+)
 
 
 @pytest.fixture

@@ -15,7 +15,10 @@ from monitor.storage.models import JobRun
 from monitor.storage.source_state import record_outcome
 from tests.api.conftest import NOW, KeylessClient, TestClient, build_app, seed
 
-CSP = "default-src 'self'; style-src 'self'"
+CSP = (
+    "default-src 'self'; style-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; "
+    "object-src 'none'"
+)
 HOSTILE_ERROR = '<script>alert("run")</script> feed answered <img src=x onerror=alert(4)>'
 
 

@@ -1,0 +1,104 @@
+"""Every page of the dashboard, /docs and every API answer refuse to be framed (issue 13, item 8).
+
+The CSP had no base-uri, form-action, frame-ancestors or object-src and there was no X-Frame-Options, so
+another site could frame the dashboard (clickjacking). The dashboard's routes are walked from its router,
+so a page added later is checked too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.routing import APIRoute
+from sqlalchemy.engine import Engine
+from starlette.routing import Mount
+
+from dashboards.app import STATIC, dashboard_router
+from monitor.config import Settings
+from tests.api.conftest import KeylessClient, Seeded, TestClient, build_app, seed
+
+PAGE_CSP = (
+    "default-src 'self'; style-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; "
+    "object-src 'none'"
+)
+DOCS_CSP = "base-uri 'none'; form-action 'self'; frame-ancestors 'none'; object-src 'none'"
+API_CSP = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
+
+def _dashboard_urls(engine: Engine) -> list[str]:
+    """A URL for every route of the dashboard's router (a real file under /static)."""
+    urls = []
+    for route in dashboard_router(Settings(), engine).routes:
+        if isinstance(route, Mount):
+            urls += [f"{route.path}/{path.name}" for path in sorted(STATIC.iterdir())]
+        else:
+            assert isinstance(route, APIRoute)
+            urls.append(route.path)
+    return urls
+
+
+@pytest.fixture
+def seeded(engine: Engine) -> Seeded:
+    return seed(engine)
+
+
+@pytest.fixture
+def keyed(engine: Engine, seeded: Seeded) -> Iterator[TestClient]:
+    with TestClient(build_app(engine)) as client:
+        yield client
+
+
+def test_every_dashboard_page_refuses_framing(engine: Engine, keyed: TestClient) -> None:
+    urls = _dashboard_urls(engine)
+    assert {"/", "/status", "/static/style.css"} <= set(urls)
+    urls += ["/?brand=Rival", "/?brand=Nope"]  # another brand, and the page that says it is unknown
+    seen = {}
+    for url in urls:
+        response = keyed.get(url)
+        seen[url] = (
+            response.status_code < 500,
+            response.headers.get("content-security-policy"),
+            response.headers.get("x-frame-options"),
+            response.headers.get("x-content-type-options"),
+        )
+    assert seen == {url: (True, PAGE_CSP, "DENY", "nosniff") for url in urls}
+
+
+def test_docs_refuse_framing_and_still_load_swagger(engine: Engine) -> None:
+    with KeylessClient(build_app(engine)) as client:
+        for url in ("/docs", "/docs/oauth2-redirect"):
+            response = client.get(url)
+            assert response.status_code == 200
+            # swagger-ui comes from a CDN and starts with an inline script: only framing, forms, base
+            # and plugins are restricted there
+            assert response.headers["content-security-policy"] == DOCS_CSP
+            assert response.headers["x-frame-options"] == "DENY"
+
+
+def test_api_answers_and_refusals_refuse_framing(engine: Engine, seeded: Seeded) -> None:
+    with KeylessClient(build_app(engine)) as client:
+        answers = [
+            client.get("/"),  # the dashboard's 401
+            client.get("/status"),
+            client.get("/api/v1/brands"),
+            client.get("/openapi.json"),
+            client.get("/healthz"),
+            client.get("/nothing/here"),
+            client.post("/api/v1/authors/merge", content=b"x"),
+        ]
+        key = build_app(engine).state.test_key
+        answers.append(client.get("/api/v1/brands", headers={"Authorization": f"Bearer {key}"}))
+    assert [
+        (r.status_code, r.headers.get("content-security-policy"), r.headers.get("x-frame-options"))
+        for r in answers
+    ] == [
+        (401, API_CSP, "DENY"),
+        (401, API_CSP, "DENY"),
+        (401, API_CSP, "DENY"),
+        (200, API_CSP, "DENY"),
+        (200, API_CSP, "DENY"),
+        (404, API_CSP, "DENY"),
+        (401, API_CSP, "DENY"),
+        (200, API_CSP, "DENY"),
+    ]
