@@ -95,13 +95,21 @@ def parse_batch(text: str) -> tuple[list[Any], str | None]:
     return payload[0], token
 
 
+def _lookup(review: list[Any], path: list[int]) -> Any:
+    """`nested_lookup`, but None where a shorter or differently shaped array has no such position."""
+    try:
+        return nested_lookup(review, path)
+    except (IndexError, KeyError, TypeError):  # found by the I-10 fuzz: a one-element review array
+        return None
+
+
 def _field(review: list[Any], name: str) -> Any:
-    return nested_lookup(review, ElementSpecs.Review[name].data_map)
+    return _lookup(review, ElementSpecs.Review[name].data_map)
 
 
 def _review_time(review: list[Any]) -> datetime:
-    seconds = nested_lookup(review, _AT)
-    nanos = nested_lookup(review, [*_AT[:-1], _AT[-1] + 1])
+    seconds = _lookup(review, _AT)
+    nanos = _lookup(review, [*_AT[:-1], _AT[-1] + 1])
     if isinstance(seconds, bool) or not isinstance(seconds, int | float):
         raise ValueError(f"review time {seconds!r:.40} is not epoch seconds")
     if isinstance(nanos, bool) or not isinstance(nanos, int) or not 0 <= nanos < 10**9:

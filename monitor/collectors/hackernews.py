@@ -52,8 +52,8 @@ class _TextOnly(HTMLParser):
         self.parts.append(data)
 
 
-def _plain(markup: str | None) -> str:
-    if not markup:
+def _plain(markup: Any) -> str:
+    if not isinstance(markup, str) or not markup:  # a number where text belongs: the I-10 fuzz
         return ""
     parser = _TextOnly()
     parser.feed(markup)

@@ -58,10 +58,24 @@ def _language(value: Any) -> str | None:
     return code if 2 <= len(code) <= 3 and code.isascii() and code.isalpha() else None
 
 
+def _unencodable(value: str) -> bool:
+    # a lone surrogate (JSON "\ud800") cannot go into the review's URL: found by the I-10 fuzz
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def map_review(review: Mapping[str, Any], *, brand: str | None = None) -> MentionRecord:
     """One review of the reviews endpoint. Raises CollectorError naming what is wrong when unusable."""
     review_id = review.get("id")
-    if not isinstance(review_id, str) or not review_id.strip() or len(review_id) > 300:
+    if (
+        not isinstance(review_id, str)
+        or not review_id.strip()
+        or len(review_id) > 300
+        or _unencodable(review_id)
+    ):
         raise CollectorError(f"Trustpilot review without a usable id ({review_id!r:.40})")
     where = f"Trustpilot review {review_id}"
     stars = review.get("stars")

@@ -559,3 +559,13 @@ def test_importing_the_collector_leaves_tls_verification_on(imported: str, expec
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout == expected
+
+
+def test_a_short_or_misshapen_review_array_is_skipped_not_a_crash() -> None:
+    """Found by the I-10 fuzz: google-play-scraper's nested_lookup raised IndexError/TypeError."""
+    review = _reviews()[0]
+    with pytest.raises(CollectorError, match="score None is not a star rating"):
+        map_review(review[:1], app_id="com.acme.app", lang="en", country="us")
+    no_time = [*review[:5], 7, *review[6:]]  # the [seconds, nanos] slot holds a number
+    with pytest.raises(CollectorError, match="review time None is not epoch seconds"):
+        map_review(no_time, app_id="com.acme.app", lang="en", country="us")

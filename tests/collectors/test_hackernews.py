@@ -197,3 +197,16 @@ def test_a_failed_karma_lookup_keeps_the_page_without_reach(engine: Engine) -> N
     with engine.connect() as conn:
         kinds = set(conn.execute(sa.text("SELECT reach_kind FROM mention")).scalars())
     assert kinds == {"none"}
+
+
+def test_a_title_that_is_not_text_is_left_out_not_a_crash() -> None:
+    """Found by the I-10 fuzz: a number where the title belongs reached HTMLParser.feed (TypeError)."""
+    hit = {
+        "objectID": "1",
+        "created_at_i": 1_700_000_000,
+        "author": "pg",
+        "_tags": ["story"],
+        "title": 42,
+        "story_text": "<p>Acme beans</p>",
+    }
+    assert map_hit(hit).text == "Acme beans"

@@ -334,3 +334,11 @@ def test_one_stream_per_business_unit() -> None:
         (5, "Koffiekoning", UNIT, {"business_unit_id": UNIT}),
         (5, "Koffiekoning", "5f0c1a2b3c4d5e6f7a8b9c0e", {"business_unit_id": "5f0c1a2b3c4d5e6f7a8b9c0e"}),
     ]
+
+
+def test_an_id_with_a_lone_surrogate_is_skipped_not_a_crash() -> None:
+    """Found by the I-10 fuzz: quote() raised UnicodeEncodeError, which no collector catches."""
+    review = copy.deepcopy(_body()["reviews"][0])
+    review["id"] = "5f1c2d\ud800"
+    with pytest.raises(CollectorError, match=r"without a usable id \('5f1c2d\\ud800'\)"):
+        map_review(review)
