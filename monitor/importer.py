@@ -80,7 +80,14 @@ def _nest(row: dict[str, str | None]) -> dict[str, Any]:
             continue
         if "." in column:
             parent, child = column.split(".", 1)
-            item.setdefault(parent, {})[child] = value
+            nested = item.setdefault(parent, {})
+            if not isinstance(nested, dict):  # found by the I-10 fuzz: TypeError on str assignment
+                raise RecordError(f"columns {parent!r:.40} and {column!r:.60} both given; keep one of them")
+            nested[child] = value
+        elif isinstance(item.get(column), dict):
+            raise RecordError(
+                f"column {column!r:.40} and nested {column + '.'!r:.40} columns both given; keep one"
+            )
         else:
             item[column] = value
     return item
@@ -202,7 +209,10 @@ def _csv_row(values: list[str], header: list[str]) -> RecordError | tuple[dict[s
         return RecordError("invalid UTF-8; save the file as UTF-8")
     if len(values) > len(header):
         return RecordError("more values than columns in the header")
-    return _nest(dict(zip(header, values, strict=False))), False
+    try:
+        return _nest(dict(zip(header, values, strict=False))), False
+    except RecordError as e:
+        return e
 
 
 def _raw_items(path: Path) -> Iterator[tuple[int, int, tuple[Any, bool] | RecordError]]:

@@ -95,7 +95,10 @@ def _detail_text(entry: Mapping[str, Any], key: str) -> str:
 
 def unwrap_link(link: str) -> str:
     """The article behind a Google redirect (`https://www.google.com/url?...&url=<real>`), else `link`."""
-    parts = urlsplit(link)
+    try:
+        parts = urlsplit(link)
+    except ValueError:  # "http://[x" (found by the I-10 fuzz): no redirect to unwrap; map_entry drops it
+        return link
     host = (parts.hostname or "").lower()
     if parts.path == "/url" and (host == "google.com" or re.fullmatch(r"(www\.)?google\.[a-z.]{2,7}", host)):
         params = parse_qs(parts.query)
@@ -104,6 +107,14 @@ def unwrap_link(link: str) -> str:
             if target.lower().startswith(("http://", "https://")):
                 return target
     return link
+
+
+def _splits(url: str) -> bool:
+    try:
+        urlsplit(url)
+    except ValueError:
+        return False
+    return True
 
 
 def _domain(url: str) -> str:
@@ -169,7 +180,7 @@ def map_entry(
         raise CollectorError(f"feed {feed_url} has an entry without id, link, title or summary")
     link = entry.get("link")
     url = unwrap_link(link.strip()) if isinstance(link, str) and link.strip() else None
-    if url is not None and not url.lower().startswith(("http://", "https://")):
+    if url is not None and not (url.lower().startswith(("http://", "https://")) and _splits(url)):
         url = None
     title, summary = _detail_text(entry, "title"), _detail_text(entry, "summary")
     text, sanitized = clean_text("\n".join(part for part in (title, summary) if part))
