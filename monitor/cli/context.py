@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.text import Text
 from sqlalchemy.engine import Engine
 
 from monitor.config import Settings, load_settings
@@ -52,7 +53,7 @@ def wom_command(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except WomError as e:
-            err_console.print(f"[bold red]error:[/] {e}", markup=True, soft_wrap=True)
+            err_console.print(Text.assemble(("error:", "bold red"), f" {e}"), soft_wrap=True)
             raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]

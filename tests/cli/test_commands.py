@@ -70,6 +70,16 @@ def test_bad_config_exits_2_with_key_and_fix(tmp_path: Path) -> None:
     assert "WOM_API_PORT" in result.output
 
 
+def test_an_error_message_with_brackets_is_printed_as_text(tmp_path: Path) -> None:
+    # rich would read "[bold]" or "[/]" in a hostile config value as markup and drop or choke on it
+    config = tmp_path / "wom.toml"
+    config.write_text('[api]\nport = "[/][bold]80[link=x]"\n', encoding="utf-8")
+    result = runner.invoke(app, ["--config", str(config), "status"])
+    assert result.exit_code == 2, result.output
+    assert "[/][bold]80[link=x]" in result.output
+    assert "error:" in result.output
+
+
 def test_missing_import_file_names_the_problem(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     result = runner.invoke(app, ["import", "nope.jsonl"])
