@@ -198,6 +198,9 @@ class ScoringSettings(_Section):
     segments: SegmentThresholds = Field(default_factory=SegmentThresholds)
 
 
+_PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
+
+
 class AlertSettings(_Section):
     influential_min_reach: int = Field(default=5000, ge=0)
     spike_window_hours: int = Field(default=6, ge=1, le=168)
@@ -211,8 +214,12 @@ class AlertSettings(_Section):
     @classmethod
     def _emails(cls, value: list[str]) -> list[str]:
         for address in value:
-            if not re.fullmatch(r"[^@\s\r\n]+@[^@\s\r\n]+\.[^@\s\r\n]+", address):
-                raise ValueError(f"{address!r} is not an e-mail address like owner@example.com")
+            # one plain addr-spec: a To header would read "a,b@x", "a:b@x" or an encoded word as other
+            # or several addresses (see monitor/alerts/email.py)
+            if "=?" in address or not _PLAIN_ADDRESS.fullmatch(address):
+                raise ValueError(
+                    f"{address!r} is not one e-mail address like owner@example.com; give one address per entry"
+                )
         return value
 
 
