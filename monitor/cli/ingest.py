@@ -35,12 +35,10 @@ def print_summary(summary: ImportSummary, *, shown: int = _SHOWN_REJECTIONS) -> 
     console.print(table)
     if summary.forgotten:
         console.print(f"  {summary.forgotten:,} lines of forgotten authors refused (`wom authors forget`)")
-    for rejection in summary.rejected[:_SHOWN_REJECTIONS]:
+    for rejection in summary.rejected[:shown]:
         console.print(f"  line {rejection.line}: {rejection.reason}", markup=False)
-    if len(summary.rejected) > _SHOWN_REJECTIONS:
-        console.print(
-            f"  … and {len(summary.rejected) - _SHOWN_REJECTIONS:,} more rejected lines (see `wom status`)"
-        )
+    if len(summary.rejected) > shown:
+        console.print(f"  … and {len(summary.rejected) - shown:,} more rejected lines (see `wom status`)")
 
 
 def run_import(path: Path, *, batch_size: int, quiet: bool = False) -> ImportSummary:
