@@ -11,20 +11,33 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Protocol
 
 import orjson
-from sqlalchemy.engine import Engine
 
 from monitor.classify.base import TextKind
 from monitor.classify.datasets import CORRECTIONS_DATASET, LabelledItem
-from monitor.storage.labels import labelled_mentions
 
-__all__ = ["CORRECTIONS_DATASET", "correction_items", "load_corrections", "write_corrections"]
+__all__ = ["CORRECTIONS_DATASET", "LabelledText", "correction_items", "write_corrections"]
 
 
-def correction_items(labels: Iterable[Any]) -> list[LabelledItem]:
-    """Items from label rows (`text`, `lang`, `rating`, `sentiment`, `intent`), oldest label first."""
+class LabelledText(Protocol):
+    """One person's label with its mention's text: what `monitor.storage.labels.labelled_mentions` reads."""
+
+    @property
+    def text(self) -> str: ...
+    @property
+    def lang(self) -> str | None: ...
+    @property
+    def rating(self) -> float | None: ...
+    @property
+    def sentiment(self) -> str | None: ...
+    @property
+    def intent(self) -> str | None: ...
+
+
+def correction_items(labels: Iterable[LabelledText]) -> list[LabelledItem]:
+    """Items from labels, oldest label first (the caller reads them; the classifier knows no tables)."""
     newest: dict[tuple[str, ...], LabelledItem] = {}
     for row in labels:
         kind: TextKind = "review" if row.rating is not None else "post"
@@ -37,12 +50,6 @@ def correction_items(labels: Iterable[Any]) -> list[LabelledItem]:
                 row.text, label, row.lang, kind, CORRECTIONS_DATASET
             )
     return list(newest.values())
-
-
-def load_corrections(engine: Engine) -> list[LabelledItem]:
-    """Every label in the database as training items."""
-    with engine.connect() as conn:
-        return correction_items(labelled_mentions(conn))
 
 
 def write_corrections(items: Sequence[LabelledItem], path: Path) -> int:

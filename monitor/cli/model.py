@@ -150,16 +150,24 @@ def evaluate(
     console.print(f"{sum(s.n for s in scores):,} items in {time.monotonic() - started:.0f}s")
 
 
+def _load_corrections() -> list[LabelledItem]:
+    """Every label in the configured database as training items."""
+    from monitor.classify.corrections import correction_items
+    from monitor.storage.labels import labelled_mentions
+
+    engine = open_database(state.settings())
+    try:
+        with engine.connect() as conn:
+            return correction_items(labelled_mentions(conn))
+    finally:
+        engine.dispose()
+
+
 def _database_corrections() -> list[LabelledItem]:
-    from monitor.classify.corrections import load_corrections
     from monitor.storage.db import redact_url
 
     settings = state.settings()
-    engine = open_database(settings)
-    try:
-        items = load_corrections(engine)
-    finally:
-        engine.dispose()
+    items = _load_corrections()
     console.print(
         f"{len(items):,} training items from the corrections in {redact_url(settings.database.url)}"
     )
@@ -177,13 +185,9 @@ def export_corrections(
     ],
 ) -> None:
     """Write every label in the database as training items: {"text", "label", "lang", "kind"} per line."""
-    from monitor.classify.corrections import load_corrections, write_corrections
+    from monitor.classify.corrections import write_corrections
 
-    engine = open_database(state.settings())
-    try:
-        written = write_corrections(load_corrections(engine), file)
-    finally:
-        engine.dispose()
+    written = write_corrections(_load_corrections(), file)
     console.print(f"{written:,} items written to {file}")
 
 

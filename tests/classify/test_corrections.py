@@ -12,13 +12,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
-from monitor.classify.corrections import load_corrections, write_corrections
+from monitor.classify.corrections import correction_items, write_corrections
 from monitor.classify.datasets import CORRECTIONS_DATASET, LabelledItem, load_folder
 from monitor.classify.train_pack import TASKS
 from monitor.classify.training_data import pack_from_folders
 from monitor.cli import app
 from monitor.storage.db import connect, upgrade_schema
-from monitor.storage.labels import upsert_label
+from monitor.storage.labels import labelled_mentions, upsert_label
 from monitor.storage.models import Mention
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -74,10 +74,15 @@ EXPECTED = [
 ]
 
 
+def _load_corrections(engine: Engine) -> list[LabelledItem]:
+    with engine.connect() as conn:
+        return correction_items(labelled_mentions(conn))
+
+
 def test_corrections_load_as_items_one_per_text_and_head(engine: Engine) -> None:
     _store(engine)
-    assert sorted(load_corrections(engine), key=EXPECTED.index) == EXPECTED
-    assert len(load_corrections(engine)) == len(EXPECTED)
+    assert sorted(_load_corrections(engine), key=EXPECTED.index) == EXPECTED
+    assert len(_load_corrections(engine)) == len(EXPECTED)
 
 
 def test_export_reads_back_as_a_dataset(tmp_path: Path) -> None:
