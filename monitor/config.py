@@ -29,8 +29,9 @@ from pydantic import (
     model_validator,
 )
 
-from monitor.collectors.options import BrandCollect, CollectorSettings, NonBlankText
 from monitor.errors import ConfigError
+from monitor.matching import fold
+from monitor.source_settings import BrandCollect, CollectorSettings, NonBlankText
 
 __all__ = [
     "AlertSettings",
@@ -303,12 +304,17 @@ class Settings(_Section):
 
     @model_validator(mode="after")
     def _unique_brand_names(self) -> Settings:
-        seen: set[str] = set()
+        # one equality for brand names everywhere: the matcher's, case and accents ignored
+        seen: dict[str, str] = {}
         for brand in self.brands:
             for name in [brand.name, *(c.name for c in brand.competitors)]:
-                if name.casefold() in seen:
-                    raise ValueError(f"brand name {name!r} is used twice in brands; each name must be unique")
-                seen.add(name.casefold())
+                first = seen.get(fold(name))
+                if first is not None:
+                    raise ValueError(
+                        f"brand name {name!r} is used twice in brands (as {first!r}: names are compared "
+                        "ignoring case and accents); each name must be unique"
+                    )
+                seen[fold(name)] = name
         return self
 
     @model_validator(mode="after")

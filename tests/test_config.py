@@ -117,6 +117,23 @@ def test_bad_config_names_key_and_fix(raw: dict, env: dict, key: str, fix: str) 
     assert fix in info.value.fix
 
 
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [("Café", "Cafe"), ("Acme", "ACME"), ("Straße", "STRASSE")],
+)
+def test_brand_names_equal_ignoring_case_and_accents_are_a_config_error_naming_both(
+    first: str, second: str
+) -> None:
+    # the matcher folds accents, so "Café" and "Cafe" would be merged into one brand's mentions
+    raw = {
+        "brands": [{"name": first, "keywords": ["a"], "competitors": [{"name": second, "keywords": ["b"]}]}]
+    }
+    with pytest.raises(ConfigError) as info:
+        settings_from_mapping(raw)
+    assert f"{second!r}" in info.value.fix and f"{first!r}" in info.value.fix
+    assert "used twice" in info.value.fix
+
+
 def test_secret_value_is_never_echoed() -> None:
     with pytest.raises(ConfigError) as info:
         settings_from_mapping({"smtp": {"password": "hunter2"}})

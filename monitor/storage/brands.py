@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from sqlalchemy.engine import Engine
-from sqlmodel import select
+from sqlmodel import col, select
 
 from monitor.config import BrandBase, Settings
+from monitor.matching import fold
 from monitor.storage.db import session_scope
 from monitor.storage.models import Brand
 
@@ -25,27 +26,42 @@ def _apply(row: Brand, brand: BrandBase, *, timezone: str, competitor_of_id: int
 def sync_brands(engine: Engine, settings: Settings) -> dict[str, int]:
     """Insert or update every configured brand and competitor; brands no longer configured become inactive.
 
-    Returns brand name -> id.
+    A configured name finds its row ignoring case and accents (`fold`, the matcher's equality), so a
+    brand renamed from "Acme" to "ACME" keeps its row, its mentions and its history, under the new name.
+
+    Returns brand name (as configured) -> id.
     """
     with session_scope(engine) as session:
-        existing = {row.name: row for row in session.exec(select(Brand)).all()}
-        configured: set[str] = set()
-        for brand in settings.brands:
-            row = existing.get(brand.name) or Brand(name=brand.name)
-            _apply(row, brand, timezone=brand.timezone, competitor_of_id=None)
+        rows = session.exec(select(Brand).order_by(col(Brand.id))).all()
+        exact = {row.name: row for row in rows}
+        by_key: dict[str, Brand] = {}
+        for row in rows:
+            # rows whose names fold alike predate this rule: the same name wins, then the active, then the oldest
+            key = fold(row.name)
+            if key not in by_key or (row.active and not by_key[key].active):
+                by_key[key] = row
+        ids: dict[str, int] = {}
+        kept: set[int] = set()
+
+        def upsert(brand: BrandBase, *, timezone: str, competitor_of_id: int | None) -> Brand:
+            row = exact.get(brand.name) or by_key.get(fold(brand.name)) or Brand(name=brand.name)
+            row.name = brand.name
+            _apply(row, brand, timezone=timezone, competitor_of_id=competitor_of_id)
             session.add(row)
             session.flush()
-            configured.add(brand.name)
-            existing[brand.name] = row
+            assert row.id is not None
+            by_key[fold(brand.name)] = row
+            ids[brand.name] = row.id
+            kept.add(row.id)
+            return row
+
+        for brand in settings.brands:
+            row = upsert(brand, timezone=brand.timezone, competitor_of_id=None)
             for competitor in brand.competitors:
-                comp = existing.get(competitor.name) or Brand(name=competitor.name)
-                _apply(comp, competitor, timezone=brand.timezone, competitor_of_id=row.id)
-                session.add(comp)
-                configured.add(competitor.name)
-                existing[competitor.name] = comp
-        for name, row in existing.items():
-            if name not in configured:
+                upsert(competitor, timezone=brand.timezone, competitor_of_id=row.id)
+        for row in rows:
+            if row.id not in kept:
                 row.active = False
                 session.add(row)
         session.flush()
-        return {name: row.id for name, row in existing.items() if row.id is not None and name in configured}
+        return ids
