@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from monitor.cli.context import console, err_console, open_database, state, wom_command
@@ -48,7 +47,7 @@ def create(
     made = create_api_key(engine, role=role.value, brand=brand, label=label)
     scope = f"brand {made.info.brand} and its competitors" if made.info.brand else "every brand"
     err_console.print(
-        f"API key {made.info.id} ({made.info.prefix}…), role {made.info.role}, {escape(scope)}. "
+        f"API key {made.info.id} ({made.info.prefix}…), role {made.info.role}, {scope}. "
         "Store it now: it is not shown again. Send it as 'Authorization: Bearer KEY'.",
         soft_wrap=True,
     )
@@ -69,8 +68,8 @@ def list_keys() -> None:
             str(key.id),
             key.prefix,
             key.role,
-            escape(key.brand or "all"),
-            escape(key.label),
+            key.brand or "all",
+            key.label,
             _when(key.created_at),
             _when(key.last_used_at),
             _when(key.revoked_at),

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -214,7 +213,7 @@ def export(
         out.write_bytes(data + b"\n")
     except OSError as e:
         raise WomError(f"cannot write {out}: {e.strerror}; check the path and its permissions") from e
-    err_console.print(f"wrote author {author_id}'s data to {escape(str(out))} ({len(data):,} bytes)")
+    err_console.print(f"wrote author {author_id}'s data to {out!s} ({len(data):,} bytes)")
 
 
 def register(app: typer.Typer) -> None:

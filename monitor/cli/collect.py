@@ -6,7 +6,6 @@ import json
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -49,7 +48,7 @@ def _print_summary(reports: list[SourceReport]) -> None:
             f"{report.total('new'):,}",
             f"{report.total('duplicate'):,}",
             f"{failed:,}",
-            escape(_cursor_text(report)),
+            _cursor_text(report),
         )
     console.print(table)
     for report in reports:
@@ -98,8 +97,8 @@ def register(app: typer.Typer) -> None:
         reports: list[SourceReport] = []
         with Progress(
             SpinnerColumn(),
-            TextColumn("{task.description}"),
-            TextColumn("{task.fields[found]}"),
+            TextColumn("{task.description}", markup=False),
+            TextColumn("{task.fields[found]}", markup=False),
             TimeElapsedColumn(),
             console=console,
             disable=quiet,

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.text import Text
 from sqlalchemy.engine import Engine
 
@@ -19,11 +20,17 @@ from monitor.errors import WomError
 from monitor.storage.brands import sync_brands
 from monitor.storage.db import connect, upgrade_schema
 
-__all__ = ["AppState", "console", "open_database", "state", "wom_command"]
+__all__ = ["AppState", "console", "err_console", "literal", "open_database", "state", "wom_command"]
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+# markup=False: what wom prints is text; a path, brand or reason holding "[table]" must not be read as a style
+console = Console(highlight=False, markup=False)
+err_console = Console(stderr=True, highlight=False, markup=False)
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def literal(help_text: str) -> str:
+    """Help text as typer's rich markup that shows its brackets: `literal("default: [api] port")`."""
+    return escape(help_text)
 
 
 @dataclass

@@ -52,7 +52,8 @@ def run_import(path: Path, *, batch_size: int, quiet: bool = False) -> ImportSum
     run_id = start_run(engine, kind="import", name=path.name)
     try:
         with Progress(
-            TextColumn("[bold]importing[/] {task.description}"),
+            TextColumn("[bold]importing[/]"),
+            TextColumn("{task.description}", markup=False),
             BarColumn(),
             DownloadColumn(),
             TimeRemainingColumn(),

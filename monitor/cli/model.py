@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Annotated, TextIO
 
 import orjson
 import typer
+from rich.text import Text
 
-from monitor.cli.context import console, open_database, state, wom_command
+from monitor.cli.context import console, literal, open_database, state, wom_command
 
 if TYPE_CHECKING:
     from monitor.classify.datasets import LabelledItem
@@ -38,7 +39,7 @@ def build(
     settings = state.settings()
     adapter = load_adapter(Path(settings.classifier.adapter) if settings.classifier.adapter else None)
     started = time.monotonic()
-    with console.status(f"building {adapter.version} ({precision}) into {model_cache_dir()}"):
+    with console.status(Text(f"building {adapter.version} ({precision}) into {model_cache_dir()}")):
         built = build_model(adapter, precision)  # type: ignore[arg-type]
     console.print(
         f"{built.path} ({built.path.stat().st_size / 1e6:.1f} MB, {time.monotonic() - started:.1f}s)"
@@ -50,7 +51,7 @@ def build(
 def train(
     data: Annotated[list[Path], typer.Option("--data", help=_DATA_HELP, exists=True, file_okay=False)],
     out: Annotated[
-        Path, typer.Option(help="Folder for e5_adapter.npz/.json; point [classifier] adapter at it.")
+        Path, typer.Option(help=literal("Folder for e5_adapter.npz/.json; point [classifier] adapter at it."))
     ],
     epochs: Annotated[int, typer.Option(min=1)] = 1,
     lora_rank: Annotated[int, typer.Option(min=1)] = 16,

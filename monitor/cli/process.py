@@ -40,7 +40,7 @@ def run_pipeline_once(settings: Settings, engine: Engine, *, quiet: bool = False
     pipeline.recover_dead_claims()
     results: dict[Stage, StageResult] = {}
     with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), console=console, disable=quiet
+        SpinnerColumn(), TextColumn("{task.description}", markup=False), console=console, disable=quiet
     ) as progress:
         for stage in STAGE_ORDER:
             task = progress.add_task(f"{stage}: starting", total=None)

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from monitor.alerts.delivery import deliver_pending
 from monitor.authors.retention import apply_retention
 from monitor.cli.collect import collect_job_name
-from monitor.cli.context import configure_logging, console, open_database, state, wom_command
+from monitor.cli.context import configure_logging, console, literal, open_database, state, wom_command
 from monitor.collectors.health import source_health
 from monitor.collectors.runner import SourceRunner
 from monitor.config import Settings
@@ -161,7 +161,7 @@ def register(app: typer.Typer) -> None:
     @app.command()
     @wom_command
     def run(
-        port: Annotated[int | None, typer.Option(help="Port (default: [api] port).")] = None,
+        port: Annotated[int | None, typer.Option(help=literal("Port (default: [api] port)."))] = None,
     ) -> None:
         """Run the scheduler (pipeline, alerts) with the API and the dashboard in one process."""
         settings = state.settings()
@@ -172,7 +172,7 @@ def register(app: typer.Typer) -> None:
     @app.command()
     @wom_command
     def serve(
-        port: Annotated[int | None, typer.Option(help="Port (default: [api] port).")] = None,
+        port: Annotated[int | None, typer.Option(help=literal("Port (default: [api] port)."))] = None,
     ) -> None:
         """Serve the API and dashboard only; no scheduled jobs (run them with `wom run` or `wom worker`)."""
         settings = state.settings()

@@ -7,7 +7,6 @@ from typing import Any
 
 import sqlalchemy as sa
 import typer
-from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.engine import Engine
 
@@ -126,7 +125,7 @@ def register(app: typer.Typer) -> None:
                 str(row["items_read"]),
                 str(row["items_new"]),
                 str(row["items_failed"]),
-                escape((row["error"] or "")[:120]),
+                (row["error"] or "")[:120],
             )
         console.print(runs)
         if info["sources"]:
@@ -137,10 +136,10 @@ def register(app: typer.Typer) -> None:
                 sources.add_row(
                     item["source"],
                     item["state"],
-                    escape(", ".join(item["brands"])),
+                    ", ".join(item["brands"]),
                     _when(item["last_success_at"]),
                     _when(item["last_found_at"]),
                     f"{item['found_total']:,}",
-                    escape(item["message"][:160]),
+                    item["message"][:160],
                 )
             console.print(sources)
