@@ -40,8 +40,9 @@ from api.routes.alerts import list_alerts
 from api.routes.authors import RankedAuthor, Ranking, rank_authors
 from api.routes.brands import BrandOut, list_brands
 from api.routes.mentions import MentionFilter, list_mentions
-from api.routes.stats import SentimentBucket, sentiment_series, status_report
+from api.routes.stats import SentimentBucket, sentiment_series
 from monitor.config import Settings
+from monitor.service.status import status_report
 from monitor.storage.models import Brand
 
 __all__ = [

@@ -2,18 +2,22 @@
 
 Source-wide: `[collectors.<source>]` (enabled, interval, base URL, source-specific limits). Per brand:
 `[brands.collect.<source>]`; a brand is collected from a source only when that table is present.
-Light on purpose (pydantic only): the config loader imports it, the client libraries are imported by
-the collectors themselves.
+Light on purpose (pydantic only): the config loader and the status report import it (the API process
+loads no collector module); the client libraries are imported by the collectors themselves.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
+if TYPE_CHECKING:
+    from monitor.config import Settings
+
 __all__ = [
+    "SOURCE_CREDENTIALS",
     "SOURCE_NAMES",
     "AppStoreBrand",
     "AppStoreSource",
@@ -39,6 +43,7 @@ __all__ = [
     "XSource",
     "YouTubeBrand",
     "YouTubeSource",
+    "configured_sources",
 ]
 
 SOURCE_NAMES = (
@@ -53,6 +58,21 @@ SOURCE_NAMES = (
     "rss",
     "trustpilot",
 )
+
+# the environment variables each source needs (optional ones not listed); every collector's
+# SourceSpec.credentials is this entry (tests/collectors/test_registry.py checks they agree)
+SOURCE_CREDENTIALS: dict[str, tuple[str, ...]] = {
+    "x": ("WOM_X_BEARER_TOKEN",),
+    "reddit": ("WOM_REDDIT_CLIENT_ID", "WOM_REDDIT_CLIENT_SECRET"),
+    "appstore": (),
+    "googleplay": (),
+    "mastodon": (),
+    "bluesky": ("WOM_BLUESKY_HANDLE", "WOM_BLUESKY_APP_PASSWORD"),
+    "hackernews": (),
+    "youtube": ("WOM_YOUTUBE_API_KEY",),
+    "rss": (),
+    "trustpilot": ("WOM_TRUSTPILOT_API_KEY",),
+}
 
 
 def _non_blank(value: str) -> str:
@@ -314,3 +334,14 @@ class BrandCollect(_Options):
 
     def configured(self) -> list[str]:
         return [name for name in SOURCE_NAMES if getattr(self, name) is not None]
+
+
+def configured_sources(settings: Settings) -> list[str]:
+    """Sources that at least one brand or competitor is collected from, in the registry's order."""
+    wanted = {
+        name
+        for brand in settings.brands
+        for entry in [brand, *brand.competitors]
+        for name in entry.collect.configured()
+    }
+    return [name for name in SOURCE_NAMES if name in wanted]

@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 from sqlalchemy import ColumnElement, case, func, literal
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, SQLModel, col, select
+from sqlmodel import Session, col, select
 
 from api.deps import (
     ApiError,
@@ -26,12 +26,10 @@ from api.deps import (
     required_brand,
 )
 from api.responses import json_response
-from monitor.collectors.health import source_health
 from monitor.config import Settings
-from monitor.storage.db import schema_is_current
+from monitor.service.status import JobRunOut, StatusReport, status_report
 from monitor.storage.models import (
     Brand,
-    JobRun,
     MentionBrand,
     SentimentHour,
 )
@@ -391,64 +389,6 @@ def get_sentiment(
             "choose 'since' and 'until' further from the ends of the calendar",
         ) from e
     return json_response(series)
-
-
-class JobRunOut(BaseModel):
-    kind: str
-    name: str
-    brand: str | None
-    status: str
-    started_at: datetime
-    finished_at: datetime | None
-    heartbeat_at: datetime | None
-    items_read: int
-    items_new: int
-    items_failed: int
-    error: str
-
-
-class SourceOut(BaseModel):
-    source: str
-    state: str
-    message: str
-    brands: list[str]
-    backoff_until: datetime | None
-    consecutive_failures: int
-    last_run_at: datetime | None
-    last_success_at: datetime | None
-    last_found_at: datetime | None
-    found_total: int
-
-
-class StatusReport(BaseModel):
-    schema_current: bool
-    tables: dict[str, int]
-    jobs: list[JobRunOut]
-    sources: list[SourceOut]
-
-
-def status_report(
-    session: Session, engine: Engine, settings: Settings | None = None, now: datetime | None = None
-) -> StatusReport:
-    """Row counts of every table (one query) and the newest run of each job (one query)."""
-    # before `session` begins: on an engine that is not read_only, SQLite would make this second
-    # connection wait for the first one's write lock
-    schema_current = schema_is_current(engine)
-    sources = source_health(settings, engine, now=now) if settings is not None else []
-    tables = SQLModel.metadata.sorted_tables
-    counts = session.exec(
-        select(*(select(func.count()).select_from(t).scalar_subquery().label(t.name) for t in tables))
-    ).one()
-    newest = select(func.max(JobRun.id)).group_by(col(JobRun.kind), col(JobRun.name))
-    runs = session.exec(
-        select(JobRun).where(col(JobRun.id).in_(newest)).order_by(col(JobRun.kind), col(JobRun.name))
-    ).all()
-    return StatusReport(
-        schema_current=schema_current,
-        tables={t.name: int(n) for t, n in zip(tables, counts, strict=True)},
-        jobs=[JobRunOut.model_validate(run, from_attributes=True) for run in runs],
-        sources=[SourceOut(**health.as_dict()) for health in sources],
-    )
 
 
 @router.get(

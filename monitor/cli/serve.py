@@ -17,11 +17,11 @@ from monitor.alerts.delivery import deliver_pending
 from monitor.authors.retention import apply_retention
 from monitor.cli.collect import collect_job_name
 from monitor.cli.context import configure_logging, console, literal, open_database, state, wom_command
-from monitor.collectors.health import source_health
 from monitor.collectors.runner import SourceRunner
 from monitor.config import Settings
 from monitor.pipeline import STAGE_ORDER, Pipeline
 from monitor.scheduler import JobResult, ScheduledJob, SchedulerService
+from monitor.service.status import source_health
 from monitor.storage.leader import LeaderLock
 
 __all__ = ["collector_jobs", "register", "run_service", "scheduled_jobs", "uvicorn_options"]

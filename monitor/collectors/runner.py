@@ -29,10 +29,11 @@ from monitor.collectors.base import (
     collect,
 )
 from monitor.collectors.outbound import BlockedURLError, OutboundPolicy
-from monitor.collectors.registry import SOURCE_NAMES, load_spec
+from monitor.collectors.registry import load_spec
 from monitor.collectors.sources import SourceContext, SourceSpec
 from monitor.config import Settings
 from monitor.scheduler import JobResult, current_run_id, heartbeat, mask_secrets
+from monitor.source_settings import configured_sources
 from monitor.storage.brands import sync_brands
 from monitor.storage.source_state import load_states, record_outcome
 
@@ -98,17 +99,6 @@ class SourceReport:
                 ],
             },
         )
-
-
-def configured_sources(settings: Settings) -> list[str]:
-    """Sources that at least one brand or competitor is collected from, in the registry's order."""
-    wanted = {
-        name
-        for brand in settings.brands
-        for entry in [brand, *brand.competitors]
-        for name in entry.collect.configured()
-    }
-    return [name for name in SOURCE_NAMES if name in wanted]
 
 
 def _utcnow() -> datetime:
