@@ -34,7 +34,7 @@ from api.deps import (
     require_role,
 )
 from api.routes.authors import decayed_score
-from api.routes.mentions import MentionFilter, MentionPage, brands_shown, list_mentions
+from api.routes.mentions import brands_shown
 from api.writes import get_write_engine
 from monitor.authors.export import author_export, export_json
 from monitor.authors.forget import forget_author
@@ -42,6 +42,7 @@ from monitor.authors.merge import merge_authors, split_author
 from monitor.authors.overview import author_overview
 from monitor.config import Settings
 from monitor.errors import AuthorError, UnknownAuthorError
+from monitor.read.mentions import MentionFilter, MentionPage, list_mentions
 from monitor.storage.models import Author, AuthorIdentity, Mention, MentionBrand
 
 __all__ = [

@@ -8,52 +8,19 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 from pydantic import BaseModel
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from api.deps import CurrentKey, get_session
 from api.responses import json_response
-from monitor.storage.models import Brand, BrandVolume
+from monitor.read.brands import BrandOut, list_brands
 
-__all__ = ["BrandList", "BrandOut", "list_brands", "router"]
+__all__ = ["BrandList", "router"]
 
 router = APIRouter(tags=["brands"])
 
 
-class BrandOut(BaseModel):
-    id: int
-    name: str
-    competitor_of: str | None
-    competitors: list[str]
-    active: bool
-    timezone: str
-    mentions: int
-
-
 class BrandList(BaseModel):
     items: list[BrandOut]
-
-
-def list_brands(session: Session) -> list[BrandOut]:
-    """Every brand, by name, with its competitors and the number of mentions matched to it."""
-    brands = session.exec(select(Brand).order_by(col(Brand.name))).all()
-    counts = dict(session.exec(select(BrandVolume.brand_id, BrandVolume.mentions)).all())
-    names = {b.id: b.name for b in brands}
-    competitors: dict[int | None, list[str]] = {}
-    for brand in brands:
-        if brand.competitor_of_id is not None:
-            competitors.setdefault(brand.competitor_of_id, []).append(brand.name)
-    return [
-        BrandOut(
-            id=brand.id or 0,
-            name=brand.name,
-            competitor_of=names.get(brand.competitor_of_id),
-            competitors=competitors.get(brand.id, []),
-            active=brand.active,
-            timezone=brand.timezone,
-            mentions=counts.get(brand.id or 0, 0),
-        )
-        for brand in brands
-    ]
 
 
 @router.get("/brands", response_model=BrandList, summary="Brands and competitors with mention counts")

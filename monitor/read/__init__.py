@@ -1,0 +1,12 @@
+"""The read model: every query a person or client sees, each a function `(session, ...)` returning the
+public pydantic models the API sends. The API routes, the dashboard, the CLI and the benchmarks call these;
+nothing here imports `api`, `dashboards` or `monitor.cli`.
+
+- `paging`: the newest-first keyset cursor.
+- `mentions`: mentions with their current classification, filtered and paged.
+- `alerts`: alerts, newest event first.
+- `brands`: brands, competitors and mention counts.
+- `series`: sentiment and share-of-voice series.
+- `rankings`: author rankings, with the one decay function.
+- `authors`: one author's profile.
+"""

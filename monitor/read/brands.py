@@ -1,0 +1,43 @@
+"""Brands as GET /api/v1/brands shows them: competitors and mention counts."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+from sqlmodel import Session, col, select
+
+from monitor.storage.models import Brand, BrandVolume
+
+__all__ = ["BrandOut", "list_brands"]
+
+
+class BrandOut(BaseModel):
+    id: int
+    name: str
+    competitor_of: str | None
+    competitors: list[str]
+    active: bool
+    timezone: str
+    mentions: int
+
+
+def list_brands(session: Session) -> list[BrandOut]:
+    """Every brand, by name, with its competitors and the number of mentions matched to it."""
+    brands = session.exec(select(Brand).order_by(col(Brand.name))).all()
+    counts = dict(session.exec(select(BrandVolume.brand_id, BrandVolume.mentions)).all())
+    names = {b.id: b.name for b in brands}
+    competitors: dict[int | None, list[str]] = {}
+    for brand in brands:
+        if brand.competitor_of_id is not None:
+            competitors.setdefault(brand.competitor_of_id, []).append(brand.name)
+    return [
+        BrandOut(
+            id=brand.id or 0,
+            name=brand.name,
+            competitor_of=names.get(brand.competitor_of_id),
+            competitors=competitors.get(brand.id, []),
+            active=brand.active,
+            timezone=brand.timezone,
+            mentions=counts.get(brand.id or 0, 0),
+        )
+        for brand in brands
+    ]
