@@ -8,8 +8,9 @@ WomError
 ├── SchedulerLockError     another process holds the scheduler lock
 ├── DeliveryError          an alert could not be delivered (monitor.alerts.email; .permanent says if a retry helps)
 ├── ApiKeyError            an API key cannot be made or revoked as asked (unknown role, brand, id or prefix)
-└── AuthorError            an author cannot be merged, split or forgotten as asked; .code names the case
-    └── UnknownAuthorError no author has that id
+├── AuthorError            an author cannot be merged, split or forgotten as asked; .code names the case
+│   └── UnknownAuthorError no author has that id
+└── RangeTooLongError      a series asked for more buckets than one answer holds (monitor.read.series)
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ __all__ = [
     "ClassifierError",
     "ConfigError",
     "ImportFileError",
+    "RangeTooLongError",
     "SchedulerLockError",
     "StorageError",
     "UnknownAuthorError",
@@ -75,3 +77,7 @@ class UnknownAuthorError(AuthorError):
             f"there is no author {author_id} (it may have been merged into another or forgotten); "
             "look the id up again: author_id in /api/v1/mentions or the rankings, or `wom authors suggest`",
         )
+
+
+class RangeTooLongError(WomError):
+    """The range asked for spans more buckets than a series holds; the message says how to shorten it."""

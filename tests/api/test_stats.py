@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy.engine import Engine
 
-from api.routes.stats import bucket_starts
 from monitor.config import settings_from_mapping
+from monitor.read.series import bucket_starts
 from monitor.storage.source_state import record_outcome
 from tests.api.conftest import NOW, Seeded, TestClient, build_app, error_of
 

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy.engine import Engine
 
-from api.routes.stats import SentimentBucket
 from dashboards.app import safe_url, template_environment, trend_chart
+from monitor.read.series import SentimentBucket
 from tests.api.conftest import HOSTILE_IMG, HOSTILE_SCRIPT, HOSTILE_TITLE, TestClient, build_app, seed
 
 CSP = (
