@@ -14,6 +14,7 @@ from monitor.collectors.base import BrandQuery, CollectResult
 from monitor.collectors.registry import SOURCE_NAMES
 from monitor.collectors.runner import SourceReport, SourceRunner, configured_sources
 from monitor.errors import WomError
+from monitor.matching import fold
 from monitor.scheduler import DEFAULT_STALE_AFTER, mark_stale_runs, mask_secrets, run_recorded
 
 __all__ = ["collect_job_name", "register"]
@@ -81,7 +82,7 @@ def register(app: typer.Typer) -> None:
             raise WomError(f"unknown source {source!r}; use one of {', '.join(SOURCE_NAMES)}")
         names = [source] if source else configured_sources(settings)
         if brand and not any(
-            entry.name.casefold() == brand.casefold()
+            fold(entry.name) == fold(brand)
             for configured in settings.brands
             for entry in [configured, *configured.competitors]
         ):

@@ -32,6 +32,7 @@ from monitor.collectors.outbound import BlockedURLError, OutboundPolicy
 from monitor.collectors.registry import load_spec
 from monitor.collectors.sources import SourceContext, SourceSpec
 from monitor.config import Settings
+from monitor.matching import fold
 from monitor.scheduler import JobResult, current_run_id, heartbeat, mask_secrets
 from monitor.source_settings import configured_sources
 from monitor.storage.brands import sync_brands
@@ -136,7 +137,7 @@ class SourceRunner:
         for brand in self.settings.brands:
             for entry in [brand, *brand.competitors]:
                 options = getattr(entry.collect, spec.name)
-                if options is None or (only_brand and entry.name.casefold() != only_brand.casefold()):
+                if options is None or (only_brand and fold(entry.name) != fold(only_brand)):
                     continue
                 queries.extend(spec.queries(self._brand_ids[entry.name], entry, options))
         return queries

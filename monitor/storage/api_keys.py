@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from monitor.errors import ApiKeyError
+from monitor.matching import fold
 from monitor.storage.db import session_scope
 from monitor.storage.models import ApiKey, Brand, utcnow
 
@@ -96,7 +97,7 @@ def _info(row: Any, brand: str | None) -> ApiKeyInfo:
 def _brand_named(session: Session, name: str) -> Brand:
     brands = session.exec(select(Brand).order_by(col(Brand.name))).all()
     for brand in brands:
-        if brand.name.casefold() == name.casefold():
+        if fold(brand.name) == fold(name):
             return brand
     valid = ", ".join(repr(b.name) for b in brands) or "none; add a [[brands]] entry to wom.toml first"
     raise ApiKeyError(f"unknown brand {name!r} for --brand; valid brands: {valid}")

@@ -175,6 +175,13 @@ def test_unknown_brand_names_the_valid_ones(client: TestClient) -> None:
     }
 
 
+def test_brand_parameter_ignores_case_and_accents_like_the_matcher(client: TestClient) -> None:
+    plain = client.get("/api/v1/mentions", params={"brand": "Acme"})
+    folded = client.get("/api/v1/mentions", params={"brand": "ÀCMÉ"})
+    assert (plain.status_code, folded.status_code) == (200, 200)
+    assert folded.json() == plain.json()
+
+
 def test_query_count_does_not_grow_with_the_page(engine: Engine, client: TestClient) -> None:
     one = count_queries(engine, client, "/api/v1/mentions", {"limit": 1, "brand": "Acme"})
     many = count_queries(engine, client, "/api/v1/mentions", {"limit": 200, "brand": "Acme"})

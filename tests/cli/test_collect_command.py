@@ -172,6 +172,17 @@ def test_collect_refuses_what_it_cannot_run(tmp_path: Path, server: str) -> None
     assert refused.exit_code == 1 and "allow_private_hosts" in refused.output
 
 
+def test_collect_brand_is_found_ignoring_case_and_accents_like_the_matcher(
+    tmp_path: Path, server: str
+) -> None:
+    config = _config(tmp_path, server)
+    result = runner.invoke(
+        app, ["--config", str(config), "collect", "hackernews", "--brand", "KÖFFIEKÓNING", "--quiet"]
+    )
+    assert result.exit_code == 0, result.output
+    assert _count(tmp_path, Mention.__table__) == PAGES * PER_PAGE  # type: ignore[attr-defined]
+
+
 def test_kill_between_fetch_and_commit_loses_nothing_and_duplicates_nothing(
     tmp_path: Path, fake: FakeAlgolia, server: str
 ) -> None:

@@ -155,3 +155,11 @@ def test_roles_are_ordered() -> None:
     assert [role_allows("manager", r) for r in ("viewer", "manager", "admin")] == [True, True, False]
     assert [role_allows("admin", r) for r in ("viewer", "manager", "admin")] == [True, True, True]
     assert role_allows("owner", "viewer") is False
+
+
+def test_brand_is_found_ignoring_case_and_accents_like_the_matcher(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        session.add(Brand(name="Café"))
+    made = create_api_key(engine, role="viewer", brand="cafe")
+    assert made.info.brand == "Café"
+    assert create_api_key(engine, role="viewer", brand="CAFÉ").info.brand_id == made.info.brand_id
