@@ -34,7 +34,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from api.routes.authors import Ranking, rank_authors
 from benchmarks.ranking_world import (
     LabelledClassifier,
     World,
@@ -48,6 +47,7 @@ from monitor.classify.cache import CachedClassifier
 from monitor.classify.factory import build_classifier
 from monitor.config import Settings, settings_from_mapping
 from monitor.pipeline import Pipeline
+from monitor.read.rankings import Ranking, rank_authors
 from monitor.records import parse_mention
 from monitor.scoring.store import classified_mentions
 from monitor.storage.brands import sync_brands

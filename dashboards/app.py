@@ -36,11 +36,11 @@ from api.auth import (
     require_every_brand,
 )
 from api.deps import ApiError, QueryText, find_brand, get_now
-from api.routes.authors import RankedAuthor, Ranking, rank_authors
 from monitor.config import Settings
 from monitor.read.alerts import list_alerts
 from monitor.read.brands import BrandOut, list_brands
 from monitor.read.mentions import MentionFilter, list_mentions
+from monitor.read.rankings import RankedAuthor, Ranking, rank_authors
 from monitor.read.series import SentimentBucket, sentiment_series
 from monitor.service.status import status_report
 from monitor.storage.models import Brand

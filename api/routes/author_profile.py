@@ -33,7 +33,6 @@ from api.deps import (
     page_limit,
     require_role,
 )
-from api.routes.authors import decayed_score
 from api.routes.mentions import brands_shown
 from api.writes import get_write_engine
 from monitor.authors.export import author_export, export_json
@@ -43,6 +42,7 @@ from monitor.authors.overview import author_overview
 from monitor.config import Settings
 from monitor.errors import AuthorError, UnknownAuthorError
 from monitor.read.mentions import MentionFilter, MentionPage, list_mentions
+from monitor.scoring.profile import decay_to
 from monitor.storage.models import Author, AuthorIdentity, Mention, MentionBrand
 
 __all__ = [
@@ -246,11 +246,17 @@ def get_author(
                 for key in BrandProfileOut.model_fields
                 if key not in ("ambassador_score", "detractor_score")
             },
-            ambassador_score=decayed_score(
-                profile.ambassador_score, profile.last_mention_at, now=now, half_life_days=half_life
+            ambassador_score=decay_to(
+                profile.ambassador_score,
+                last_mention_at=profile.last_mention_at,
+                now=now,
+                half_life_days=half_life,
             ),
-            detractor_score=decayed_score(
-                profile.detractor_score, profile.last_mention_at, now=now, half_life_days=half_life
+            detractor_score=decay_to(
+                profile.detractor_score,
+                last_mention_at=profile.last_mention_at,
+                now=now,
+                half_life_days=half_life,
             ),
         )
         for profile in overview.brands

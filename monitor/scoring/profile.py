@@ -199,10 +199,16 @@ def classify_non_word_of_mouth(
     return WordOfMouthDiscount(is_bot=is_bot, is_spam=is_spam)
 
 
-def decay_to(score: float, *, last_mention_at: datetime, now: datetime, half_life_days: float) -> float:
-    """`score`, computed as of `last_mention_at`, decayed to `now`; a `now` before it leaves it as it is."""
+def decay_to(
+    score: float, *, last_mention_at: datetime | None, now: datetime, half_life_days: float
+) -> float:
+    """`score`, computed as of `last_mention_at`, decayed to `now`: halved for every `half_life_days` between
+    them. A `now` before it, or no `last_mention_at`, leaves it as it is. The one decay function: scoring,
+    the rankings and the author profiles all read scores through it."""
     if half_life_days <= 0:
         raise ValueError(f"half_life_days must be > 0, got {half_life_days!r}; see scoring.half_life_days")
+    if last_mention_at is None:
+        return score
     age_days = max(0.0, (now - last_mention_at).total_seconds() / _SECONDS_PER_DAY)
     return score * math.pow(0.5, age_days / half_life_days)
 

@@ -11,11 +11,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from api.routes.authors import RankedAuthor, Ranking, rank_authors
 from benchmarks.ranking_world import LabelledClassifier
 from monitor.classify.base import Sentiment
 from monitor.config import Settings, settings_from_mapping
 from monitor.pipeline import Pipeline
+from monitor.read.rankings import RankedAuthor, Ranking, rank_authors
 from monitor.records import parse_mention
 from monitor.storage.brands import sync_brands
 from monitor.storage.mentions import store_mentions
