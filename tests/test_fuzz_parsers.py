@@ -192,11 +192,12 @@ def _trustpilot(data: bytes) -> None:
 
 
 def _rss(data: bytes) -> None:
-    import feedparser  # type: ignore[import-untyped]
+    from monitor.collectors.rss import _entry_time, _feed_lang, entry_key, map_entry, parse_feed
 
-    from monitor.collectors.rss import _entry_time, _feed_lang, entry_key, map_entry
-
-    parsed = feedparser.parse(data)
+    try:
+        parsed = parse_feed(data, feed_url="https://feeds.example.com/acme")
+    except _collector_errors():
+        return
     lang = _feed_lang(parsed.get("feed") or {})
     for entry in parsed.entries:
         entry_key(entry)

@@ -9,18 +9,17 @@ author's karma from `/users/{name}` (one call per new author, cached; a failed l
 
 from __future__ import annotations
 
-import html
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
 from monitor.collectors.base import BrandQuery, CollectorError, Page, RateLimitedError, TransientError
+from monitor.collectors.html_text import html_to_text
 from monitor.collectors.http import SafeHttp
 from monitor.collectors.options import HackerNewsBrand
 from monitor.collectors.outbound import BlockedURLError
@@ -37,28 +36,10 @@ MAX_KARMA_LOOKUPS_PER_PAGE = 30  # new authors looked up per page; the rest get 
 MAX_CACHED_AUTHORS = 50_000
 
 
-class _TextOnly(HTMLParser):
-    """HN comment HTML (<p>, <a>, <i>, <pre>) to plain text, paragraphs as blank lines."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in ("p", "br", "pre"):
-            self.parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        self.parts.append(data)
-
-
 def _plain(markup: Any) -> str:
     if not isinstance(markup, str) or not markup:  # a number where text belongs: the I-10 fuzz
         return ""
-    parser = _TextOnly()
-    parser.feed(markup)
-    parser.close()
-    return html.unescape("".join(parser.parts)).strip()
+    return html_to_text(markup)
 
 
 def map_hit(hit: Mapping[str, Any]) -> MentionRecord:
@@ -78,6 +59,9 @@ def map_hit(hit: Mapping[str, Any]) -> MentionRecord:
     else:
         text = _plain(hit.get("comment_text"))
     text, sanitized = clean_text(text)
+    # html_to_text drops control characters before lxml sees them: the flag comes from the hit itself
+    fields = ("title", "story_text") if is_story else ("comment_text",)
+    sanitized = sanitized or any(isinstance(hit.get(f), str) and clean_text(hit[f])[1] for f in fields)
     engagement = {
         key: int(hit[field])
         for key, field in (("score", "points"), ("replies", "num_comments"))

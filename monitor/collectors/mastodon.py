@@ -13,12 +13,10 @@ Every instance is its own API with its own rate limit (300 requests / 5 min).
 
 from __future__ import annotations
 
-import html
 import math
 import re
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
-from html.parser import HTMLParser
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
@@ -34,6 +32,7 @@ from mastodon import (
     MastodonUnauthorizedError,
 )
 
+from monitor.collectors import html_text
 from monitor.collectors.base import (
     BrandQuery,
     CollectorError,
@@ -58,52 +57,15 @@ REQUEST_TIMEOUT_SECONDS = 20.0
 RATE_LIMIT_WINDOW = timedelta(minutes=5)  # Mastodon's window, used when X-RateLimit-Reset is unusable
 USER_AGENT = "wom/0.1 (self-hosted word-of-mouth monitor)"
 _LANG_RE = re.compile(r"[a-z]{2,3}")
-_VOID_TAGS = frozenset({"br", "img", "hr", "wbr", "input", "meta", "link", "source"})
 
 _T = TypeVar("_T")
 
 
-class _StatusText(HTMLParser):
-    """Status HTML to plain text: paragraphs as blank lines, <br> as line breaks.
-
-    Links keep their full URL (Mastodon hides parts of it in "invisible" spans, which are still text);
-    the "RE: <link>" paragraph Mastodon adds for clients without quote support is left out.
-    """
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._hidden_depth = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if self._hidden_depth:
-            self._hidden_depth += tag not in _VOID_TAGS
-        elif tag == "br":
-            self.parts.append("\n")
-        elif "quote-inline" in (dict(attrs).get("class") or "").split() and tag not in _VOID_TAGS:
-            self._hidden_depth = 1
-        elif tag == "p" and self.parts:
-            self.parts.append("\n\n")
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.handle_starttag(tag, attrs)
-        if tag not in _VOID_TAGS:
-            self.handle_endtag(tag)
-
-    def handle_endtag(self, tag: str) -> None:
-        if self._hidden_depth and tag not in _VOID_TAGS:
-            self._hidden_depth -= 1
-
-    def handle_data(self, data: str) -> None:
-        if not self._hidden_depth:
-            self.parts.append(data)
-
-
 def html_to_text(markup: str) -> str:
-    parser = _StatusText()
-    parser.feed(markup)
-    parser.close()
-    return html.unescape("".join(parser.parts)).strip()
+    """Status HTML as text. Links keep their full URL (Mastodon hides parts of it in "invisible" spans,
+    which are still text); the "RE: <link>" paragraph Mastodon adds for clients without quote support
+    is left out."""
+    return html_text.html_to_text(markup, hidden_classes=("quote-inline",))
 
 
 def _jsonable(value: Any) -> Any:
@@ -193,6 +155,8 @@ def map_status(status: Mapping[str, Any], *, instance_domain: str) -> MentionRec
         html_to_text(content) if isinstance(content, str) else "",
     ]
     text, sanitized = clean_text("\n\n".join(part for part in parts if part)[:MAX_TEXT_CHARS])
+    # html_to_text drops control characters before lxml sees them: the flag comes from the status itself
+    sanitized = sanitized or (isinstance(content, str) and clean_text(content)[1])
     if not text.strip():
         raise CollectorError(f"Mastodon status {uri} has no text")
     handle = acct.strip("@ ")

@@ -21,12 +21,10 @@ origin with the feed's own path and query (`https://alerts.example/feeds/1?x=y` 
 from __future__ import annotations
 
 import hashlib
-import html
 import re
 import time
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
-from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -34,6 +32,7 @@ import feedparser
 import httpx
 
 from monitor.collectors.base import BrandQuery, CollectorError, Page, RateLimitedError, TransientError
+from monitor.collectors.html_text import html_to_text
 from monitor.collectors.http import SafeHttp
 from monitor.collectors.limits import MAX_RESPONSE_BYTES, ResponseTooLargeError
 from monitor.collectors.options import RssBrand
@@ -43,7 +42,7 @@ from monitor.collectors.sources import SourceContext, SourceSpec, brand_terms
 from monitor.config import BrandSettings
 from monitor.records import AuthorRecord, MentionRecord, clean_text, json_safe
 
-__all__ = ["SPEC", "RssCollector", "feed_query_key", "map_entry", "strip_html", "unwrap_link"]
+__all__ = ["SPEC", "RssCollector", "feed_query_key", "map_entry", "parse_feed", "strip_html", "unwrap_link"]
 
 MAX_SEEN = 500  # entry keys remembered per feed; Google Alerts windows hold ~20, news feeds ~100
 REORDER_SLACK = timedelta(days=2)
@@ -56,30 +55,23 @@ _QUERY_KEY_CHARS = 300
 _LANG_RE = re.compile(r"[a-z]{2,3}(-[a-z0-9]{2,8})?")
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 _HTML_START_RE = re.compile(rb"\A\s*(<!--.*?-->\s*)*<(!doctype\s+html|html[\s>])", re.IGNORECASE | re.DOTALL)
-_BLOCK_TAGS = frozenset({"br", "p", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote"})
-
-
-class _TextOnly(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _BLOCK_TAGS:
-            self.parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        self.parts.append(data)
 
 
 def strip_html(markup: str) -> str:
     """Feed HTML to plain text: tags dropped, entities decoded, spaces (incl. &nbsp;) collapsed per line."""
-    parser = _TextOnly()
-    parser.feed(markup)
-    parser.close()
-    text = html.unescape("".join(parser.parts)).replace("\xa0", " ")
-    lines = (" ".join(line.split()) for line in text.splitlines())
+    lines = (" ".join(line.split()) for line in html_to_text(markup).replace("\xa0", " ").splitlines())
     return "\n".join(line for line in lines if line)
+
+
+def parse_feed(content: bytes, *, feed_url: str, content_type: str = "application/xml") -> Any:
+    """feedparser's reading of a feed body. Raises TransientError where feedparser itself fails: a NUL
+    in the declared encoding made it raise ValueError (found by the I-10 fuzz)."""
+    try:
+        return feedparser.parse(
+            content, response_headers={"content-location": feed_url, "content-type": content_type}
+        )
+    except (ValueError, LookupError) as e:
+        raise TransientError(f"feed {feed_url} is not a readable RSS/Atom feed ({e!s:.200})") from e
 
 
 def _detail_text(entry: Mapping[str, Any], key: str) -> str:
@@ -184,6 +176,10 @@ def map_entry(
         url = None
     title, summary = _detail_text(entry, "title"), _detail_text(entry, "summary")
     text, sanitized = clean_text("\n".join(part for part in (title, summary) if part))
+    # html_to_text drops control characters before lxml sees them: the flag comes from the entry itself
+    sanitized = sanitized or any(
+        isinstance(v, str) and clean_text(v)[1] for v in (entry.get("title"), entry.get("summary"))
+    )
     author = entry.get("author")
     handle = author.strip() if isinstance(author, str) and author.strip() else _domain(url or feed_url)
     handle = clean_text(handle)[0][:300] or _domain(feed_url)
@@ -268,9 +264,7 @@ class RssCollector:
 
     def _parse(self, feed_url: str, response: httpx.Response) -> Any:
         content_type = response.headers.get("content-type", "application/xml")
-        parsed = feedparser.parse(
-            response.content, response_headers={"content-location": feed_url, "content-type": content_type}
-        )
+        parsed = parse_feed(response.content, feed_url=feed_url, content_type=content_type)
         if parsed.entries or (parsed.get("version") and not parsed.get("bozo")):
             return parsed  # entries feedparser could read, or a well-formed feed that is empty right now
         if _HTML_START_RE.match(response.content[:4096]) or (

@@ -72,7 +72,8 @@ def test_mapping_of_a_story_and_comments() -> None:
     assert (story.thread_id, story.in_reply_to) == ("42000001", None)
     assert story.url == "https://news.ycombinator.com/item?id=42000001"
     assert comment.text == (
-        'Ordered from Koffiekoning twice & the grinder arrived broken both times.\nSupport said "wait"; link sigh'
+        # a <p> is a blank line, as for Mastodon and feeds (it was one line break before issue 14)
+        'Ordered from Koffiekoning twice & the grinder arrived broken both times.\n\nSupport said "wait"; link sigh'
     )
     assert (comment.in_reply_to, comment.thread_id, comment.engagement) == ("42000002", "42000001", {})
     assert comment.created_at == datetime(2026, 11, 20, 10, 5, tzinfo=UTC)

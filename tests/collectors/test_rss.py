@@ -288,6 +288,15 @@ def test_a_late_entry_dated_before_the_newest_is_still_read(engine: Engine) -> N
             TransientError,
             "not a readable",
         ),
+        (  # feedparser raised ValueError on the NUL in the declared encoding (the I-10 fuzz)
+            httpx.Response(
+                200,
+                content=b'<?xml version="1.0" encoding="utf-8\x00"?><feed xmlns="http://www.w3.org/2005/Atom"/>',
+                headers={"content-type": "application/atom+xml"},  # no charset: the declaration is read
+            ),
+            TransientError,
+            "not a readable RSS/Atom feed",
+        ),
     ],
 )
 def test_bad_responses_name_the_problem(
