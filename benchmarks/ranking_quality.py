@@ -50,6 +50,7 @@ from monitor.pipeline import Pipeline
 from monitor.read.rankings import Ranking, rank_authors
 from monitor.records import parse_mention
 from monitor.scoring.store import classified_mentions
+from monitor.service.pipeline import run_pipeline_once
 from monitor.storage.brands import sync_brands
 from monitor.storage.db import connect, upgrade_schema
 from monitor.storage.mentions import store_mentions
@@ -93,7 +94,7 @@ def _replay(world: World, classifier: Classifier, database: Path) -> tuple[Engin
         if by_day[day]:
             store_mentions(engine, [parse_mention(record) for record in by_day[day]])
         clock[0] = world.start + (day + 1) * _DAY  # the pipeline runs at the end of each day
-        pipeline.run_once()
+        run_pipeline_once(pipeline)
     return engine, settings, time.perf_counter() - started
 
 

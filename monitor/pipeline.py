@@ -1,5 +1,8 @@
 """Pipeline stages over the database: match brands, classify, profile authors, evaluate alerts.
 
+One stage at a time (`Pipeline.run_stage`); the loop over all of them is
+monitor.service.pipeline.run_pipeline_once.
+
 Each stage claims a batch of pending mentions (see monitor.storage.claims), does its work, and
 commits its results with its stage column in one transaction, for the rows it still owns. Every
 stage is idempotent: results go in with unique keys, and author profiles are recomputed from all of
@@ -144,16 +147,6 @@ class Pipeline:
                 raise
             result.done += done
         return result
-
-    def run_once(
-        self, *, on_stage: Callable[[Stage, StageResult], None] | None = None
-    ) -> dict[Stage, StageResult]:
-        results: dict[Stage, StageResult] = {}
-        for stage in STAGE_ORDER:
-            results[stage] = self.run_stage(stage)
-            if on_stage is not None:
-                on_stage(stage, results[stage])
-        return results
 
     def _batch_size(self, stage: Stage) -> int:
         if stage == "classify":

@@ -18,6 +18,7 @@ from monitor.demo.story import DEMO_STORY
 from monitor.importer import import_file
 from monitor.pipeline import STAGE_ORDER, Pipeline
 from monitor.scoring.store import as_comparable, compute_profiles, stored_profiles
+from monitor.service.pipeline import run_pipeline_once
 from monitor.storage.brands import sync_brands
 from monitor.storage.db import connect, upgrade_schema
 from monitor.storage.models import (
@@ -66,7 +67,7 @@ def processed(
         pipeline = Pipeline(
             engine, settings, classifier_factory=lambda: classifier, now=lambda: DEMO_STORY.as_of
         )
-        pipeline.run_once()
+        run_pipeline_once(pipeline)
         yield engine, settings, pipeline
     finally:
         engine.dispose()
@@ -99,7 +100,7 @@ def test_every_mention_goes_through_every_stage_once(processed: tuple[Engine, Se
     assert total == 392
     assert unfinished == 0
     assert classified == total
-    again = pipeline.run_once()
+    again = run_pipeline_once(pipeline).stages
     assert [again[stage].claimed for stage in STAGE_ORDER] == [0, 0, 0, 0]
 
 
@@ -178,7 +179,7 @@ def test_derived_tables_equal_a_rebuild_and_reprocessing_adds_nothing(
         )
     with engine.begin() as conn:
         conn.execute(sa.update(mention).values(profiled_at=None, alerted_at=None))
-    pipeline.run_once()
+    run_pipeline_once(pipeline)
     with engine.connect() as conn:
         alerts_after = conn.execute(sa.select(sa.func.count()).select_from(alert)).scalar_one()
         assert as_comparable(stored_profiles(conn)) == as_comparable(

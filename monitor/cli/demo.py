@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 
 from monitor.cli.context import console, open_database, state, wom_command
 from monitor.cli.ingest import print_summary, run_import
-from monitor.cli.process import run_pipeline_once
+from monitor.cli.process import process_pending
 from monitor.scoring.profile import decay_to
 from monitor.storage.api_keys import create_api_key
 from monitor.storage.models import Alert, AuthorBrandStats, Brand, utcnow
@@ -125,7 +125,7 @@ def register(app: typer.Typer) -> None:
         console.print(f"config: {config_path}  (sample moved forward by {shift.days} days to end now)")
         print_summary(run_import(shifted, batch_size=2000))
         engine = open_database(settings)
-        run_pipeline_once(settings, engine)
+        process_pending(settings, engine)
         brand = settings.brands[0].name
         _print_findings(engine, brand=brand, half_life_days=settings.scoring.half_life_days)
         if serve:

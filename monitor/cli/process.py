@@ -7,80 +7,44 @@ import threading
 from typing import Annotated
 
 import typer
-from rich.progress import Progress, SpinnerColumn, TextColumn
+from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn
 from rich.table import Table
 from sqlalchemy.engine import Engine
 
-from monitor.alerts.delivery import deliver_pending
 from monitor.authors.retention import apply_retention
-from monitor.classify.cache import CachedClassifier
 from monitor.cli.context import configure_logging, console, open_database, state, wom_command
 from monitor.config import Settings
-from monitor.pipeline import STAGE_ORDER, Pipeline, StageResult
-from monitor.scheduler import heartbeat
+from monitor.pipeline import StageResult
 from monitor.scoring.store import rebuild_profiles
+from monitor.service.pipeline import make_pipeline, run_pipeline_once
 from monitor.storage.claims import Stage
 from monitor.storage.runs import finish_run, start_run
 from monitor.storage.sentiment_hours import rebuild_sentiment_hours
 
-__all__ = ["make_pipeline", "register", "run_pipeline_once"]
+__all__ = ["process_pending", "register"]
 
 
-def make_pipeline(settings: Settings, engine: Engine) -> Pipeline:
-    from monitor.classify.factory import build_classifier  # loads numpy and the encoder lazily
-
-    return Pipeline(
-        engine, settings, classifier_factory=lambda: CachedClassifier(build_classifier(settings.classifier))
-    )
-
-
-def run_pipeline_once(settings: Settings, engine: Engine, *, quiet: bool = False) -> dict[Stage, StageResult]:
-    """All stages until nothing is pending, then due e-mail deliveries; recorded as one JobRun per stage."""
+def process_pending(settings: Settings, engine: Engine, *, quiet: bool = False) -> dict[Stage, StageResult]:
+    """`wom process`'s pass, with a progress line per stage: every stage until nothing is pending, then
+    the due alert e-mails; one JobRun per stage."""
     pipeline = make_pipeline(settings, engine)
     pipeline.recover_dead_claims()
-    results: dict[Stage, StageResult] = {}
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}", markup=False), console=console, disable=quiet
     ) as progress:
-        for stage in STAGE_ORDER:
-            task = progress.add_task(f"{stage}: starting", total=None)
-            run_id = start_run(pipeline.engine, kind="pipeline", name=stage)
-            total = StageResult()
-            try:
-                while True:
-                    batch = pipeline.run_stage(stage, max_batches=1)
-                    if batch.batches == 0:
-                        break
-                    total.claimed += batch.claimed
-                    total.done += batch.done
-                    total.batches += 1
-                    for key, value in batch.detail.items():
-                        total.detail[key] = total.detail.get(key, 0) + value
-                    progress.update(task, description=f"{stage}: {total.done:,} mentions")
-                    heartbeat(pipeline.engine, run_id)
-            except Exception as e:
-                finish_run(
-                    pipeline.engine,
-                    run_id,
-                    status="failed",
-                    read=total.claimed,
-                    new=total.done,
-                    error=f"{type(e).__name__}: {e}",
-                )
-                raise
-            finish_run(
-                pipeline.engine,
-                run_id,
-                status="succeeded",
-                read=total.claimed,
-                new=total.done,
-                detail=dict(total.detail),
-            )
-            results[stage] = total
-            progress.update(task, description=f"{stage}: {total.done:,} mentions", completed=1, total=1)
-    if settings.alerts.email_to:
-        deliver_pending(pipeline.engine, settings)
-    return results
+        tasks: dict[Stage, TaskID] = {}
+
+        def show(stage: Stage, total: StageResult, finished: bool) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(f"{stage}: starting", total=None)
+                return
+            description = f"{stage}: {total.done:,} mentions"
+            if finished:
+                progress.update(tasks[stage], description=description, completed=1, total=1)
+            else:
+                progress.update(tasks[stage], description=description)
+
+        return run_pipeline_once(pipeline, record=True, deliver=True, progress=show).stages
 
 
 def _apply_retention(settings: Settings, engine: Engine) -> None:
@@ -88,7 +52,7 @@ def _apply_retention(settings: Settings, engine: Engine) -> None:
     try:
         result = apply_retention(engine, settings)
     except Exception as e:
-        finish_run(engine, run_id, status="failed", error=f"{type(e).__name__}: {e}")
+        finish_run(engine, run_id, status="failed", error=e)
         raise
     finish_run(engine, run_id, status="succeeded", read=result.erased.mentions, detail=result.summary())
     console.print(
@@ -142,7 +106,7 @@ def register(app: typer.Typer) -> None:
                 hours = rebuild_sentiment_hours(conn)
                 pairs = rebuild_profiles(conn, settings=settings)
             console.print(f"rebuilt {pairs:,} author profiles and {hours:,} sentiment-hour counts")
-        _print_results(run_pipeline_once(settings, engine, quiet=quiet))
+        _print_results(process_pending(settings, engine, quiet=quiet))
 
     @app.command()
     @wom_command
@@ -163,14 +127,10 @@ def register(app: typer.Typer) -> None:
         signal.signal(signal.SIGINT, lambda *_: stop.set())
         console.print(f"worker {pipeline.worker} started")
         while not stop.is_set():
-            done = 0
-            for stage in STAGE_ORDER:
-                done += pipeline.run_stage(stage, max_batches=4).done
-                if stop.is_set():
-                    break
-            if settings.alerts.email_to:
-                done += deliver_pending(engine, settings, limit=20).sent
-            if done == 0:
+            done = run_pipeline_once(
+                pipeline, max_batches=4, deliver=True, deliver_limit=20, stop=stop.is_set
+            )
+            if done.done + done.sent == 0:
                 if once:
                     break
                 stop.wait(idle_seconds)

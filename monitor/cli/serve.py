@@ -19,8 +19,8 @@ from monitor.cli.collect import collect_job_name
 from monitor.cli.context import configure_logging, console, literal, open_database, state, wom_command
 from monitor.collectors.runner import SourceRunner
 from monitor.config import Settings
-from monitor.pipeline import STAGE_ORDER, Pipeline
 from monitor.scheduler import JobResult, ScheduledJob, SchedulerService
+from monitor.service.pipeline import make_pipeline, run_pipeline_once
 from monitor.service.status import source_health
 from monitor.storage.leader import LeaderLock
 
@@ -31,17 +31,11 @@ log = logging.getLogger("wom.run")
 
 def scheduled_jobs(settings: Settings, engine: Engine) -> list[ScheduledJob]:
     """The jobs `wom run` schedules, built from the config: pipeline, alert e-mails, retention, collectors."""
-    from monitor.cli.process import make_pipeline
-
-    pipeline: Pipeline = make_pipeline(settings, engine)
+    pipeline = make_pipeline(settings, engine)
 
     def run_pipeline() -> JobResult:
-        claimed = done = 0
-        for stage in STAGE_ORDER:
-            result = pipeline.run_stage(stage)
-            claimed += result.claimed
-            done += result.done
-        return JobResult(read=claimed, new=done)
+        done = run_pipeline_once(pipeline)
+        return JobResult(read=done.claimed, new=done.done)
 
     def deliver() -> JobResult:
         result = deliver_pending(engine, settings)

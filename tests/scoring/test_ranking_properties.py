@@ -17,6 +17,7 @@ from monitor.config import Settings, settings_from_mapping
 from monitor.pipeline import Pipeline
 from monitor.read.rankings import RankedAuthor, Ranking, rank_authors
 from monitor.records import parse_mention
+from monitor.service.pipeline import run_pipeline_once
 from monitor.storage.brands import sync_brands
 from monitor.storage.mentions import store_mentions
 from monitor.storage.models import Alert, AuthorBrandStats, AuthorIdentity, Mention, SegmentChange
@@ -86,7 +87,7 @@ def _process(engine: Engine, world: _World) -> Settings:
     sync_brands(engine, settings)
     store_mentions(engine, [parse_mention(record) for record in world.records])
     classifier = LabelledClassifier(world.labels, confidence=0.9)
-    Pipeline(engine, settings, classifier_factory=lambda: classifier, now=lambda: NOW).run_once()
+    run_pipeline_once(Pipeline(engine, settings, classifier_factory=lambda: classifier, now=lambda: NOW))
     return settings
 
 
