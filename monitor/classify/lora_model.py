@@ -8,15 +8,13 @@ frozen: the word-embedding table (only the rows of the training pack) and positi
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from monitor.classify.encoder_weights import base_weights, embed_rows
 from monitor.classify.train_pack import PackTensors, TrainPack
-
-if TYPE_CHECKING:
-    from monitor.classify.finetune import TrainSettings
+from monitor.classify.train_settings import TrainSettings
 
 __all__ = ["adapter_tensors", "build_lora_model", "load_adapter_into", "require_torch"]
 

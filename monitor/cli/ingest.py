@@ -69,7 +69,7 @@ def run_import(path: Path, *, batch_size: int, quiet: bool = False) -> ImportSum
                 on_progress=lambda n: (progress.advance(task, n), heartbeat(engine, run_id)),
             )
     except Exception as e:
-        finish_run(engine, run_id, status="failed", error=f"{type(e).__name__}: {e}")
+        finish_run(engine, run_id, status="failed", error=e)
         raise
     finish_run(
         engine,
