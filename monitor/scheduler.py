@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextvars
 import logging
-import re
 import threading
 import traceback
 from collections.abc import Callable, Sequence
@@ -42,6 +41,8 @@ from sqlalchemy.engine import Engine
 
 from monitor.storage.leader import LeaderLock
 from monitor.storage.models import JobRun, utcnow
+from monitor.storage.runs import error_text as _safe_error
+from monitor.storage.runs import finish_run, heartbeat, mark_stale_runs, mask_secrets, record_event, start_run
 
 __all__ = [
     "DEFAULT_STALE_AFTER",
@@ -69,16 +70,10 @@ DEFAULT_STALE_AFTER = timedelta(minutes=15)  # Meltano flags a run after 5 min w
 _MIN_GRACE_SECONDS = 5
 _DEFAULT_GRACE_SECONDS = 300
 _MAX_JITTER_SECONDS = 30
-_ERROR_LIMIT = 500
 _MIN_RETRY_SECONDS = 0.01  # a follower that finds the lease already ended still never spins
 _RUN = JobRun.__table__  # type: ignore[attr-defined]
 _log = logging.getLogger("wom.scheduler")
 _current_run: contextvars.ContextVar[int | None] = contextvars.ContextVar("wom_current_run", default=None)
-_SECRET_PATTERNS = (
-    (re.compile(r"://[^/\s:@]+:[^/\s@]+@"), "://***@"),
-    (re.compile(r"(?i)\b(token|key|secret|password|passwd|signature|sig|auth)=[^&\s]+"), r"\1=***"),
-    (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+"), r"\1 ***"),
-)
 
 
 @dataclass
@@ -142,7 +137,7 @@ def run_recorded(
     Never raises for an `Exception` in `func`: the run is stored as failed with the exception's type
     and message (secrets masked, truncated) and logged, and the caller carries on."""
     try:
-        run_id = _start_run(engine, kind=kind, name=name)
+        run_id = start_run(engine, kind=kind, name=name)
     except sa.exc.SQLAlchemyError as e:
         _log.error("job %s not run: cannot record its start: %s", name, _safe_error(e))
         return None
@@ -164,114 +159,33 @@ def run_recorded(
     return run_id
 
 
-def heartbeat(engine: Engine, run_id: int, *, now: datetime | None = None) -> bool:
-    """Mark a long run alive; False when the run is no longer `running` (e.g. marked stale)."""
-    with engine.begin() as conn:
-        updated = conn.execute(
-            sa.update(_RUN)
-            .where(_RUN.c.id == run_id, _RUN.c.status == "running")
-            .values(heartbeat_at=now or utcnow())
-        ).rowcount
-    return updated == 1
-
-
-def mark_stale_runs(engine: Engine, *, older_than: timedelta, now: datetime | None = None) -> int:
-    """Mark `running` rows whose heartbeat is older than `older_than` as failed; returns how many.
-
-    Such rows were left by a killed process (Meltano's "no heartbeat" rule); a live run heartbeats."""
-    now = now or utcnow()
-    last_sign = sa.func.coalesce(_RUN.c.heartbeat_at, _RUN.c.started_at)
-    marked = 0
-    with engine.begin() as conn:
-        stale = conn.execute(
-            sa.select(_RUN.c.id, _RUN.c.heartbeat_at, _RUN.c.started_at).where(
-                _RUN.c.status == "running", last_sign < now - older_than
-            )
-        ).all()
-        for row in stale:
-            since = row.heartbeat_at or row.started_at
-            marked += conn.execute(
-                sa.update(_RUN)
-                .where(_RUN.c.id == row.id, _RUN.c.status == "running")
-                .values(
-                    status="failed",
-                    finished_at=now,
-                    error=f"stale: no heartbeat since {since.isoformat()} (limit {older_than}); "
-                    "its process probably died",
-                )
-            ).rowcount
-    if marked:
-        _log.warning("marked %d stale run(s) as failed (no heartbeat for %s)", marked, older_than)
-    return marked
-
-
-def _start_run(engine: Engine, *, kind: str, name: str) -> int:
-    now = utcnow()
-    with engine.begin() as conn:
-        # the first heartbeat goes in with started_at (a run without one looked legacy: meltano#9147)
-        insert = sa.insert(_RUN).values(
-            kind=kind, name=name, status="running", started_at=now, heartbeat_at=now
-        )
-        return int(conn.execute(insert.returning(_RUN.c.id)).scalar_one())
-
-
 def _finish_run(
     engine: Engine, run_id: int, *, status: str, result: JobResult, error: str, owner: str | None
 ) -> None:
-    now = utcnow()
     detail = dict(result.detail)
     if owner is not None:
         detail.setdefault("scheduler", owner)
-    values = {
-        "status": status,
-        "finished_at": now,
-        "heartbeat_at": now,
-        "items_read": result.read,
-        "items_new": result.new,
-        "items_duplicate": result.duplicate,
-        "items_failed": result.failed,
-        "error": mask_secrets(error)[:_ERROR_LIMIT],
-        "detail": detail,
-    }
     try:
-        with engine.begin() as conn:
-            conn.execute(sa.update(_RUN).where(_RUN.c.id == run_id).values(values))
+        finish_run(
+            engine,
+            run_id,
+            status=status,
+            read=result.read,
+            new=result.new,
+            duplicate=result.duplicate,
+            failed=result.failed,
+            error=error,
+            detail=detail,
+        )
     except sa.exc.SQLAlchemyError as e:
         _log.error("cannot record the end of run %d (%s): %s", run_id, status, _safe_error(e))
 
 
 def _record_event(engine: Engine, *, kind: str, name: str, status: str, error: str) -> None:
-    now = utcnow()
     try:
-        with engine.begin() as conn:
-            conn.execute(
-                sa.insert(_RUN).values(
-                    kind=kind,
-                    name=name,
-                    status=status,
-                    started_at=now,
-                    heartbeat_at=now,
-                    finished_at=now,
-                    error=error,
-                )
-            )
+        record_event(engine, kind=kind, name=name, status=status, error=error)
     except sa.exc.SQLAlchemyError as e:
         _log.error("cannot record %s of job %s: %s", status, name, _safe_error(e))
-
-
-def mask_secrets(message: str) -> str:
-    """Credentials in URLs, query strings and auth headers replaced by ***."""
-    for pattern, replacement in _SECRET_PATTERNS:
-        message = pattern.sub(replacement, message)
-    return message
-
-
-def _safe_error(error: BaseException) -> str:
-    """`Type: message` on one line, credentials in URLs and query strings masked, truncated."""
-    orig = getattr(error, "orig", None)  # SQLAlchemy: the driver message, without the SQL and parameters
-    message = mask_secrets(str(orig if isinstance(orig, BaseException) else error))
-    text = " ".join(f"{type(error).__name__}: {message}".split())
-    return text if len(text) <= _ERROR_LIMIT else text[: _ERROR_LIMIT - 1] + "…"
 
 
 # --- the scheduler ---------------------------------------------------------------------------
