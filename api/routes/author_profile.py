@@ -38,30 +38,20 @@ from api.writes import get_write_engine
 from monitor.authors.export import author_export, export_json
 from monitor.authors.forget import forget_author
 from monitor.authors.merge import merge_authors, split_author
-from monitor.authors.overview import author_overview
 from monitor.config import Settings
 from monitor.errors import AuthorError, UnknownAuthorError
-from monitor.read.mentions import MentionFilter, MentionPage, list_mentions
-from monitor.scoring.profile import decay_to
-from monitor.storage.models import Author, AuthorIdentity, Mention, MentionBrand
+from monitor.read.authors import AuthorProfileOut, author_brand_ids, author_exists, author_profile
 
 __all__ = [
-    "AuthorProfileOut",
-    "BrandProfileOut",
     "ForgetOut",
-    "IdentityOut",
     "MergeIn",
     "MergeOut",
-    "SegmentChangeOut",
     "SplitIn",
     "SplitOut",
     "router",
 ]
 
 router = APIRouter(tags=["authors"])
-_LINK = MentionBrand.__table__  # type: ignore[attr-defined]
-_MENTION = Mention.__table__  # type: ignore[attr-defined]
-_IDENTITY = AuthorIdentity.__table__  # type: ignore[attr-defined]
 
 AuthorIdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="The author id.")]
 EntityId = Annotated[int, Field(ge=1, le=MAX_ID)]
@@ -71,59 +61,6 @@ _STATUS = {"unknown_author": 404, "split_all_identities": 409}
 _AUTHOR_ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"description": "Unknown author; the message names the id"},
 }
-
-
-class IdentityOut(BaseModel):
-    id: int
-    source: str
-    identity_key: str
-    platform_id: str | None
-    handle: str
-    name: str
-    reach: int | None
-    reach_kind: str
-    updated_at: datetime | None
-
-
-class BrandProfileOut(BaseModel):
-    """The author's figures for one brand. Scores are decayed to now, as the rankings show them;
-    `score_terms` hold as of `last_mention_at`."""
-
-    brand: str
-    segment: str
-    ambassador_score: float
-    detractor_score: float
-    score_terms: dict[str, Any]
-    mentions: int
-    positive: int
-    neutral: int
-    negative: int
-    complaints: int
-    questions: int
-    reach: int
-    engagement: int
-    first_mention_at: datetime | None
-    last_mention_at: datetime | None
-    average_rating: float | None
-    evidence: list[int]
-
-
-class SegmentChangeOut(BaseModel):
-    brand: str
-    from_segment: str
-    to_segment: str
-    changed_at: datetime
-    mention_id: int | None
-
-
-class AuthorProfileOut(BaseModel):
-    id: int
-    display_name: str
-    created_at: datetime | None
-    identities: list[IdentityOut]
-    brands: list[BrandProfileOut]
-    segment_history: list[SegmentChangeOut] = Field(description="Oldest first.")
-    mentions: MentionPage = Field(description="The author's mentions, newest first; page on with `cursor`.")
 
 
 class MergeIn(BaseModel):
@@ -192,18 +129,12 @@ def _write(engine: Engine) -> Iterator[Connection]:
 def _check_visible(session: Session, author_id: int, principal: Principal) -> None:
     """ApiError 404 for an unknown author; 403 when a brand-scoped key's brands are not among the brands
     the author wrote about."""
-    if session.get(Author, author_id) is None:
+    if not author_exists(session, author_id):
         error = UnknownAuthorError(author_id)
         raise ApiError(404, code=error.code, message=str(error))
     if not principal.scoped:
         return
-    brand_ids = session.execute(
-        sa.select(_LINK.c.brand_id)
-        .join(_MENTION, _MENTION.c.id == _LINK.c.mention_id)
-        .join(_IDENTITY, _IDENTITY.c.id == _MENTION.c.author_identity_id)
-        .where(_IDENTITY.c.author_id == author_id)
-        .distinct()
-    ).scalars()
+    brand_ids = author_brand_ids(session, author_id)
     if not principal.may_see_any(brand_ids):
         raise ApiError(
             403,
@@ -237,50 +168,16 @@ def get_author(
     cursor: Annotated[PageCursor | None, Depends(page_cursor)],
 ) -> AuthorProfileOut:
     with _author_errors():
-        overview = author_overview(session.connection(), author_id)
-    half_life = settings.scoring.half_life_days
-    brands = [
-        BrandProfileOut(
-            **{
-                key: getattr(profile, key)
-                for key in BrandProfileOut.model_fields
-                if key not in ("ambassador_score", "detractor_score")
-            },
-            ambassador_score=decay_to(
-                profile.ambassador_score,
-                last_mention_at=profile.last_mention_at,
-                now=now,
-                half_life_days=half_life,
-            ),
-            detractor_score=decay_to(
-                profile.detractor_score,
-                last_mention_at=profile.last_mention_at,
-                now=now,
-                half_life_days=half_life,
-            ),
-        )
-        for profile in overview.brands
-        if principal.may_see(profile.brand_id)
-    ]
-    return AuthorProfileOut(
-        id=overview.id,
-        display_name=overview.display_name,
-        created_at=overview.created_at,
-        identities=[IdentityOut.model_validate(i, from_attributes=True) for i in overview.identities],
-        brands=brands,
-        segment_history=[
-            SegmentChangeOut.model_validate(c, from_attributes=True)
-            for c in overview.segment_history
-            if principal.may_see(c.brand_id)
-        ],
-        mentions=list_mentions(
+        return author_profile(
             session,
-            MentionFilter(author_id=author_id, brand_ids=principal.brand_ids if principal.scoped else None),
+            author_id,
+            now=now,
+            half_life_days=settings.scoring.half_life_days,
+            brand_ids=principal.brand_ids if principal.scoped else None,
+            shown=brands_shown(principal),
             limit=limit,
             cursor=cursor,
-            shown=brands_shown(principal),
-        ),
-    )
+        )
 
 
 @router.post(

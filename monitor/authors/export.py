@@ -15,7 +15,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from monitor.authors.overview import author_overview
+from monitor.read.authors import author_overview
 from monitor.storage.models import (
     Alert,
     Brand,

@@ -14,10 +14,10 @@ from rich.text import Text
 from monitor.authors.export import author_export, export_json
 from monitor.authors.forget import forget_author
 from monitor.authors.merge import merge_authors, split_author
-from monitor.authors.overview import AuthorOverview, author_overview, recent_mentions
 from monitor.authors.suggest import merge_suggestions
 from monitor.cli.context import console, err_console, open_database, state, wom_command
 from monitor.errors import WomError
+from monitor.read.authors import AuthorOverview, author_overview, recent_mentions
 from monitor.storage.db import read_only
 
 __all__ = ["register"]

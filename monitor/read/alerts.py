@@ -6,12 +6,12 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from monitor.read.paging import PageCursor, encode_cursor, older_than
 from monitor.storage.models import Alert, Brand
 
-__all__ = ["AlertOut", "AlertPage", "list_alerts"]
+__all__ = ["AlertOut", "AlertPage", "alert_counts", "list_alerts"]
 
 
 class AlertOut(BaseModel):
@@ -78,3 +78,9 @@ def _alert_out(alert: Alert, brand_name: str) -> AlertOut:
         event_at=alert.event_at,
         created_at=alert.created_at,
     )
+
+
+def alert_counts(session: Session) -> list[tuple[str, int]]:
+    """How many alerts each rule (`kind`) raised, every brand together."""
+    statement = select(col(Alert.kind), func.count()).group_by(col(Alert.kind))
+    return [(kind, count) for kind, count in session.exec(statement).all()]

@@ -7,7 +7,7 @@ from sqlmodel import Session, col, select
 
 from monitor.storage.models import Brand, BrandVolume
 
-__all__ = ["BrandOut", "list_brands"]
+__all__ = ["BrandOut", "brand_id_named", "list_brands"]
 
 
 class BrandOut(BaseModel):
@@ -41,3 +41,8 @@ def list_brands(session: Session) -> list[BrandOut]:
         )
         for brand in brands
     ]
+
+
+def brand_id_named(session: Session, name: str) -> int | None:
+    """The id of the brand called exactly `name`; None when there is none."""
+    return session.exec(select(Brand.id).where(col(Brand.name) == name)).first()
