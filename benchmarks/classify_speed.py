@@ -178,7 +178,7 @@ def _spawn(variant: str, texts: list[str], threads: int) -> dict[str, Any]:
 
 
 def _macro_recall(gold: list[str], pred: list[str]) -> float:
-    from monitor.classify.evaluate import macro_recall
+    from monitor.classify.training.evaluate import macro_recall
 
     return macro_recall(gold, pred)
 

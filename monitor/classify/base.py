@@ -6,7 +6,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-__all__ = ["TEXT_KINDS", "Classification", "Classifier", "Intent", "Sentiment", "TextKind", "check_batch"]
+__all__ = [
+    "COMPLAINT_LABELS",
+    "SENTIMENT_LABELS",
+    "TEXT_KINDS",
+    "Classification",
+    "Classifier",
+    "Intent",
+    "Sentiment",
+    "TextKind",
+    "check_batch",
+]
 
 Sentiment = Literal["negative", "neutral", "positive"]
 Intent = Literal["complaint", "question", "praise", "other"]
@@ -15,6 +25,9 @@ Intent = Literal["complaint", "question", "praise", "other"]
 # so the default model has one sentiment head per kind; backends without that distinction ignore it.
 TextKind = Literal["post", "review"]
 TEXT_KINDS: tuple[TextKind, TextKind] = ("post", "review")
+# the order of the default model's sentiment and complaint heads (and of the labels in a dataset)
+SENTIMENT_LABELS: tuple[str, str, str] = ("negative", "neutral", "positive")
+COMPLAINT_LABELS: tuple[str, str] = ("not_complaint", "complaint")
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,8 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from monitor.classify.base import Classification, Sentiment, TextKind, check_batch
-from monitor.classify.datasets import SENTIMENT_LABELS
+from monitor.classify.base import SENTIMENT_LABELS, Classification, Sentiment, TextKind, check_batch
 from monitor.classify.e5_file import E5File, open_e5_file
 from monitor.classify.intent import decide_intent
 from monitor.classify.language import detect_languages

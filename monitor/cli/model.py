@@ -14,7 +14,7 @@ from rich.text import Text
 from monitor.cli.context import console, literal, open_database, state, wom_command
 
 if TYPE_CHECKING:
-    from monitor.classify.datasets import LabelledItem
+    from monitor.classify.training.datasets import LabelledItem
 
 __all__ = ["register"]
 
@@ -81,9 +81,9 @@ def train(
     ] = 1,
 ) -> None:
     """Fine-tune the default model (LoRA + heads) on train splits, choose settings on val. Needs torch."""
-    from monitor.classify.finetune import TrainSettings, save_result
-    from monitor.classify.finetune import train as run_training
-    from monitor.classify.training_data import pack_from_folders
+    from monitor.classify.training.data import pack_from_folders
+    from monitor.classify.training.finetune import TrainSettings, save_result
+    from monitor.classify.training.finetune import train as run_training
 
     settings = TrainSettings(
         lora_rank=lora_rank,
@@ -131,10 +131,10 @@ def evaluate(
     ] = None,
 ) -> None:
     """Score the configured classifier: macro-recall, macro-F1, accuracy, neg-vs-pos, language ID."""
-    from monitor.classify.datasets import find_data_dirs
-    from monitor.classify.evaluate import evaluate as run_evaluation
-    from monitor.classify.evaluate import evaluate_intent, format_intent_scores, format_scores
     from monitor.classify.factory import build_classifier
+    from monitor.classify.training.datasets import find_data_dirs
+    from monitor.classify.training.evaluate import evaluate as run_evaluation
+    from monitor.classify.training.evaluate import evaluate_intent, format_intent_scores, format_scores
 
     classifier = build_classifier(state.settings().classifier)
     console.print(f"{classifier.name} {classifier.version}")
@@ -153,7 +153,7 @@ def evaluate(
 
 def _load_corrections() -> list[LabelledItem]:
     """Every label in the configured database as training items."""
-    from monitor.classify.corrections import correction_items
+    from monitor.classify.training.corrections import correction_items
     from monitor.storage.labels import labelled_mentions
 
     engine = open_database(state.settings())
@@ -186,7 +186,7 @@ def export_corrections(
     ],
 ) -> None:
     """Write every label in the database as training items: {"text", "label", "lang", "kind"} per line."""
-    from monitor.classify.corrections import write_corrections
+    from monitor.classify.training.corrections import write_corrections
 
     written = write_corrections(_load_corrections(), file)
     console.print(f"{written:,} items written to {file}")

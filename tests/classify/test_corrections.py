@@ -12,10 +12,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
-from monitor.classify.corrections import correction_items, write_corrections
-from monitor.classify.datasets import CORRECTIONS_DATASET, LabelledItem, load_folder
-from monitor.classify.train_pack import TASKS
-from monitor.classify.training_data import pack_from_folders
+from monitor.classify.training.corrections import correction_items, write_corrections
+from monitor.classify.training.data import pack_from_folders
+from monitor.classify.training.datasets import CORRECTIONS_DATASET, LabelledItem, load_folder
+from monitor.classify.training.pack import TASKS
 from monitor.cli import app
 from monitor.storage.db import connect, upgrade_schema
 from monitor.storage.labels import labelled_mentions, upsert_label

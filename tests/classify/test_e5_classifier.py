@@ -8,8 +8,8 @@ import pytest
 
 from monitor.classify.base import Classification
 from monitor.classify.e5_onnx import MODEL_NAME, E5Classifier
-from monitor.classify.evaluate import evaluate
 from monitor.classify.model_build import load_adapter
+from monitor.classify.training.evaluate import evaluate
 from tests.conftest import shared_path
 
 

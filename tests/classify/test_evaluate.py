@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from monitor.classify.datasets import dataset_name, find_data_dirs
 from monitor.classify.e5_onnx import E5Classifier
-from monitor.classify.evaluate import (
+from monitor.classify.training.datasets import dataset_name, find_data_dirs
+from monitor.classify.training.evaluate import (
     accuracy,
     binary_prf,
     evaluate,

@@ -11,10 +11,10 @@ import pytest
 pytest.importorskip("torch", reason="fine-tuning needs torch: pip install torch==2.13.0")
 
 from monitor.classify.e5_onnx import E5Classifier
-from monitor.classify.finetune import TrainSettings, save_result, train
 from monitor.classify.model_build import load_adapter
-from monitor.classify.train_pack import TASKS, load_pack, save_pack
-from monitor.classify.training_data import pack_from_folders
+from monitor.classify.training.data import pack_from_folders
+from monitor.classify.training.finetune import TrainSettings, save_result, train
+from monitor.classify.training.pack import TASKS, load_pack, save_pack
 
 POSITIVE = ["Heerlijke koffie, snel geleverd!", "I love this shop, great service", "Top bestelling, dank je"]
 NEGATIVE = [
@@ -84,7 +84,7 @@ def test_training_is_seeded_learns_and_serves(
 
 
 def test_training_can_continue_from_an_adapter(data: Path) -> None:
-    from monitor.classify.lora_model import adapter_tensors, build_lora_model, load_adapter_into
+    from monitor.classify.training.lora_model import adapter_tensors, build_lora_model, load_adapter_into
 
     pack = pack_from_folders([data], max_length=32)
     settings = TrainSettings(lora_rank=4, lora_alpha=8, seed=3)

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from monitor.classify.base import Classifier, TextKind
-from monitor.classify.datasets import REVIEW_DATASETS, dataset_name, find_data_dirs, load_folder
+from monitor.classify.training.datasets import REVIEW_DATASETS, dataset_name, find_data_dirs, load_folder
 
 __all__ = [
     "COMPLAINT",

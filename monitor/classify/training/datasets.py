@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from monitor.classify.base import TextKind
+from monitor.classify.base import COMPLAINT_LABELS, SENTIMENT_LABELS, TextKind
 
 __all__ = [
     "COMPLAINT_LABELS",
@@ -27,9 +27,7 @@ __all__ = [
     "read_labelled",
 ]
 
-SENTIMENT_LABELS: tuple[str, str, str] = ("negative", "neutral", "positive")
-COMPLAINT_LABELS: tuple[str, str] = ("not_complaint", "complaint")
-# people's corrections from the database (monitor.classify.corrections), trained on as one more dataset
+# people's corrections from the database (monitor.classify.training.corrections), trained on as one more dataset
 CORRECTIONS_DATASET = "wom_corrections"
 REVIEW_DATASETS = frozenset({"nl_thuisbezorgd_reviews", "nl_bol_product_reviews", "absa16_nl_restaurants"})
 

@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 
 from monitor.classify.encoder_weights import base_weights, embed_rows
-from monitor.classify.train_pack import PackTensors, TrainPack
-from monitor.classify.train_settings import TrainSettings
+from monitor.classify.training.pack import PackTensors, TrainPack
+from monitor.classify.training.settings import TrainSettings
 
 __all__ = ["adapter_tensors", "build_lora_model", "load_adapter_into", "require_torch"]
 

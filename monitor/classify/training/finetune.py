@@ -5,8 +5,8 @@ Trainable: LoRA factors on every Linear of the encoder, the encoder's biases and
 heads; the 250k-row word-embedding table and position embeddings stay frozen. The result is an adapter
 of a few MB (see `encoder_weights.merge_adapter`) plus settings chosen on val (`calibrate`).
 
-    python -m monitor.classify.finetune pack --data ../shared/data --out pack.npz
-    python -m monitor.classify.finetune train --pack pack.npz --out monitor/classify/weights
+    python -m monitor.classify.training.finetune pack --data ../shared/data --out pack.npz
+    python -m monitor.classify.training.finetune train --pack pack.npz --out monitor/classify/weights
 """
 
 from __future__ import annotations
@@ -23,17 +23,22 @@ from typing import Any
 
 import numpy as np
 
-from monitor.classify.calibrate import (
+from monitor.classify.model_build import ADAPTER_JSON, ADAPTER_NPZ
+from monitor.classify.training.calibrate import (
     choose_complaint_threshold,
     choose_sentiment_offsets,
     macro_f1_codes,
     primary_metric,
 )
-from monitor.classify.datasets import CORRECTIONS_DATASET
-from monitor.classify.lora_model import adapter_tensors, build_lora_model, load_adapter_into, require_torch
-from monitor.classify.model_build import ADAPTER_JSON, ADAPTER_NPZ
-from monitor.classify.train_pack import TASKS, SplitArrays, TrainPack, load_pack
-from monitor.classify.train_settings import TrainSettings
+from monitor.classify.training.datasets import CORRECTIONS_DATASET
+from monitor.classify.training.lora_model import (
+    adapter_tensors,
+    build_lora_model,
+    load_adapter_into,
+    require_torch,
+)
+from monitor.classify.training.pack import TASKS, SplitArrays, TrainPack, load_pack
+from monitor.classify.training.settings import TrainSettings
 
 __all__ = ["TrainResult", "TrainSettings", "train"]
 
@@ -354,10 +359,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         train_parser.add_argument(f"--{name.replace('_', '-')}", dest=name, type=kind, default=None)
     args = parser.parse_args(argv)
     if args.command == "pack":
-        from monitor.classify.training_data import pack_from_folders
+        from monitor.classify.training.data import pack_from_folders
 
         pack = pack_from_folders(args.data, args.max_length)
-        from monitor.classify.train_pack import save_pack
+        from monitor.classify.training.pack import save_pack
 
         save_pack(pack, args.out)
         print(f"{args.out}: {len(pack.train)} train, {len(pack.val)} val items, {len(pack.vocab_ids)} tokens")

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from monitor.classify.datasets import COMPLAINT_LABELS, SENTIMENT_LABELS, LabelledItem
 from monitor.classify.e5_file import E5File, E5Header, dequantize_q4
 from monitor.classify.preprocess import normalize_for_model
 from monitor.classify.tokenizer import E5Tokenizer
+from monitor.classify.training.datasets import COMPLAINT_LABELS, SENTIMENT_LABELS, LabelledItem
 
 __all__ = ["TASKS", "PackTensors", "SplitArrays", "TrainPack", "build_pack", "load_pack", "save_pack"]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from monitor.classify.datasets import LabelledItem, find_data_dirs, load_folder
 from monitor.classify.e5_file import open_e5_file
-from monitor.classify.train_pack import TrainPack, build_pack
+from monitor.classify.training.datasets import LabelledItem, find_data_dirs, load_folder
+from monitor.classify.training.pack import TrainPack, build_pack
 
 __all__ = ["pack_from_folders"]
 
@@ -16,7 +16,7 @@ def pack_from_folders(
     roots: Sequence[Path], max_length: int, *, extra_train: Sequence[LabelledItem] = ()
 ) -> TrainPack:
     """A training pack from `train.jsonl` (and `val.jsonl`, where present) under each root, plus
-    `extra_train` items (people's corrections: monitor.classify.corrections) in the train split only, so
+    `extra_train` items (people's corrections: monitor.classify.training.corrections) in the train split only, so
     settings are still chosen on the public val splits.
 
     Test splits are never read. Raises ValueError when no folder holds a train split.

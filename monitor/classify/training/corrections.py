@@ -16,7 +16,7 @@ from typing import Protocol
 import orjson
 
 from monitor.classify.base import TextKind
-from monitor.classify.datasets import CORRECTIONS_DATASET, LabelledItem
+from monitor.classify.training.datasets import CORRECTIONS_DATASET, LabelledItem
 
 __all__ = ["CORRECTIONS_DATASET", "LabelledText", "correction_items", "write_corrections"]
 
