@@ -1,8 +1,8 @@
 """What the demo's sample file contains on purpose, so tests and `wom demo` can check what the pipeline found.
 
-The sample (monitor/demo/sample_mentions.jsonl, built by monitor/demo/build_sample.py) follows an example
-Dutch web shop, Koffiekoning, and its competitor BonenBaas over six weeks ending on 2026-11-20. Handles are
-as they appear in `author.handle`; `source` says on which platform.
+The sample (monitor/demo/sample_mentions.jsonl, built by benchmarks/demo_sample/build_sample.py) follows an
+example Dutch web shop, Koffiekoning, and its competitor BonenBaas over six weeks ending on 2026-11-20.
+Handles are as they appear in `author.handle`; `source` says on which platform.
 """
 
 from __future__ import annotations

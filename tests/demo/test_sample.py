@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from lingua import Language, LanguageDetectorBuilder
 
+from benchmarks.demo_sample.build_sample import SAMPLE_PATH, SampleMention, build_sample, write_sample
 from monitor.config import BrandBase, Settings, settings_from_mapping
-from monitor.demo.build_sample import SAMPLE_PATH, SampleMention, build_sample, write_sample
 from monitor.demo.config import demo_config_toml
 from monitor.demo.story import DEMO_STORY
 from monitor.records import ENGAGEMENT_KEYS, MentionRecord, parse_mention
