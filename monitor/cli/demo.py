@@ -7,17 +7,20 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import orjson
-import sqlalchemy as sa
 import typer
 from rich.table import Table
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from monitor.cli.context import console, open_database, state, wom_command
 from monitor.cli.ingest import print_summary, run_import
 from monitor.cli.process import process_pending
-from monitor.scoring.profile import decay_to
+from monitor.read.alerts import alert_counts
+from monitor.read.authors import author_accounts
+from monitor.read.brands import brand_id_named
+from monitor.read.rankings import Ranking, rank_authors
 from monitor.storage.api_keys import create_api_key
-from monitor.storage.models import Alert, AuthorBrandStats, Brand, utcnow
+from monitor.storage.models import utcnow
 
 __all__ = ["SAMPLE", "register", "shift_sample", "top_authors"]
 
@@ -39,49 +42,37 @@ def shift_sample(source: Path, target: Path, *, now: datetime) -> timedelta:
 
 
 def top_authors(
-    engine: Engine, *, brand: str, score: str, half_life_days: float, limit: int = 5
+    engine: Engine, *, brand: str, score: Ranking, half_life_days: float, limit: int = 5
 ) -> list[dict[str, Any]]:
     """Best-first authors of `brand` by ambassador or detractor score, decayed to now."""
-    stats = AuthorBrandStats.__table__  # type: ignore[attr-defined]
-    brands = Brand.__table__  # type: ignore[attr-defined]
-    identity = sa.table("authoridentity", sa.column("author_id"), sa.column("source"), sa.column("handle"))
-    now = utcnow()
-    with engine.connect() as conn:
-        rows = (
-            conn.execute(
-                sa.select(stats).join(brands, brands.c.id == stats.c.brand_id).where(brands.c.name == brand)
-            )
-            .mappings()
-            .all()
-        )
-        handles: dict[int, list[str]] = {}
-        for author_id, source, handle in conn.execute(
-            sa.select(identity.c.author_id, identity.c.source, identity.c.handle)
-        ):
-            handles.setdefault(author_id, []).append(f"{source}:{handle}")
-    ranked = []
-    for row in rows:
-        value = decay_to(
-            row[f"{score}_score"],
-            last_mention_at=row["last_mention_at"],
-            now=now,
+    with Session(engine) as session:
+        brand_id = brand_id_named(session, brand)
+        if brand_id is None:
+            return []
+        ranked = rank_authors(
+            session,
+            brand_id=brand_id,
+            ranking=score,
+            now=utcnow(),
             half_life_days=half_life_days,
+            limit=limit,
         )
-        if value > 0:
-            ranked.append(
-                {
-                    "author": ", ".join(handles.get(row["author_id"], [])),
-                    "score": value,
-                    "segment": row["segment"],
-                    "positive": row["positive"],
-                    "negative": row["negative"],
-                }
-            )
-    return sorted(ranked, key=lambda item: -item["score"])[:limit]
+        accounts = author_accounts(session, [item.author_id for item in ranked])
+    return [
+        {
+            "author": ", ".join(accounts.get(item.author_id, [])),
+            "score": item.score,
+            "segment": item.segment,
+            "positive": item.positive_mentions,
+            "negative": item.negative_mentions,
+        }
+        for item in ranked
+    ]
 
 
 def _print_findings(engine: Engine, *, brand: str, half_life_days: float) -> None:
-    for score in ("ambassador", "detractor"):
+    rankings: tuple[Ranking, ...] = ("ambassador", "detractor")
+    for score in rankings:
         table = Table(title=f"top {score}s of {brand}")
         for column in ("author", "segment", "score", "positive", "negative"):
             table.add_column(column)
@@ -94,9 +85,8 @@ def _print_findings(engine: Engine, *, brand: str, half_life_days: float) -> Non
                 str(item["negative"]),
             )
         console.print(table)
-    alerts = Alert.__table__  # type: ignore[attr-defined]
-    with engine.connect() as conn:
-        counts = conn.execute(sa.select(alerts.c.kind, sa.func.count()).group_by(alerts.c.kind)).all()
+    with Session(engine) as session:
+        counts = alert_counts(session)
     console.print("alerts: " + (", ".join(f"{kind} {count}" for kind, count in counts) or "none"))
 
 

@@ -357,11 +357,13 @@ def author_profile(
 
 
 def author_accounts(session: Session, author_ids: Sequence[int]) -> dict[int, list[str]]:
-    """Each author's accounts as `source:handle`."""
+    """Each author's accounts as `source:handle`, oldest first."""
     accounts: dict[int, list[str]] = {}
     identity = _IDENTITY.c
-    statement = sa.select(identity.author_id, identity.source, identity.handle).where(
-        identity.author_id.in_(author_ids)
+    statement = (
+        sa.select(identity.author_id, identity.source, identity.handle)
+        .where(identity.author_id.in_(author_ids))
+        .order_by(identity.id)
     )
     for author_id, source, handle in session.connection().execute(statement):
         accounts.setdefault(author_id, []).append(f"{source}:{handle}")
