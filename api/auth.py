@@ -19,10 +19,11 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from api.errors import ApiError
 from api.ratelimit import RequestLimiter
+from monitor.read.brands import competitor_ids
 from monitor.storage.api_keys import Role, find_api_key, role_allows, touch_api_key
 from monitor.storage.models import Brand, utcnow
 
@@ -160,8 +161,7 @@ def _refuse(access: AccessControl, client: str, error: ApiError) -> ApiError:
 
 
 def _scope(session: Session, brand_id: int) -> frozenset[int]:
-    competitors = session.exec(select(Brand.id).where(col(Brand.competitor_of_id) == brand_id)).all()
-    return frozenset([brand_id, *(c for c in competitors if c is not None)])
+    return frozenset([brand_id, *competitor_ids(session, brand_id)])
 
 
 def authenticate(

@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-import sqlalchemy as sa
 from fastapi import Depends, Query, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AfterValidator
@@ -32,6 +31,7 @@ from api.errors import ApiError
 from api.key_first import checked_principal
 from monitor.config import Settings
 from monitor.matching import fold
+from monitor.read.brands import brand_rows
 from monitor.read.paging import PageCursor
 from monitor.storage.api_keys import Role
 from monitor.storage.models import Brand, utcnow
@@ -187,9 +187,7 @@ def find_brand(session: Session, name: str, principal: Principal | None = None) 
     Raises ApiError 404 naming the valid brands (those `principal` may see), 403 for a brand outside a
     brand-scoped key's brands.
     """
-    # plain rows, not Brand objects: this runs on most API requests
-    table = Brand.__table__  # type: ignore[attr-defined]
-    rows = session.connection().execute(sa.select(table).order_by(table.c.name)).all()
+    rows = brand_rows(session)
     for row in rows:
         if fold(row.name) == fold(name):
             brand = Brand(**row._mapping)

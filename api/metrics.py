@@ -16,12 +16,12 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request, Response
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session
 from starlette.routing import Route, compile_path
 
 from api.deps import Principal, every_brand, get_now, get_session
 from monitor import __version__
-from monitor.storage.models import Alert, Brand, Mention, MentionBrand, SourceState
+from monitor.read.metrics import Gauge, wom_gauges
 
 __all__ = [
     "CONTENT_TYPE",
@@ -31,7 +31,6 @@ __all__ = [
     "get_metrics",
     "render_metrics",
     "route_templates",
-    "wom_gauges",
 ]
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -155,64 +154,6 @@ def _labels(**labels: str) -> str:
 
 def _number(value: float) -> str:
     return repr(float(value)) if isinstance(value, float) else str(value)
-
-
-@dataclass(frozen=True, slots=True)
-class Gauge:
-    name: str
-    help: str
-    samples: list[tuple[dict[str, str], float]]
-
-
-def wom_gauges(session: Session, *, now: datetime) -> list[Gauge]:
-    """What the database holds now: four small aggregate queries."""
-    per_brand = dict(
-        session.exec(
-            select(Brand.name, func.count(col(MentionBrand.mention_id)))
-            .select_from(Brand)
-            .outerjoin(MentionBrand, col(MentionBrand.brand_id) == col(Brand.id))
-            .group_by(col(Brand.name))
-        ).all()
-    )
-    open_alerts = dict(
-        session.exec(
-            select(Brand.name, func.count(col(Alert.id)))
-            .select_from(Brand)
-            .outerjoin(Alert, (col(Alert.brand_id) == col(Brand.id)) & (col(Alert.status) == "open"))
-            .group_by(col(Brand.name))
-        ).all()
-    )
-    mentions = session.exec(select(func.count()).select_from(Mention)).one()
-    sources = session.exec(select(SourceState).order_by(col(SourceState.source))).all()
-    return [
-        Gauge("wom_mentions", "Mentions stored.", [({}, mentions)]),
-        Gauge(
-            "wom_brand_mentions",
-            "Mentions matched to each brand.",
-            [({"brand": name}, n) for name, n in sorted(per_brand.items())],
-        ),
-        Gauge(
-            "wom_alerts_open",
-            "Open alerts per brand.",
-            [({"brand": name}, n) for name, n in sorted(open_alerts.items())],
-        ),
-        Gauge(
-            "wom_source_backoff_seconds",
-            "Seconds until a collector source may run again (0: not backing off).",
-            [
-                (
-                    {"source": s.source},
-                    max((s.backoff_until - now).total_seconds(), 0.0) if s.backoff_until else 0.0,
-                )
-                for s in sources
-            ],
-        ),
-        Gauge(
-            "wom_source_consecutive_failures",
-            "Failed runs of a collector source since its last success.",
-            [({"source": s.source}, s.consecutive_failures) for s in sources],
-        ),
-    ]
 
 
 def render_metrics(http: HttpMetrics, gauges: list[Gauge]) -> str:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
 from pydantic import BaseModel
+from sqlalchemy.engine import Row
 from sqlmodel import Session, col, select
 
 from monitor.storage.models import Brand, BrandVolume
 
-__all__ = ["BrandOut", "brand_id_named", "list_brands"]
+__all__ = ["BrandOut", "brand_id_named", "brand_rows", "competitor_ids", "list_brands"]
 
 
 class BrandOut(BaseModel):
@@ -46,3 +51,16 @@ def list_brands(session: Session) -> list[BrandOut]:
 def brand_id_named(session: Session, name: str) -> int | None:
     """The id of the brand called exactly `name`; None when there is none."""
     return session.exec(select(Brand.id).where(col(Brand.name) == name)).first()
+
+
+def brand_rows(session: Session) -> Sequence[Row[Any]]:
+    """Every brand as a plain row (every column), by name."""
+    # plain rows, not Brand objects: the API looks a brand up on most requests
+    table = Brand.__table__  # type: ignore[attr-defined]
+    return session.connection().execute(sa.select(table).order_by(table.c.name)).all()
+
+
+def competitor_ids(session: Session, brand_id: int) -> list[int]:
+    """The ids of the brands that compete with `brand_id`."""
+    found = session.exec(select(Brand.id).where(col(Brand.competitor_of_id) == brand_id)).all()
+    return [c for c in found if c is not None]
