@@ -8,5 +8,6 @@ nothing here imports `api`, `dashboards` or `monitor.cli`.
 - `brands`: brands, competitors and mention counts.
 - `series`: sentiment and share-of-voice series.
 - `rankings`: author rankings, with the one decay function.
-- `authors`: one author's profile.
+- `authors`: one author's overview and profile.
+- `metrics`: the gauges GET /metrics reads from the database.
 """
