@@ -21,6 +21,7 @@ __all__ = [
     "json_safe",
     "mention_key",
     "parse_mention",
+    "text_problem",
 ]
 
 MAX_TEXT_CHARS = 50_000
@@ -78,6 +79,16 @@ class MentionRecord:
     # competitors (set by the API, never read from the item)
     scope_brand_id: int | None = None
     text_sanitized: bool = False
+
+
+def text_problem(text: str) -> str | None:
+    """Why `text` cannot be a mention's text, or None: the one rule imports and collectors share.
+
+    A text needs a character a reader would see, not only whitespace, controls or zero-width marks.
+    """
+    if _VISIBLE_RE.search(text) is None:
+        return "'text' is empty after removing control characters and whitespace"
+    return None
 
 
 def clean_text(value: str) -> tuple[str, bool]:
@@ -276,8 +287,8 @@ def parse_mention(data: Any, *, raw_is_clean: bool = False) -> MentionRecord:
         raise RecordError("'text' is missing")
     if not isinstance(text_value, str):
         raise RecordError(f"'text' must be a string, got {type(text_value).__name__}")
-    if _VISIBLE_RE.search(text_value) is None:
-        raise RecordError("'text' is empty after removing control characters and whitespace")
+    if (problem := text_problem(text_value)) is not None:
+        raise RecordError(problem)
     if len(text_value) > MAX_TEXT_CHARS:
         raise RecordError(f"'text' has {len(text_value)} characters; the limit is {MAX_TEXT_CHARS}")
     text, sanitized = (text_value, False) if raw_is_clean else clean_text(text_value)

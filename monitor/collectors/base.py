@@ -7,7 +7,7 @@ limits and faults come back as exceptions so that the runner records them and ba
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 from monitor.collectors.cursors import CursorKey, load_cursor, store_page
 from monitor.errors import WomError
 from monitor.faults import fault_point
-from monitor.records import MentionRecord
+from monitor.records import MentionRecord, text_problem
 
 __all__ = [
     "BrandQuery",
@@ -99,6 +99,18 @@ class CollectResult:
     cursor: dict[str, Any] = field(default_factory=dict)
 
 
+def _with_text(records: Sequence[MentionRecord]) -> tuple[list[MentionRecord], list[str]]:
+    """The records that pass the importer's text rule, and why each other one is left out."""
+    kept: list[MentionRecord] = []
+    refused: list[str] = []
+    for record in records:
+        if (problem := text_problem(record.text)) is None:
+            kept.append(record)
+        else:
+            refused.append(f"{record.source} item {record.external_id}: {problem}")
+    return kept, refused
+
+
 def collect(
     engine: Engine,
     collector: Collector,
@@ -117,15 +129,17 @@ def collect(
         fault_point("collector.after_fetch")
         if result.pages == 1:
             fault_point("collector.mid_pagination")
-        stored = store_page(engine, page.records, key, page.cursor)
+        records, refused = _with_text(page.records)
+        stored = store_page(engine, records, key, page.cursor)
         fault_point("collector.after_commit")
+        skipped = [*page.skipped, *refused]
         result.pages += 1
         result.read += len(page.records)
         result.new += stored.new
         result.duplicate += stored.duplicate
         result.forgotten += stored.forgotten
-        result.failed += len(page.skipped)
-        result.skipped.extend(page.skipped[: max(0, 20 - len(result.skipped))])
+        result.failed += len(skipped)
+        result.skipped.extend(skipped[: max(0, 20 - len(result.skipped))])
         result.cursor = dict(page.cursor)
         if on_page is not None:
             on_page(result)

@@ -25,7 +25,7 @@ from monitor.collectors.options import HackerNewsBrand
 from monitor.collectors.outbound import BlockedURLError
 from monitor.collectors.sources import SourceContext, SourceSpec, brand_terms
 from monitor.config import BrandSettings
-from monitor.records import AuthorRecord, MentionRecord, clean_text, json_safe
+from monitor.records import AuthorRecord, MentionRecord, clean_text, json_safe, text_problem
 
 __all__ = ["SPEC", "HackerNewsCollector", "map_hit"]
 
@@ -59,6 +59,8 @@ def map_hit(hit: Mapping[str, Any]) -> MentionRecord:
     else:
         text = _plain(hit.get("comment_text"))
     text, sanitized = clean_text(text)
+    if text_problem(text) is not None:
+        raise CollectorError(f"Hacker News hit {object_id} has no text")
     # html_to_text drops control characters before lxml sees them: the flag comes from the hit itself
     fields = ("title", "story_text") if is_story else ("comment_text",)
     sanitized = sanitized or any(isinstance(hit.get(f), str) and clean_text(hit[f])[1] for f in fields)

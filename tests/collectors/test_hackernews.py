@@ -211,3 +211,31 @@ def test_a_title_that_is_not_text_is_left_out_not_a_crash() -> None:
         "story_text": "<p>Acme beans</p>",
     }
     assert map_hit(hit).text == "Acme beans"
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"_tags": ["comment"], "comment_text": ""},
+        {"_tags": ["comment"], "comment_text": "<p>\u200b</p><p> &nbsp;</p>"},
+        {"_tags": ["story"], "title": "", "story_text": None},
+    ],
+    ids=["empty", "only-invisible", "story-without-title"],
+)
+def test_a_hit_without_text_is_skipped_as_the_importer_refuses_it(
+    engine: Engine, fields: dict[str, Any]
+) -> None:
+    """The importer refuses empty text; a collected hit without text was stored with text ''."""
+    textless = {"objectID": "42000099", "created_at_i": 1_763_719_200, "author": "quiet", **fields}
+    with pytest.raises(CollectorError, match="Hacker News hit 42000099 has no text"):
+        map_hit(textless)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"hits": [*_body()["hits"], textless], "nbPages": 1})
+
+    result = collect(engine, _collector(handler), brand_query(engine, "Koffiekoning"))
+    assert (result.new, result.failed) == (3, 1)
+    assert result.skipped == ["Hacker News hit 42000099 has no text"]
+    with engine.connect() as conn:
+        texts = list(conn.execute(sa.text("SELECT text FROM mention")).scalars())
+    assert len(texts) == 3 and all(text.strip() for text in texts)

@@ -371,6 +371,20 @@ def test_odd_entries_are_cleaned_or_skipped(engine: Engine) -> None:
     assert rows["long id"]["external_id"].startswith("sha256:")
 
 
+def test_an_entry_with_only_invisible_text_is_skipped_as_the_importer_refuses_it(engine: Engine) -> None:
+    # every collected page passes the importer's text rule before it is stored (issue 14)
+    items = (
+        "<item><guid isPermaLink='false'>zw</guid><title>&#8203;&#8288;</title></item>"
+        "<item><guid isPermaLink='false'>ok</guid><title>Slack is down</title></item>"
+    )
+    result = collect(
+        engine, _collector(_serve(_rss(items))), _feed_query(engine, "https://news.example/zw.rss")
+    )
+    assert (result.new, result.failed) == (1, 1)
+    assert result.skipped == ["rss item zw: 'text' is empty after removing control characters and whitespace"]
+    assert [row["text"] for row in _stored(engine)] == ["Slack is down"]
+
+
 def test_a_kill_between_fetch_and_commit_loses_and_doubles_nothing(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
