@@ -16,13 +16,9 @@ from monitor.collectors.runner import SourceReport, SourceRunner, configured_sou
 from monitor.errors import WomError
 from monitor.matching import fold
 from monitor.scheduler import DEFAULT_STALE_AFTER, mark_stale_runs, mask_secrets, run_recorded
+from monitor.service.schedule import collect_job_name
 
-__all__ = ["collect_job_name", "register"]
-
-
-def collect_job_name(source: str) -> str:
-    """The JobRun name (and scheduled job id) of a source's runs."""
-    return f"collect-{source}"
+__all__ = ["register"]
 
 
 def _cursor_text(report: SourceReport) -> str:

@@ -13,64 +13,15 @@ import typer
 import uvicorn
 from sqlalchemy.engine import Engine
 
-from monitor.alerts.delivery import deliver_pending
-from monitor.authors.retention import apply_retention
-from monitor.cli.collect import collect_job_name
 from monitor.cli.context import configure_logging, console, literal, open_database, state, wom_command
-from monitor.collectors.runner import SourceRunner
 from monitor.config import Settings
-from monitor.scheduler import JobResult, ScheduledJob, SchedulerService
-from monitor.service.pipeline import make_pipeline, run_pipeline_once
-from monitor.service.status import source_health
+from monitor.scheduler import SchedulerService
+from monitor.service.schedule import scheduled_jobs
 from monitor.storage.leader import LeaderLock
 
-__all__ = ["collector_jobs", "register", "run_service", "scheduled_jobs", "uvicorn_options"]
+__all__ = ["register", "run_service", "uvicorn_options"]
 
 log = logging.getLogger("wom.run")
-
-
-def scheduled_jobs(settings: Settings, engine: Engine) -> list[ScheduledJob]:
-    """The jobs `wom run` schedules, built from the config: pipeline, alert e-mails, retention, collectors."""
-    pipeline = make_pipeline(settings, engine)
-
-    def run_pipeline() -> JobResult:
-        done = run_pipeline_once(pipeline)
-        return JobResult(read=done.claimed, new=done.done)
-
-    def deliver() -> JobResult:
-        result = deliver_pending(engine, settings)
-        return JobResult(new=result.sent, failed=result.failed, detail={"retrying": result.retrying})
-
-    def retain() -> JobResult:
-        result = apply_retention(engine, settings)
-        return JobResult(read=result.erased.mentions, detail=result.summary())
-
-    jobs = [ScheduledJob("pipeline", run_pipeline, settings.pipeline.interval_seconds, "pipeline")]
-    if settings.alerts.email_to:
-        jobs.append(ScheduledJob("deliver-alerts", deliver, 60, "maintenance"))
-    if settings.privacy.retention_days:
-        jobs.append(ScheduledJob("retention", retain, 3600, "maintenance"))
-    jobs.extend(collector_jobs(settings, engine))
-    return jobs
-
-
-def collector_jobs(settings: Settings, engine: Engine) -> list[ScheduledJob]:
-    """One job per source some brand is collected from, at the source's interval.
-
-    A source that is disabled or lacks its credentials is not scheduled; `wom status` says why."""
-    runner = SourceRunner(engine, settings)
-    jobs: list[ScheduledJob] = []
-    for health in source_health(settings, engine):
-        if health.state == "disabled":
-            log.warning("collector %s not scheduled: %s", health.source, health.message)
-            continue
-
-        def run_source(source: str = health.source) -> JobResult:
-            return runner.run(source).as_job_result()
-
-        minutes = settings.collectors.source(health.source).interval_minutes
-        jobs.append(ScheduledJob(collect_job_name(health.source), run_source, minutes * 60, "collector"))
-    return jobs
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:

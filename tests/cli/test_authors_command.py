@@ -11,8 +11,8 @@ from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
 from monitor.cli import app
-from monitor.cli.serve import scheduled_jobs
 from monitor.records import AuthorRecord, MentionRecord
+from monitor.service.schedule import scheduled_jobs
 from monitor.storage.db import connect, upgrade_schema
 from monitor.storage.mentions import store_mentions
 from monitor.storage.models import Author, AuthorIdentity, Mention, utcnow

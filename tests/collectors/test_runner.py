@@ -15,10 +15,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from monitor.cli.serve import collector_jobs
 from monitor.collectors.runner import SourceRunner, configured_sources
 from monitor.config import Settings, settings_from_mapping
 from monitor.scheduler import run_recorded
+from monitor.service.schedule import collector_jobs
 from monitor.service.status import source_health
 from monitor.storage.models import JobRun, Mention
 from monitor.storage.source_state import load_states, record_outcome

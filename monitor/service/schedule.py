@@ -1,0 +1,69 @@
+"""The jobs `wom run` schedules, built from the config: the pipeline, alert e-mails, retention and one
+job per collected source (monitor.scheduler runs them, each recorded as a JobRun)."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.engine import Engine
+
+from monitor.alerts.delivery import deliver_pending
+from monitor.authors.retention import apply_retention
+from monitor.collectors.runner import SourceRunner
+from monitor.config import Settings
+from monitor.scheduler import JobResult, ScheduledJob
+from monitor.service.pipeline import make_pipeline, run_pipeline_once
+from monitor.service.status import source_health
+
+__all__ = ["collect_job_name", "collector_jobs", "scheduled_jobs"]
+
+log = logging.getLogger("wom.run")
+
+
+def collect_job_name(source: str) -> str:
+    """The JobRun name (and scheduled job id) of a source's runs."""
+    return f"collect-{source}"
+
+
+def scheduled_jobs(settings: Settings, engine: Engine) -> list[ScheduledJob]:
+    """The jobs `wom run` schedules, built from the config: pipeline, alert e-mails, retention, collectors."""
+    pipeline = make_pipeline(settings, engine)
+
+    def run_pipeline() -> JobResult:
+        done = run_pipeline_once(pipeline)
+        return JobResult(read=done.claimed, new=done.done)
+
+    def deliver() -> JobResult:
+        result = deliver_pending(engine, settings)
+        return JobResult(new=result.sent, failed=result.failed, detail={"retrying": result.retrying})
+
+    def retain() -> JobResult:
+        result = apply_retention(engine, settings)
+        return JobResult(read=result.erased.mentions, detail=result.summary())
+
+    jobs = [ScheduledJob("pipeline", run_pipeline, settings.pipeline.interval_seconds, "pipeline")]
+    if settings.alerts.email_to:
+        jobs.append(ScheduledJob("deliver-alerts", deliver, 60, "maintenance"))
+    if settings.privacy.retention_days:
+        jobs.append(ScheduledJob("retention", retain, 3600, "maintenance"))
+    jobs.extend(collector_jobs(settings, engine))
+    return jobs
+
+
+def collector_jobs(settings: Settings, engine: Engine) -> list[ScheduledJob]:
+    """One job per source some brand is collected from, at the source's interval.
+
+    A source that is disabled or lacks its credentials is not scheduled; `wom status` says why."""
+    runner = SourceRunner(engine, settings)
+    jobs: list[ScheduledJob] = []
+    for health in source_health(settings, engine):
+        if health.state == "disabled":
+            log.warning("collector %s not scheduled: %s", health.source, health.message)
+            continue
+
+        def run_source(source: str = health.source) -> JobResult:
+            return runner.run(source).as_job_result()
+
+        minutes = settings.collectors.source(health.source).interval_minutes
+        jobs.append(ScheduledJob(collect_job_name(health.source), run_source, minutes * 60, "collector"))
+    return jobs
