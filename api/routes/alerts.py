@@ -16,6 +16,7 @@ from api.deps import (
     page_cursor,
     page_limit,
 )
+from api.filters import ALERT_STATUSES, one_of
 from api.responses import json_response
 from monitor.read.alerts import AlertPage, list_alerts
 from monitor.storage.models import Brand
@@ -35,6 +36,7 @@ def get_alerts(
     kind: Annotated[QueryText, Query(max_length=80, description="Rule that raised it.")] = None,
 ) -> Response:
     brand_id = None if brand is None else brand.id
+    status = one_of("status", status, ALERT_STATUSES)
     return json_response(
         list_alerts(session, brand_id=brand_id, status=status, kind=kind, limit=limit, cursor=cursor)
     )

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from sqlmodel import Session
 
 from api.deps import Instant, QueryText, as_utc, get_now, get_session, get_settings, required_brand
+from api.filters import SEGMENTS, one_of
 from api.responses import json_response
 from monitor.config import Settings
 from monitor.read.rankings import RankedAuthor, Ranking, rank_authors
@@ -44,6 +45,7 @@ def _ranked_list(ranking: Ranking) -> Any:
         since: Annotated[Instant | None, Query(description="Last mention at or after; ISO 8601.")] = None,
     ) -> Response:
         assert brand.id is not None
+        segment = one_of("segment", segment, SEGMENTS)
         items = rank_authors(
             session,
             brand_id=brand.id,
