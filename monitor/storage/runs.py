@@ -36,10 +36,10 @@ _SECRET_PATTERNS = (
     (re.compile(r"(?i)\b(token|key|secret|password|passwd|signature|sig|auth)=[^&\s]+"), r"\1=***"),
     (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+"), r"\1 ***"),
 )
-# SQLAlchemy appends "[SQL: …]", "[parameters: …]" and "(Background on this error at: …)";
-# PostgreSQL adds "DETAIL:  Key (…)=(…)" and "CONTEXT: …" lines that quote values and statements
+# SQLAlchemy appends "[SQL: …]", "[parameters: …]" and "(Background on this error at: …)"; PostgreSQL
+# adds "LINE 1: <statement>", "DETAIL:  Key (…)=(…)" and "CONTEXT: …" lines that quote statements and values
 _DATABASE_TAIL = re.compile(
-    r"\s*(?:\[SQL: |\[parameters: |\(Background on this error at: |DETAIL: |CONTEXT: ).*", re.S
+    r"\s*(?:\[SQL: |\[parameters: |\(Background on this error at: |DETAIL: |CONTEXT: |LINE \d+: ).*", re.S
 )
 
 
