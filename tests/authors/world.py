@@ -229,7 +229,13 @@ def table_rows(engine: Engine) -> dict[str, list[dict[str, Any]]]:
     metadata.reflect(bind=engine)
     with engine.connect() as conn:
         return {
-            name: [dict(row) for row in conn.execute(sa.select(table)).mappings()]
+            # ordered by key: PostgreSQL returns heap order, which an UPDATE elsewhere in the table changes
+            name: [
+                dict(row)
+                for row in conn.execute(
+                    sa.select(table).order_by(*(table.primary_key.columns or table.columns))
+                ).mappings()
+            ]
             for name, table in metadata.tables.items()
             if name != "alembic_version"
         }
