@@ -236,6 +236,7 @@ def table_rows(engine: Engine) -> dict[str, list[dict[str, Any]]]:
                     sa.select(table).order_by(*(table.primary_key.columns or table.columns))
                 ).mappings()
             ]
-            for name, table in metadata.tables.items()
+            # by name: PostgreSQL reflects tables in no fixed order
+            for name, table in sorted(metadata.tables.items())
             if name != "alembic_version"
         }
