@@ -48,7 +48,7 @@ def map_hit(hit: Mapping[str, Any]) -> MentionRecord:
         object_id = str(hit["objectID"])
         created = datetime.fromtimestamp(int(hit["created_at_i"]), tz=UTC)
         author = str(hit["author"])
-    except (KeyError, TypeError, ValueError, OverflowError) as e:
+    except (KeyError, TypeError, ValueError, OverflowError, OSError) as e:  # OSError: a time past year 9999
         raise CollectorError(
             f"Hacker News hit without a usable objectID, created_at_i or author ({e!r})"
         ) from e
