@@ -30,6 +30,7 @@ from monitor.storage.models import (
     Mention,
     MentionBrand,
 )
+from monitor.storage.tables import table_of
 
 __all__ = ["WorldFacts", "build_world"]
 
@@ -113,7 +114,7 @@ def build_world(
     rng = random.Random(seed)
     now = now or datetime.now(UTC)
     start = now - timedelta(days=180)
-    brand_table = Brand.__table__  # type: ignore[attr-defined]
+    brand_table = table_of(Brand)
     brand_ids: dict[str, int] = {}
     with engine.begin() as conn:
         for name in BRANDS:
@@ -255,12 +256,12 @@ def build_world(
                 "created_at": now,
             }
 
-    _insert(engine, Author.__table__, author_rows(), progress)  # type: ignore[attr-defined]
-    _insert(engine, AuthorIdentity.__table__, identity_rows(), progress)  # type: ignore[attr-defined]
-    _insert(engine, Mention.__table__, mention_rows(), progress)  # type: ignore[attr-defined]
-    _insert(engine, MentionBrand.__table__, link_rows(), progress)  # type: ignore[attr-defined]
-    _insert(engine, Classification.__table__, classification_rows(), progress)  # type: ignore[attr-defined]
-    _insert(engine, Alert.__table__, alert_rows(), progress)  # type: ignore[attr-defined]
+    _insert(engine, table_of(Author), author_rows(), progress)
+    _insert(engine, table_of(AuthorIdentity), identity_rows(), progress)
+    _insert(engine, table_of(Mention), mention_rows(), progress)
+    _insert(engine, table_of(MentionBrand), link_rows(), progress)
+    _insert(engine, table_of(Classification), classification_rows(), progress)
+    _insert(engine, table_of(Alert), alert_rows(), progress)
     if engine.dialect.name == "postgresql":
         with engine.begin() as conn:
             for table in ("author", "authoridentity", "mention", "classification", "alert"):

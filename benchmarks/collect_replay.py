@@ -28,6 +28,7 @@ from benchmarks.pg_schema import create_schema, drop_schema
 from benchmarks.replay_server import ReplayServers, source_handlers
 from monitor.storage.db import connect
 from monitor.storage.models import JobRun
+from monitor.storage.tables import table_of
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 SOURCES = (
@@ -125,7 +126,7 @@ def _run_collect(config: Path) -> tuple[float, float, str]:
 
 def _runs(database_url: str) -> list[dict[str, Any]]:
     engine = connect(database_url)
-    table = JobRun.__table__  # type: ignore[attr-defined]
+    table = table_of(JobRun)
     try:
         with engine.connect() as conn:
             return [dict(row) for row in conn.execute(sa.select(table).order_by(table.c.id)).mappings()]

@@ -55,6 +55,7 @@ from monitor.storage.brands import sync_brands
 from monitor.storage.db import connect, upgrade_schema
 from monitor.storage.mentions import store_mentions
 from monitor.storage.models import Alert, AuthorBrandStats, AuthorIdentity, Brand, Classification, Mention
+from monitor.storage.tables import table_of
 
 __all__ = ["Outcome", "main", "measure"]
 
@@ -99,7 +100,7 @@ def _replay(world: World, classifier: Classifier, database: Path) -> tuple[Engin
 
 
 def _authors_by_id(engine: Engine, world: World) -> dict[int, WorldAuthor]:
-    identity = AuthorIdentity.__table__  # type: ignore[attr-defined]
+    identity = table_of(AuthorIdentity)
     with engine.connect() as conn:
         rows = conn.execute(sa.select(identity.c.author_id, identity.c.source, identity.c.handle)).all()
     return {row.author_id: world.authors[(row.source, row.handle)] for row in rows}
@@ -138,7 +139,7 @@ def _wom(world: World, engine: Engine, settings: Settings, method: str) -> Outco
             )
             listed = [authors[item.author_id] for item in ranked]
             top[ranking], precision[ranking], recall[ranking] = _precision_recall(listed, world, ranking)
-    alert = Alert.__table__  # type: ignore[attr-defined]
+    alert = table_of(Alert)
     with engine.connect() as conn:
         alerts = conn.execute(
             sa.select(alert.c.author_id, alert.c.created_at)
@@ -176,7 +177,7 @@ def _outcome(
 def _baseline(world: World, engine: Engine, method: str) -> Outcome:
     """Followers × share of positive (negative) mentions, from the same stored counts and reach."""
     authors = _authors_by_id(engine, world)
-    stats = AuthorBrandStats.__table__  # type: ignore[attr-defined]
+    stats = table_of(AuthorBrandStats)
     with engine.connect() as conn:
         rows = conn.execute(
             sa.select(stats.c.author_id, stats.c.reach, stats.c.mentions, stats.c.positive, stats.c.negative)
@@ -204,8 +205,8 @@ def _share_alarms(
     world: World, engine: Engine, authors: dict[int, WorldAuthor]
 ) -> list[tuple[WorldAuthor, int]]:
     """Each author's first day (after having been positive) whose all-time positive share is below 50 %."""
-    mention, identity = Mention.__table__, AuthorIdentity.__table__  # type: ignore[attr-defined]
-    classification = Classification.__table__  # type: ignore[attr-defined]
+    mention, identity = table_of(Mention), table_of(AuthorIdentity)
+    classification = table_of(Classification)
     with engine.connect() as conn:
         rows = conn.execute(
             sa.select(identity.c.author_id, mention.c.created_at, classification.c.sentiment)
@@ -234,8 +235,8 @@ def _share_alarms(
 
 def _agreement(world: World, engine: Engine) -> float:
     """Share of mentions whose stored sentiment is the label their text was drawn with."""
-    mention = Mention.__table__  # type: ignore[attr-defined]
-    classification = Classification.__table__  # type: ignore[attr-defined]
+    mention = table_of(Mention)
+    classification = table_of(Classification)
     with engine.connect() as conn:
         rows = conn.execute(
             sa.select(mention.c.text, classification.c.sentiment).join(

@@ -33,14 +33,15 @@ from monitor.storage.claims import Stage, claim_mentions, finish_claim, release_
 from monitor.storage.classifications import store_classifications
 from monitor.storage.models import Brand, Classification, Mention, MentionBrand, utcnow
 from monitor.storage.sentiment_hours import refresh_mentions
+from monitor.storage.tables import table_of
 
 __all__ = ["STAGE_ORDER", "Pipeline", "StageResult", "worker_id"]
 
 log = logging.getLogger("wom.pipeline")
-_MENTION = Mention.__table__  # type: ignore[attr-defined]
-_LINK = MentionBrand.__table__  # type: ignore[attr-defined]
-_CLASSIFICATION = Classification.__table__  # type: ignore[attr-defined]
-_BRAND = Brand.__table__  # type: ignore[attr-defined]
+_MENTION = table_of(Mention)
+_LINK = table_of(MentionBrand)
+_CLASSIFICATION = table_of(Classification)
+_BRAND = table_of(Brand)
 STAGE_ORDER: tuple[Stage, ...] = ("match", "classify", "profile", "alert")
 
 

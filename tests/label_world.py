@@ -26,6 +26,7 @@ from monitor.storage.brands import sync_brands
 from monitor.storage.classifications import store_classifications
 from monitor.storage.mentions import store_mentions
 from monitor.storage.models import AuthorBrandStats, AuthorIdentity, Brand, Mention
+from monitor.storage.tables import table_of
 
 __all__ = ["NOW", "World", "build_world", "world_settings"]
 
@@ -100,7 +101,7 @@ class World:
 
     def ranked(self, score: str) -> list[str]:
         """Handles by `score` (ambassador or detractor), best first, leaving out zero scores."""
-        stats, identity = AuthorBrandStats.__table__, AuthorIdentity.__table__  # type: ignore[attr-defined]
+        stats, identity = table_of(AuthorBrandStats), table_of(AuthorIdentity)
         column = stats.c[f"{score}_score"]
         with self.engine.connect() as conn:
             rows = conn.execute(
@@ -112,7 +113,7 @@ class World:
             return list(rows)
 
     def stats_of(self, handle: str) -> dict[str, Any]:
-        stats = AuthorBrandStats.__table__  # type: ignore[attr-defined]
+        stats = table_of(AuthorBrandStats)
         with self.engine.connect() as conn:
             row = conn.execute(
                 sa.select(stats).where(
@@ -160,9 +161,7 @@ def _store_classifications(engine: Engine, ids: dict[str, int]) -> None:
     ]
     with engine.begin() as conn:
         store_classifications(conn, rows)
-        conn.execute(
-            sa.update(Mention.__table__).values(classified_at=NOW)  # type: ignore[attr-defined]
-        )
+        conn.execute(sa.update(table_of(Mention)).values(classified_at=NOW))
 
 
 def build_world(
@@ -176,7 +175,7 @@ def build_world(
         engine, settings, classifier_factory=lambda: build_classifier(settings.classifier), now=now
     )
     pipeline.run_stage("match")
-    mention, identity = Mention.__table__, AuthorIdentity.__table__  # type: ignore[attr-defined]
+    mention, identity = table_of(Mention), table_of(AuthorIdentity)
     with engine.connect() as conn:
         ids = {
             row.external_id: row.id for row in conn.execute(sa.select(mention.c.external_id, mention.c.id))
@@ -188,7 +187,7 @@ def build_world(
     _store_classifications(engine, ids)
     pipeline.run_stage("profile")
     pipeline.run_stage("alert")
-    brand = Brand.__table__  # type: ignore[attr-defined]
+    brand = table_of(Brand)
     with engine.connect() as conn:
         brand_id = conn.execute(sa.select(brand.c.id).where(brand.c.name == "Acme")).scalar_one()
     assert brands["Acme"] == brand_id

@@ -24,6 +24,7 @@ from monitor.scoring.store import as_comparable, compute_profiles, stored_profil
 from monitor.storage.db import connect
 from monitor.storage.models import Classification, JobRun, Mention, MentionBrand
 from monitor.storage.sentiment_hours import computed_sentiment_hours, stored_sentiment_hours
+from monitor.storage.tables import table_of
 
 LINES = 20_000
 KILLS = 20
@@ -89,7 +90,7 @@ def _count(engine: sa.Engine, *conditions: sa.ColumnElement[bool]) -> int:
     with engine.connect() as conn:
         return int(
             conn.execute(
-                sa.select(sa.func.count()).select_from(Mention.__table__).where(*conditions)
+                sa.select(sa.func.count()).select_from(table_of(Mention)).where(*conditions)
             ).scalar_one()
         )
 
@@ -109,7 +110,7 @@ def test_kill_9_during_import_and_process_loses_and_doubles_nothing(
     _run_to_completion(_wom(config, "init"))
     engine = connect(database_url)
     total = len(facts.valid_ids)
-    mention = Mention.__table__
+    mention = table_of(Mention)
 
     # 20 random points along the import: kill when that many mentions are stored, restart, repeat
     points = sorted(rng.sample(range(1, total), KILLS))
@@ -118,7 +119,7 @@ def test_kill_9_during_import_and_process_loses_and_doubles_nothing(
     final = _run_to_completion(import_command)
     assert "rejected" in final
 
-    run = JobRun.__table__
+    run = table_of(JobRun)
     with engine.connect() as conn:
         last_import = (
             conn.execute(
@@ -132,7 +133,7 @@ def test_kill_9_during_import_and_process_loses_and_doubles_nothing(
         )
         stored = {
             (s, e)
-            for s, e in conn.execute(sa.select(Mention.__table__.c.source, Mention.__table__.c.external_id))
+            for s, e in conn.execute(sa.select(table_of(Mention).c.source, table_of(Mention).c.external_id))
         }
     assert stored == set(facts.valid_ids), f"lost {len(set(facts.valid_ids) - stored)}"
     # the final run re-reads the whole file: every bad line is reported exactly once in its summary
@@ -150,7 +151,7 @@ def test_kill_9_during_import_and_process_loses_and_doubles_nothing(
     _run_to_completion(process_command)
 
     settings = load_settings(config)
-    classification = Classification.__table__
+    classification = table_of(Classification)
     with engine.connect() as conn:
         per_mention = conn.execute(
             sa.select(classification.c.mention_id, sa.func.count()).group_by(classification.c.mention_id)
@@ -158,7 +159,7 @@ def test_kill_9_during_import_and_process_loses_and_doubles_nothing(
         unfinished = conn.execute(
             sa.select(sa.func.count()).where(mention.c.alerted_at.is_(None))
         ).scalar_one()
-        links = conn.execute(sa.select(sa.func.count()).select_from(MentionBrand.__table__)).scalar_one()
+        links = conn.execute(sa.select(sa.func.count()).select_from(table_of(MentionBrand))).scalar_one()
         rebuilt = as_comparable(compute_profiles(conn, author_ids=None, settings=settings))
         derived = as_comparable(stored_profiles(conn))
         hours_equal = stored_sentiment_hours(conn) == computed_sentiment_hours(conn)

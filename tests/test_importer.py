@@ -10,6 +10,7 @@ from monitor.errors import ImportFileError
 from monitor.importer import import_file
 from monitor.records import MAX_DEPTH
 from monitor.storage.models import AuthorIdentity, Mention
+from monitor.storage.tables import table_of
 
 
 def _line(i: int, **overrides: object) -> dict[str, object]:
@@ -42,8 +43,8 @@ def test_import_then_reimport_adds_nothing(engine: Engine, tmp_path: Path) -> No
     assert (first.read, first.new, first.duplicate, first.rejected) == (50, 50, 0, [])
     second = import_file(engine, path, batch_size=16)
     assert (second.read, second.new, second.duplicate, second.rejected) == (50, 0, 50, [])
-    assert _count(engine, Mention.__table__) == 50
-    assert _count(engine, AuthorIdentity.__table__) == 7
+    assert _count(engine, table_of(Mention)) == 50
+    assert _count(engine, table_of(AuthorIdentity)) == 7
 
 
 def test_repeats_inside_one_file_are_duplicates(engine: Engine, tmp_path: Path) -> None:
@@ -87,7 +88,7 @@ def test_bad_lines_are_reported_with_line_number_and_do_not_stop_the_rest(
     assert "invalid UTF-8" in reasons[13]
     assert summary.new == 3
     with engine.connect() as conn:
-        texts = set(conn.execute(sa.select(Mention.__table__.c.text)).scalars())
+        texts = set(conn.execute(sa.select(table_of(Mention).c.text)).scalars())
     assert "NUL in text" in texts
 
 
@@ -116,7 +117,7 @@ def test_csv_with_the_same_column_names(engine: Engine, tmp_path: Path) -> None:
     assert (summary.new, [r.line for r in summary.rejected]) == (2, [3])
     with engine.connect() as conn:
         row = (
-            conn.execute(sa.select(Mention.__table__).where(Mention.__table__.c.external_id == "c-1"))
+            conn.execute(sa.select(table_of(Mention)).where(table_of(Mention).c.external_id == "c-1"))
             .mappings()
             .one()
         )
@@ -153,7 +154,7 @@ def test_author_reach_follows_the_newest_mention(engine: Engine, tmp_path: Path)
         ),
     )
     with engine.connect() as conn:
-        reach = conn.execute(sa.select(AuthorIdentity.__table__.c.reach)).scalars().all()
+        reach = conn.execute(sa.select(table_of(AuthorIdentity).c.reach)).scalars().all()
     assert reach == [50]
 
 
@@ -174,7 +175,7 @@ def test_a_deeply_nested_line_is_rejected_and_the_good_lines_are_stored(
         (2, f"'extra' is nested deeper than {MAX_DEPTH} levels; flatten it or leave it out")
     ]
     with engine.connect() as conn:
-        stored = conn.execute(sa.select(Mention.__table__.c.external_id).order_by("external_id")).scalars()
+        stored = conn.execute(sa.select(table_of(Mention).c.external_id).order_by("external_id")).scalars()
         assert list(stored) == ["r-1", "r-3"]
 
 
@@ -195,7 +196,7 @@ def test_a_text_of_only_controls_or_spaces_is_rejected_on_every_path(engine: Eng
     summary = import_file(engine, csv_path)
     assert [(r.line, r.reason) for r in summary.rejected] == [(2, reason), (3, reason)]
     with engine.connect() as conn:
-        texts = conn.execute(sa.select(Mention.__table__.c.text).order_by("external_id")).scalars()
+        texts = conn.execute(sa.select(table_of(Mention).c.text).order_by("external_id")).scalars()
         assert list(texts) == ["fine", "Bestelling 3 kwam snel binnen bij Acme"]
 
 
@@ -211,7 +212,7 @@ def _import_csv(engine: Engine, tmp_path: Path, content: str) -> tuple[list[tupl
     path.write_text(content, encoding="utf-8", newline="")
     summary = import_file(engine, path)
     with engine.connect() as conn:
-        stored = conn.execute(sa.select(Mention.__table__.c.external_id).order_by("external_id")).scalars()
+        stored = conn.execute(sa.select(table_of(Mention).c.external_id).order_by("external_id")).scalars()
         return [(r.line, r.reason) for r in summary.rejected], list(stored)
 
 
@@ -285,7 +286,7 @@ def test_quoted_fields_over_several_lines_are_kept_and_rows_are_numbered_by_thei
     assert stored == ["c-1", "c-2", "c-4"]
     with engine.connect() as conn:
         text = conn.execute(
-            sa.select(Mention.__table__.c.text).where(Mention.__table__.c.external_id == "c-1")
+            sa.select(table_of(Mention).c.text).where(table_of(Mention).c.external_id == "c-1")
         ).scalar_one()
     assert text == 'first line\r\nsecond line, with "quotes"'
 

@@ -12,10 +12,11 @@ from sqlalchemy.engine import Engine
 from monitor.scoring.store import as_comparable, compute_profiles, rebuild_profiles, stored_profiles
 from monitor.storage.models import Alert, Mention, NotificationDelivery
 from monitor.storage.sentiment_hours import computed_sentiment_hours, stored_sentiment_hours
+from monitor.storage.tables import table_of
 from tests.label_world import World, build_world
 
-_ALERT = Alert.__table__  # type: ignore[attr-defined]
-_DELIVERY = NotificationDelivery.__table__  # type: ignore[attr-defined]
+_ALERT = table_of(Alert)
+_DELIVERY = table_of(NotificationDelivery)
 
 
 @pytest.fixture
@@ -150,7 +151,7 @@ def test_an_ambassador_labelled_negative_is_at_risk(world: World) -> None:
 
 
 def test_a_worker_holding_the_old_label_cannot_stamp_the_mention(world: World) -> None:
-    mention = Mention.__table__  # type: ignore[attr-defined]
+    mention = table_of(Mention)
     with world.engine.begin() as conn:
         conn.execute(
             sa.update(mention)

@@ -31,6 +31,7 @@ from monitor.storage.models import (
     MentionBrand,
 )
 from monitor.storage.sentiment_hours import computed_sentiment_hours, stored_sentiment_hours
+from monitor.storage.tables import table_of
 from tests.conftest import drop_postgres_schema, make_postgres_url, postgres_base_url
 
 SAMPLE = Path(__file__).resolve().parents[1] / "monitor" / "demo" / "sample_mentions.jsonl"
@@ -76,7 +77,7 @@ def processed(
 
 
 def _ranked(engine: Engine, *, brand: str, score: str) -> list[tuple[str, str, float, str]]:
-    stats, identity, brands = AuthorBrandStats.__table__, AuthorIdentity.__table__, Brand.__table__
+    stats, identity, brands = table_of(AuthorBrandStats), table_of(AuthorIdentity), table_of(Brand)
     with engine.connect() as conn:
         rows = conn.execute(
             sa.select(identity.c.source, identity.c.handle, stats.c[f"{score}_score"], stats.c.segment)
@@ -90,7 +91,7 @@ def _ranked(engine: Engine, *, brand: str, score: str) -> list[tuple[str, str, f
 
 def test_every_mention_goes_through_every_stage_once(processed: tuple[Engine, Settings, Pipeline]) -> None:
     engine, _, pipeline = processed
-    mention, classification = Mention.__table__, Classification.__table__
+    mention, classification = table_of(Mention), table_of(Classification)
     with engine.connect() as conn:
         total = conn.execute(sa.select(sa.func.count()).select_from(mention)).scalar_one()
         unfinished = conn.execute(
@@ -106,7 +107,7 @@ def test_every_mention_goes_through_every_stage_once(processed: tuple[Engine, Se
 
 def test_exclusions_keep_the_barista_contest_out(processed: tuple[Engine, Settings, Pipeline]) -> None:
     engine, _, _ = processed
-    mention, link, brands = Mention.__table__, MentionBrand.__table__, Brand.__table__
+    mention, link, brands = table_of(Mention), table_of(MentionBrand), table_of(Brand)
     with engine.connect() as conn:
         contest = (
             conn.execute(
@@ -141,7 +142,7 @@ def test_the_story_comes_out(processed: tuple[Engine, Settings, Pipeline]) -> No
     own = [score for _, handle, score, _ in ambassadors if handle in DEMO_STORY.not_fan_handles]
     assert own and set(own) == {0.0}
 
-    alert = Alert.__table__
+    alert = table_of(Alert)
     with engine.connect() as conn:
         kinds = dict(conn.execute(sa.select(alert.c.kind, sa.func.count()).group_by(alert.c.kind)).all())
         at_risk = (
@@ -161,8 +162,8 @@ def test_the_story_comes_out(processed: tuple[Engine, Settings, Pipeline]) -> No
     with engine.connect() as conn:
         competitor_alerts = conn.execute(
             sa.select(sa.func.count())
-            .select_from(alert.join(Brand.__table__, Brand.__table__.c.id == alert.c.brand_id))
-            .where(Brand.__table__.c.name == DEMO_STORY.competitor)
+            .select_from(alert.join(table_of(Brand), table_of(Brand).c.id == alert.c.brand_id))
+            .where(table_of(Brand).c.name == DEMO_STORY.competitor)
         ).scalar_one()
     assert competitor_alerts == 0
 
@@ -171,7 +172,7 @@ def test_derived_tables_equal_a_rebuild_and_reprocessing_adds_nothing(
     processed: tuple[Engine, Settings, Pipeline],
 ) -> None:
     engine, settings, pipeline = processed
-    mention, alert = Mention.__table__, Alert.__table__
+    mention, alert = table_of(Mention), table_of(Alert)
     with engine.connect() as conn:
         alerts_before = conn.execute(sa.select(sa.func.count()).select_from(alert)).scalar_one()
         assert as_comparable(stored_profiles(conn)) == as_comparable(
@@ -188,14 +189,14 @@ def test_derived_tables_equal_a_rebuild_and_reprocessing_adds_nothing(
         assert stored_sentiment_hours(conn) == computed_sentiment_hours(conn)
         assert (
             sum(sum(row[2:]) for row in stored_sentiment_hours(conn).hours)
-            == conn.execute(sa.select(sa.func.count()).select_from(MentionBrand.__table__)).scalar_one()
+            == conn.execute(sa.select(sa.func.count()).select_from(table_of(MentionBrand))).scalar_one()
         )
     assert alerts_after == alerts_before
 
 
 def test_complaints_the_brand_answered_raise_no_alert(processed: tuple[Engine, Settings, Pipeline]) -> None:
     engine, _, _ = processed
-    mention, alert = Mention.__table__, Alert.__table__
+    mention, alert = table_of(Mention), table_of(Alert)
     reply = mention.alias("reply")
     with engine.connect() as conn:
         answered = set(

@@ -31,8 +31,9 @@ from monitor.scheduler import (
 from monitor.storage.db import connect, is_postgres
 from monitor.storage.leader import LeaderLock
 from monitor.storage.models import JobRun, utcnow
+from monitor.storage.tables import table_of
 
-_RUN = JobRun.__table__  # type: ignore[attr-defined]
+_RUN = table_of(JobRun)
 _WAIT = 20.0  # generous bound for event waits; a passing run needs about 1-3 s
 
 

@@ -16,6 +16,7 @@ from monitor.scoring.store import as_comparable, compute_profiles, stored_profil
 from monitor.storage.db import connect
 from monitor.storage.models import Classification, Mention
 from monitor.storage.sentiment_hours import computed_sentiment_hours, stored_sentiment_hours
+from monitor.storage.tables import table_of
 
 CONFIG = """
 [database]
@@ -59,7 +60,7 @@ def test_two_workers_share_a_backlog_without_doing_anything_twice(tmp_path: Path
         assert [w.returncode for w in workers] == [0, 0], outputs
 
         engine = connect(url)
-        classification = Classification.__table__
+        classification = table_of(Classification)
         with engine.connect() as conn:
             per_mention = dict(
                 conn.execute(
@@ -74,7 +75,7 @@ def test_two_workers_share_a_backlog_without_doing_anything_twice(tmp_path: Path
                 ).all()
             )
             pending = conn.execute(
-                sa.select(sa.func.count()).where(Mention.__table__.c.alerted_at.is_(None))
+                sa.select(sa.func.count()).where(table_of(Mention).c.alerted_at.is_(None))
             ).scalar_one()
             settings = load_settings(config)
             rebuilt = as_comparable(compute_profiles(conn, author_ids=None, settings=settings))

@@ -28,11 +28,12 @@ from monitor.alerts.rules import plain_text
 from monitor.config import Settings, SmtpSettings
 from monitor.faults import fault_point
 from monitor.storage.models import Alert, Brand, NotificationDelivery, utcnow
+from monitor.storage.tables import table_of
 
 __all__ = ["DeliveryResult", "deliver_pending"]
 
 log = logging.getLogger("wom.delivery")
-_DELIVERY = NotificationDelivery.__table__  # type: ignore[attr-defined]
+_DELIVERY = table_of(NotificationDelivery)
 MAX_ATTEMPTS = 6
 _SEND_LEASE = timedelta(minutes=5)
 _ERROR_CHARS = 1000

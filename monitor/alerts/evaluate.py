@@ -40,16 +40,17 @@ from monitor.storage.models import (
     NotificationDelivery,
     SegmentChange,
 )
+from monitor.storage.tables import table_of
 
 __all__ = ["alert_drafts_for", "revise_mention_alerts", "store_alerts"]
 
-_MENTION = Mention.__table__  # type: ignore[attr-defined]
-_IDENTITY = AuthorIdentity.__table__  # type: ignore[attr-defined]
-_LINK = MentionBrand.__table__  # type: ignore[attr-defined]
-_BRAND = Brand.__table__  # type: ignore[attr-defined]
-_CHANGES = SegmentChange.__table__  # type: ignore[attr-defined]
-_ALERT = Alert.__table__  # type: ignore[attr-defined]
-_DELIVERY = NotificationDelivery.__table__  # type: ignore[attr-defined]
+_MENTION = table_of(Mention)
+_IDENTITY = table_of(AuthorIdentity)
+_LINK = table_of(MentionBrand)
+_BRAND = table_of(Brand)
+_CHANGES = table_of(SegmentChange)
+_ALERT = table_of(Alert)
+_DELIVERY = table_of(NotificationDelivery)
 # the rules about one mention; a label can take their cause away (revise_mention_alerts)
 _MENTION_RULES = (complaint_to_answer, influential_negative)
 _MENTION_RULE_KINDS = ("complaint_to_answer", "influential_negative")

@@ -25,16 +25,17 @@ from monitor.storage.models import (
     MentionLabel,
     utcnow,
 )
+from monitor.storage.tables import table_of
 
 __all__ = ["EXPORT_FORMAT", "author_export", "export_json"]
 
 EXPORT_FORMAT = "wom-author-export/1"
-_MENTION = Mention.__table__  # type: ignore[attr-defined]
-_CLASSIFICATION = Classification.__table__  # type: ignore[attr-defined]
-_LABEL = MentionLabel.__table__  # type: ignore[attr-defined]
-_LINK = MentionBrand.__table__  # type: ignore[attr-defined]
-_BRAND = Brand.__table__  # type: ignore[attr-defined]
-_ALERT = Alert.__table__  # type: ignore[attr-defined]
+_MENTION = table_of(Mention)
+_CLASSIFICATION = table_of(Classification)
+_LABEL = table_of(MentionLabel)
+_LINK = table_of(MentionBrand)
+_BRAND = table_of(Brand)
+_ALERT = table_of(Alert)
 # how a pipeline worker claimed the row: about wom's processing, not about the person
 _BOOKKEEPING = ("claimed_by", "claim_expires_at")
 

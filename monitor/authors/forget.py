@@ -26,16 +26,17 @@ from monitor.storage.models import (
     utcnow,
 )
 from monitor.storage.sentiment_hours import cells_of, refresh_cells
+from monitor.storage.tables import table_of
 from monitor.storage.tombstones import add_tombstones
 
 __all__ = ["ForgetResult", "forget_author"]
 
-_AUTHOR = Author.__table__  # type: ignore[attr-defined]
-_IDENTITY = AuthorIdentity.__table__  # type: ignore[attr-defined]
-_MENTION = Mention.__table__  # type: ignore[attr-defined]
-_ALERT = Alert.__table__  # type: ignore[attr-defined]
-_STATS = AuthorBrandStats.__table__  # type: ignore[attr-defined]
-_CHANGES = SegmentChange.__table__  # type: ignore[attr-defined]
+_AUTHOR = table_of(Author)
+_IDENTITY = table_of(AuthorIdentity)
+_MENTION = table_of(Mention)
+_ALERT = table_of(Alert)
+_STATS = table_of(AuthorBrandStats)
+_CHANGES = table_of(SegmentChange)
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,13 +20,14 @@ from monitor.config import Settings
 from monitor.errors import AuthorError
 from monitor.scoring.store import recompute_authors
 from monitor.storage.models import Alert, Author, AuthorIdentity, Mention, utcnow
+from monitor.storage.tables import table_of
 
 __all__ = ["MergeResult", "SplitResult", "merge_authors", "split_author"]
 
-_AUTHOR = Author.__table__  # type: ignore[attr-defined]
-_IDENTITY = AuthorIdentity.__table__  # type: ignore[attr-defined]
-_ALERT = Alert.__table__  # type: ignore[attr-defined]
-_MENTION = Mention.__table__  # type: ignore[attr-defined]
+_AUTHOR = table_of(Author)
+_IDENTITY = table_of(AuthorIdentity)
+_ALERT = table_of(Alert)
+_MENTION = table_of(Mention)
 
 
 @dataclass(frozen=True, slots=True)

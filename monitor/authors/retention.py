@@ -22,13 +22,14 @@ from monitor.scoring.store import recompute_authors
 from monitor.storage.erase import Erased, erase_alerts, erase_mentions, lock_mentions
 from monitor.storage.models import Alert, Author, AuthorIdentity, Mention, utcnow
 from monitor.storage.sentiment_hours import cells_of, refresh_cells
+from monitor.storage.tables import table_of
 
 __all__ = ["RetentionResult", "apply_retention", "retention_cutoff"]
 
-_MENTION = Mention.__table__  # type: ignore[attr-defined]
-_IDENTITY = AuthorIdentity.__table__  # type: ignore[attr-defined]
-_AUTHOR = Author.__table__  # type: ignore[attr-defined]
-_ALERT = Alert.__table__  # type: ignore[attr-defined]
+_MENTION = table_of(Mention)
+_IDENTITY = table_of(AuthorIdentity)
+_AUTHOR = table_of(Author)
+_ALERT = table_of(Alert)
 _BATCH = 2_000
 
 

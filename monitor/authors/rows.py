@@ -10,11 +10,12 @@ from sqlalchemy.engine import Connection
 
 from monitor.errors import UnknownAuthorError
 from monitor.storage.models import Author, AuthorIdentity
+from monitor.storage.tables import table_of
 
 __all__ = ["identities_of", "lock_authors"]
 
-_AUTHOR = Author.__table__  # type: ignore[attr-defined]
-_IDENTITY = AuthorIdentity.__table__  # type: ignore[attr-defined]
+_AUTHOR = table_of(Author)
+_IDENTITY = table_of(AuthorIdentity)
 
 
 def lock_authors(

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from monitor.storage.models import AuthorIdentity
+from monitor.storage.tables import table_of
 
 __all__ = ["NAME_ONLY_SOURCES", "MergeSuggestion", "SuggestedIdentity", "handle_key", "merge_suggestions"]
 
@@ -22,7 +23,7 @@ NAME_ONLY_SOURCES = frozenset({"appstore", "googleplay", "trustpilot", "rss"})
 # placeholders platforms put where an account was deleted or hidden
 _PLACEHOLDERS = frozenset({"", "[deleted]", "deleted", "[removed]", "anonymous"})
 _MIN_KEY_LENGTH = 3
-_IDENTITY = AuthorIdentity.__table__  # type: ignore[attr-defined]
+_IDENTITY = table_of(AuthorIdentity)
 
 
 @dataclass(frozen=True, slots=True)

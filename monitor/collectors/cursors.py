@@ -16,10 +16,11 @@ from monitor.faults import fault_point
 from monitor.records import MentionRecord
 from monitor.storage.mentions import StoreResult, store_mentions
 from monitor.storage.models import CollectorCursor, utcnow
+from monitor.storage.tables import table_of
 
 __all__ = ["CursorKey", "load_cursor", "save_cursor", "store_page"]
 
-_CURSOR = CollectorCursor.__table__  # type: ignore[attr-defined]
+_CURSOR = table_of(CollectorCursor)
 
 
 class CursorKey(tuple[str, int, str]):

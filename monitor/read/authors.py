@@ -32,6 +32,7 @@ from monitor.storage.models import (
     MentionLabel,
     SegmentChange,
 )
+from monitor.storage.tables import table_of
 
 __all__ = [
     "AuthorOverview",
@@ -51,15 +52,15 @@ __all__ = [
     "recent_mentions",
 ]
 
-_AUTHOR = Author.__table__  # type: ignore[attr-defined]
-_IDENTITY = AuthorIdentity.__table__  # type: ignore[attr-defined]
-_STATS = AuthorBrandStats.__table__  # type: ignore[attr-defined]
-_CHANGES = SegmentChange.__table__  # type: ignore[attr-defined]
-_BRAND = Brand.__table__  # type: ignore[attr-defined]
-_MENTION = Mention.__table__  # type: ignore[attr-defined]
-_CLASSIFICATION = Classification.__table__  # type: ignore[attr-defined]
-_LABEL = MentionLabel.__table__  # type: ignore[attr-defined]
-_LINK = MentionBrand.__table__  # type: ignore[attr-defined]
+_AUTHOR = table_of(Author)
+_IDENTITY = table_of(AuthorIdentity)
+_STATS = table_of(AuthorBrandStats)
+_CHANGES = table_of(SegmentChange)
+_BRAND = table_of(Brand)
+_MENTION = table_of(Mention)
+_CLASSIFICATION = table_of(Classification)
+_LABEL = table_of(MentionLabel)
+_LINK = table_of(MentionBrand)
 
 
 @dataclass(frozen=True, slots=True)

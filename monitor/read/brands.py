@@ -11,6 +11,7 @@ from sqlalchemy.engine import Row
 from sqlmodel import Session, col, select
 
 from monitor.storage.models import Brand, BrandVolume
+from monitor.storage.tables import table_of
 
 __all__ = ["BrandOut", "brand_id_named", "brand_rows", "competitor_ids", "list_brands"]
 
@@ -56,7 +57,7 @@ def brand_id_named(session: Session, name: str) -> int | None:
 def brand_rows(session: Session) -> Sequence[Row[Any]]:
     """Every brand as a plain row (every column), by name."""
     # plain rows, not Brand objects: the API looks a brand up on most requests
-    table = Brand.__table__  # type: ignore[attr-defined]
+    table = table_of(Brand)
     return session.connection().execute(sa.select(table).order_by(table.c.name)).all()
 
 

@@ -25,6 +25,7 @@ from monitor.storage.models import (
     MentionBrand,
     MentionLabel,
 )
+from monitor.storage.tables import table_of
 
 __all__ = [
     "ClassificationOut",
@@ -40,11 +41,11 @@ __all__ = [
     "mentions_brand",
 ]
 
-_CLASSIFICATION = Classification.__table__  # type: ignore[attr-defined]
-_LABEL = MentionLabel.__table__  # type: ignore[attr-defined]
-_LINK = MentionBrand.__table__  # type: ignore[attr-defined]
-_BRAND = Brand.__table__  # type: ignore[attr-defined]
-_MENTION = Mention.__table__  # type: ignore[attr-defined]
+_CLASSIFICATION = table_of(Classification)
+_LABEL = table_of(MentionLabel)
+_LINK = table_of(MentionBrand)
+_BRAND = table_of(Brand)
+_MENTION = table_of(Mention)
 
 
 class ClassificationOut(BaseModel):

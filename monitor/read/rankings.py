@@ -20,12 +20,13 @@ from sqlmodel import Session, col, select
 
 from monitor.scoring.profile import decay_to
 from monitor.storage.models import Author, AuthorBrandStats, AuthorIdentity, Mention
+from monitor.storage.tables import table_of
 
 __all__ = ["EvidenceOut", "RankedAuthor", "Ranking", "rank_authors"]
 
-_STATS = AuthorBrandStats.__table__  # type: ignore[attr-defined]
-_IDENTITY = AuthorIdentity.__table__  # type: ignore[attr-defined]
-_AUTHOR = Author.__table__  # type: ignore[attr-defined]
+_STATS = table_of(AuthorBrandStats)
+_IDENTITY = table_of(AuthorIdentity)
+_AUTHOR = table_of(Author)
 
 Ranking = Literal["ambassador", "detractor"]
 

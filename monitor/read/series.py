@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 from monitor.errors import RangeTooLongError
 from monitor.storage.models import Brand, MentionBrand, SentimentHour
 from monitor.storage.sentiment_hours import SENTIMENT_COLUMNS, UNCLASSIFIED, epoch_seconds, floor_hour
+from monitor.storage.tables import table_of
 
 __all__ = [
     "Interval",
@@ -27,7 +28,7 @@ __all__ = [
 
 Interval = Literal["hour", "day", "week"]
 _MAX_BUCKETS = 366
-_LINK = MentionBrand.__table__  # type: ignore[attr-defined]
+_LINK = table_of(MentionBrand)
 
 
 class SentimentBucket(BaseModel):

@@ -35,6 +35,7 @@ from monitor.storage.models import (
     MentionLabel,
     SegmentChange,
 )
+from monitor.storage.tables import table_of
 
 __all__ = [
     "ProfileRows",
@@ -46,14 +47,14 @@ __all__ = [
     "stored_profiles",
 ]
 
-_MENTION = Mention.__table__  # type: ignore[attr-defined]
-_IDENTITY = AuthorIdentity.__table__  # type: ignore[attr-defined]
-_LINK = MentionBrand.__table__  # type: ignore[attr-defined]
-_CLASSIFICATION = Classification.__table__  # type: ignore[attr-defined]
-_LABEL = MentionLabel.__table__  # type: ignore[attr-defined]
-_BRAND = Brand.__table__  # type: ignore[attr-defined]
-_STATS = AuthorBrandStats.__table__  # type: ignore[attr-defined]
-_CHANGES = SegmentChange.__table__  # type: ignore[attr-defined]
+_MENTION = table_of(Mention)
+_IDENTITY = table_of(AuthorIdentity)
+_LINK = table_of(MentionBrand)
+_CLASSIFICATION = table_of(Classification)
+_LABEL = table_of(MentionLabel)
+_BRAND = table_of(Brand)
+_STATS = table_of(AuthorBrandStats)
+_CHANGES = table_of(SegmentChange)
 _SECONDS_PER_DAY = 86_400.0
 
 

@@ -22,6 +22,7 @@ from monitor.errors import ApiKeyError
 from monitor.matching import fold
 from monitor.storage.db import session_scope
 from monitor.storage.models import ApiKey, Brand, utcnow
+from monitor.storage.tables import table_of
 
 __all__ = [
     "KEY_PREFIX",
@@ -187,7 +188,7 @@ def find_api_key(session: Session, key: str) -> ApiKeyInfo | None:
     """
     digest = key_digest(key)
     # plain columns, not an ApiKey object: this runs on every API request
-    keys, brands = ApiKey.__table__.c, Brand.__table__.c  # type: ignore[attr-defined]
+    keys, brands = table_of(ApiKey).c, table_of(Brand).c
     row = (
         session.connection()
         .execute(
@@ -203,7 +204,7 @@ def find_api_key(session: Session, key: str) -> ApiKeyInfo | None:
                 keys.revoked_at,
                 brands.name.label("brand"),
             )
-            .outerjoin(Brand.__table__, brands.id == keys.brand_id)  # type: ignore[attr-defined]
+            .outerjoin(table_of(Brand), brands.id == keys.brand_id)
             .where(keys.digest == digest)
         )
         .first()

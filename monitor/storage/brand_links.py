@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 
 from monitor.storage.labels import effective_classification
 from monitor.storage.models import Classification, Mention, MentionBrand, MentionLabel
+from monitor.storage.tables import table_of
 
 __all__ = [
     "LinkFacts",
@@ -28,10 +29,10 @@ __all__ = [
 ]
 
 LinkFacts = list[tuple[Any, ...]]
-_MENTION = Mention.__table__  # type: ignore[attr-defined]
-_LINK = MentionBrand.__table__  # type: ignore[attr-defined]
-_CLASSIFICATION = Classification.__table__  # type: ignore[attr-defined]
-_LABEL = MentionLabel.__table__  # type: ignore[attr-defined]
+_MENTION = table_of(Mention)
+_LINK = table_of(MentionBrand)
+_CLASSIFICATION = table_of(Classification)
+_LABEL = table_of(MentionLabel)
 _IDS_PER_STATEMENT = 2_000
 
 

@@ -18,11 +18,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from monitor.storage.models import Mention, utcnow
+from monitor.storage.tables import table_of
 
 __all__ = ["STAGES", "Stage", "claim_mentions", "finish_claim", "release_claim", "release_dead_claims"]
 
 Stage = Literal["match", "classify", "profile", "alert"]
-_MENTION = Mention.__table__  # type: ignore[attr-defined]
+_MENTION = table_of(Mention)
 # stage -> (column it stamps, column that must be stamped first)
 STAGES: dict[Stage, tuple[str, str | None]] = {
     "match": ("matched_at", None),

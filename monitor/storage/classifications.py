@@ -10,10 +10,11 @@ from sqlalchemy.engine import Connection
 
 from monitor.storage.models import Classification
 from monitor.storage.sentiment_hours import refresh_mentions
+from monitor.storage.tables import table_of
 
 __all__ = ["store_classifications"]
 
-_CLASSIFICATION = Classification.__table__  # type: ignore[attr-defined]
+_CLASSIFICATION = table_of(Classification)
 
 
 def store_classifications(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:

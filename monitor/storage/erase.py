@@ -22,15 +22,16 @@ from monitor.storage.models import (
     MentionLabel,
     NotificationDelivery,
 )
+from monitor.storage.tables import table_of
 
 __all__ = ["Erased", "erase_alerts", "erase_mentions", "lock_mentions"]
 
-_MENTION = Mention.__table__  # type: ignore[attr-defined]
-_CLASSIFICATION = Classification.__table__  # type: ignore[attr-defined]
-_LABEL = MentionLabel.__table__  # type: ignore[attr-defined]
-_LINK = MentionBrand.__table__  # type: ignore[attr-defined]
-_ALERT = Alert.__table__  # type: ignore[attr-defined]
-_DELIVERY = NotificationDelivery.__table__  # type: ignore[attr-defined]
+_MENTION = table_of(Mention)
+_CLASSIFICATION = table_of(Classification)
+_LABEL = table_of(MentionLabel)
+_LINK = table_of(MentionBrand)
+_ALERT = table_of(Alert)
+_DELIVERY = table_of(NotificationDelivery)
 # ids per statement: well under SQLite's 32,766 bound parameters, and short IN lists for PostgreSQL
 _CHUNK = 2_000
 

@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from monitor.storage.models import Classification, Mention, MentionLabel
+from monitor.storage.tables import table_of
 
 __all__ = [
     "LABEL_INTENTS",
@@ -44,9 +45,9 @@ __all__ = [
 
 LABEL_SENTIMENTS: tuple[str, ...] = ("negative", "neutral", "positive")
 LABEL_INTENTS: tuple[str, ...] = ("complaint", "question", "praise", "other")
-_LABEL = MentionLabel.__table__  # type: ignore[attr-defined]
-_CLASSIFICATION = Classification.__table__  # type: ignore[attr-defined]
-_MENTION = Mention.__table__  # type: ignore[attr-defined]
+_LABEL = table_of(MentionLabel)
+_CLASSIFICATION = table_of(Classification)
+_MENTION = table_of(Mention)
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,12 +32,13 @@ from sqlalchemy.engine import Connection, Engine
 
 from monitor.storage.db import is_postgres
 from monitor.storage.models import SchedulerLease, utcnow
+from monitor.storage.tables import table_of
 
 __all__ = ["DEFAULT_LOCK_NAME", "DEFAULT_TTL_SECONDS", "LeaderLock", "advisory_lock_key", "make_owner"]
 
 DEFAULT_LOCK_NAME = "wom-scheduler"
 DEFAULT_TTL_SECONDS = 60.0
-_LEASE = SchedulerLease.__table__  # type: ignore[attr-defined]
+_LEASE = table_of(SchedulerLease)
 _log = logging.getLogger("wom.scheduler")
 # libpq keepalives: a leader whose host vanishes (no FIN) loses its session within ~30 s, not hours
 _PG_KEEPALIVES = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3}

@@ -15,13 +15,14 @@ from sqlalchemy.engine import Connection, Engine
 
 from monitor.records import AuthorRecord, MentionRecord
 from monitor.storage.models import Author, AuthorIdentity, Mention, utcnow
+from monitor.storage.tables import table_of
 from monitor.storage.tombstones import tombstoned
 
 __all__ = ["StoreResult", "content_key", "existing_keys", "refresh_statistics", "store_mentions"]
 
-_MENTION = Mention.__table__  # type: ignore[attr-defined]
-_IDENTITY = AuthorIdentity.__table__  # type: ignore[attr-defined]
-_AUTHOR = Author.__table__  # type: ignore[attr-defined]
+_MENTION = table_of(Mention)
+_IDENTITY = table_of(AuthorIdentity)
+_AUTHOR = table_of(Author)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,11 +6,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from monitor.storage.models import Classification, Mention
+from monitor.storage.tables import table_of
 
 __all__ = ["queue_reclassification"]
 
-_MENTION = Mention.__table__  # type: ignore[attr-defined]
-_CLASSIFICATION = Classification.__table__  # type: ignore[attr-defined]
+_MENTION = table_of(Mention)
+_CLASSIFICATION = table_of(Classification)
 
 
 def queue_reclassification(engine: Engine, *, model_name: str, model_version: str) -> int:

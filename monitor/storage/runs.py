@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from monitor.storage.models import JobRun, utcnow
+from monitor.storage.tables import table_of
 
 __all__ = [
     "ERROR_LIMIT",
@@ -29,7 +30,7 @@ __all__ = [
 ]
 
 ERROR_LIMIT = 500
-_RUN = JobRun.__table__  # type: ignore[attr-defined]
+_RUN = table_of(JobRun)
 _log = logging.getLogger("wom.runs")
 _SECRET_PATTERNS = (
     (re.compile(r"://[^/\s:@]+:[^/\s@]+@"), "://***@"),

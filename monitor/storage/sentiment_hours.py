@@ -39,6 +39,7 @@ from monitor.storage.models import (
     SentimentHour,
     UTCDateTime,
 )
+from monitor.storage.tables import table_of
 
 __all__ = [
     "SENTIMENT_COLUMNS",
@@ -58,12 +59,12 @@ __all__ = [
 
 UNCLASSIFIED = "unclassified"
 Cell = tuple[int, datetime]
-_HOURS = SentimentHour.__table__  # type: ignore[attr-defined]
-_VOLUME = BrandVolume.__table__  # type: ignore[attr-defined]
-_MENTION = Mention.__table__  # type: ignore[attr-defined]
-_LINK = MentionBrand.__table__  # type: ignore[attr-defined]
-_CLASSIFICATION = Classification.__table__  # type: ignore[attr-defined]
-_LABEL = MentionLabel.__table__  # type: ignore[attr-defined]
+_HOURS = table_of(SentimentHour)
+_VOLUME = table_of(BrandVolume)
+_MENTION = table_of(Mention)
+_LINK = table_of(MentionBrand)
+_CLASSIFICATION = table_of(Classification)
+_LABEL = table_of(MentionLabel)
 _HOUR = timedelta(hours=1)
 _IDS_PER_STATEMENT = 2_000
 _RANGES_PER_STATEMENT = 100

@@ -12,10 +12,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from monitor.storage.models import SourceState
+from monitor.storage.tables import table_of
 
 __all__ = ["SourceStatus", "load_states", "record_outcome"]
 
-_STATE = SourceState.__table__  # type: ignore[attr-defined]
+_STATE = table_of(SourceState)
 MAX_FAILURE_BACKOFF = timedelta(hours=6)
 
 

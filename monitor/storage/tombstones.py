@@ -16,10 +16,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from monitor.storage.models import AuthorTombstone
+from monitor.storage.tables import table_of
 
 __all__ = ["add_tombstones", "identity_digest", "tombstoned"]
 
-_TOMBSTONE = AuthorTombstone.__table__  # type: ignore[attr-defined]
+_TOMBSTONE = table_of(AuthorTombstone)
 
 
 def identity_digest(source: str, identity_key: str) -> str:

@@ -35,6 +35,7 @@ from monitor.alerts.rules import MentionFacts, complaint_to_answer
 from monitor.config import ConfigError, Settings, SmtpSettings, load_settings, settings_from_mapping
 from monitor.storage.brands import sync_brands
 from monitor.storage.models import Alert, NotificationDelivery, utcnow
+from monitor.storage.tables import table_of
 from tests.alerts.smtp_server import LoopbackController, Recorder, parsed
 
 SENDER = "wom <wom@acme.example>"
@@ -42,8 +43,8 @@ OWNER = "owner@acme.example"
 TEAM = "team@acme.example"
 PASSWORD = "canary-smtp-password-9d2e"
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
-_ALERT = Alert.__table__  # type: ignore[attr-defined]
-_DELIVERY = NotificationDelivery.__table__  # type: ignore[attr-defined]
+_ALERT = table_of(Alert)
+_DELIVERY = table_of(NotificationDelivery)
 
 # what render_alert_email writes, and nothing else may reach the receiving side
 HEADERS = sorted(

@@ -14,12 +14,13 @@ from monitor.config import Settings
 from monitor.scoring.store import as_comparable, compute_profiles, stored_profiles
 from monitor.storage.api_keys import create_api_key
 from monitor.storage.models import AuthorIdentity, AuthorTombstone, Mention
+from monitor.storage.tables import table_of
 from monitor.storage.tombstones import identity_digest
 from tests.api.conftest import NOW, Seeded, TestClient, error_of
 
 
 def _identity_ids(engine: Engine) -> dict[str, int]:
-    identity = AuthorIdentity.__table__
+    identity = table_of(AuthorIdentity)
     with engine.connect() as conn:
         return dict(conn.execute(sa.select(identity.c.identity_key, identity.c.id)).all())
 
@@ -246,8 +247,8 @@ def test_delete_forgets_the_author(client: TestClient, seeded: Seeded, engine: E
     assert error_of(client.get(f"/api/v1/authors/{erin}"))["code"] == "unknown_author"
     assert client.get("/api/v1/mentions", params={"author_id": erin}).json()["items"] == []
     with engine.connect() as conn:
-        texts = conn.execute(sa.select(Mention.__table__.c.text)).scalars().all()
-        digests = conn.execute(sa.select(AuthorTombstone.__table__.c.identity_digest)).scalars().all()
+        texts = conn.execute(sa.select(table_of(Mention).c.text)).scalars().all()
+        digests = conn.execute(sa.select(table_of(AuthorTombstone).c.identity_digest)).scalars().all()
     assert not {"Acme at midnight", "Rival broke down"} & set(texts)
     assert digests == [identity_digest("reddit", "u/erin")]
     again = client.delete(f"/api/v1/authors/{erin}")

@@ -15,11 +15,12 @@ from monitor.config import Settings
 from monitor.pipeline import Pipeline
 from monitor.storage.api_keys import create_api_key
 from monitor.storage.models import Brand, Mention, MentionBrand
+from monitor.storage.tables import table_of
 from tests.api.conftest import Seeded, TestClient, build_app
 
-_MENTION = Mention.__table__  # type: ignore[attr-defined]
-_LINK = MentionBrand.__table__  # type: ignore[attr-defined]
-_BRAND = Brand.__table__  # type: ignore[attr-defined]
+_MENTION = table_of(Mention)
+_LINK = table_of(MentionBrand)
+_BRAND = table_of(Brand)
 
 
 def _review(external_id: str, text: str, **fields: object) -> dict[str, object]:

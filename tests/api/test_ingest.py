@@ -20,9 +20,10 @@ from monitor.pipeline import Pipeline
 from monitor.records import MAX_DEPTH
 from monitor.storage.api_keys import create_api_key
 from monitor.storage.models import AuthorIdentity, Brand, Mention, MentionBrand
+from monitor.storage.tables import table_of
 from tests.api.conftest import HOSTILE_SCRIPT, KeylessClient, Seeded, TestClient, build_app, error_of
 
-_MENTION = Mention.__table__  # type: ignore[attr-defined]
+_MENTION = table_of(Mention)
 
 
 def review(external_id: str, **fields: Any) -> dict[str, Any]:
@@ -207,7 +208,7 @@ def test_stored_mentions_go_through_the_pipeline(engine: Engine, manager: TestCl
     settings = Settings()
     pipeline = Pipeline(engine, settings, classifier_factory=lambda: build_classifier(settings.classifier))
     pipeline.run_stage("match")
-    link, brand = MentionBrand.__table__, Brand.__table__  # type: ignore[attr-defined]
+    link, brand = table_of(MentionBrand), table_of(Brand)
     with engine.connect() as conn:
         matched = conn.execute(
             sa.select(link.c.mention_id, brand.c.name)
@@ -258,7 +259,7 @@ def test_a_forgotten_author_is_not_brought_back(engine: Engine, manager: TestCli
     from monitor.authors.forget import forget_author
 
     first = manager.post("/api/v1/mentions", json=review("f-1")).json()["items"][0]
-    identity, mention = AuthorIdentity.__table__, _MENTION  # type: ignore[attr-defined]
+    identity, mention = table_of(AuthorIdentity), _MENTION
     with engine.begin() as conn:
         author_id = conn.execute(
             sa.select(identity.c.author_id)

@@ -14,6 +14,7 @@ from monitor.scoring.store import as_comparable, compute_profiles, stored_profil
 from monitor.storage.api_keys import create_api_key
 from monitor.storage.models import AuthorBrandStats, Classification, MentionLabel
 from monitor.storage.sentiment_hours import refresh_mentions
+from monitor.storage.tables import table_of
 from tests.api.conftest import HOSTILE_SCRIPT, KeylessClient, Seeded, TestClient, build_app, error_of
 
 
@@ -94,7 +95,7 @@ def test_a_label_on_an_unclassified_mention_counts_once_classified(
     assert _totals(client) == before
     with engine.begin() as conn:  # what the classify stage then stores
         conn.execute(
-            sa.insert(Classification.__table__).values(  # type: ignore[attr-defined]
+            sa.insert(table_of(Classification)).values(
                 mention_id=seeded.mentions["m09"],
                 model_name="e5-heads",
                 model_version="1",
@@ -113,7 +114,7 @@ def test_a_label_on_an_unclassified_mention_counts_once_classified(
 
 
 def test_scores_follow_and_equal_a_rebuild(engine: Engine, manager: TestClient, seeded: Seeded) -> None:
-    stats = AuthorBrandStats.__table__  # type: ignore[attr-defined]
+    stats = table_of(AuthorBrandStats)
     carol = seeded.authors["carol"]
     assert manager.put(_label_url(seeded, "m08"), json={"sentiment": "negative"}).status_code == 200
     assert manager.put(_label_url(seeded, "m01"), json={"sentiment": "negative"}).status_code == 200
@@ -176,7 +177,7 @@ def test_bad_labels_answer_422_and_change_nothing(
     assert error["code"] == "invalid_request"
     assert words in error["message"]
     with engine.connect() as conn:
-        assert conn.execute(sa.select(sa.func.count()).select_from(MentionLabel.__table__)).scalar_one() == 0  # type: ignore[attr-defined]
+        assert conn.execute(sa.select(sa.func.count()).select_from(table_of(MentionLabel))).scalar_one() == 0
 
 
 @pytest.mark.parametrize("method", ["PUT", "DELETE"])
@@ -219,7 +220,7 @@ def test_roles_and_brand_scopes(
             if code is not None:
                 assert error_of(response)["code"] == code
     with engine.connect() as conn:
-        assert conn.execute(sa.select(sa.func.count()).select_from(MentionLabel.__table__)).scalar_one() == 0  # type: ignore[attr-defined]
+        assert conn.execute(sa.select(sa.func.count()).select_from(table_of(MentionLabel))).scalar_one() == 0
 
 
 def test_a_scoped_key_labels_its_own_brand(engine: Engine, seeded: Seeded, keys: dict[str, str]) -> None:

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from monitor.authors.export import EXPORT_FORMAT, author_export, export_json
 from monitor.errors import UnknownAuthorError
 from monitor.storage.models import Alert, AuthorBrandStats, Mention, MentionLabel
+from monitor.storage.tables import table_of
 from tests.authors.world import LINES, NOW, World, build_world
 
 BOB_X = [line for line in LINES if line.platform_id == "x-200"]
@@ -24,11 +25,11 @@ def world(engine: Engine, tmp_path: Path) -> World:
 
 def test_export_holds_all_of_the_persons_data(engine: Engine, world: World) -> None:
     bob = world.authors["bob_x"]
-    mention, alert, stats = Mention.__table__, Alert.__table__, AuthorBrandStats.__table__
+    mention, alert, stats = table_of(Mention), table_of(Alert), table_of(AuthorBrandStats)
     with engine.begin() as conn:
         labelled = conn.execute(sa.select(mention.c.id).where(mention.c.external_id == "x-b3")).scalar_one()
         conn.execute(
-            sa.insert(MentionLabel.__table__).values(
+            sa.insert(table_of(MentionLabel)).values(
                 mention_id=labelled,
                 sentiment="negative",
                 intent="complaint",

@@ -17,6 +17,7 @@ from monitor.errors import UnknownAuthorError
 from monitor.records import AuthorRecord, MentionRecord
 from monitor.storage.mentions import store_mentions
 from monitor.storage.models import AuthorTombstone, Mention, MentionLabel
+from monitor.storage.tables import table_of
 from monitor.storage.tombstones import identity_digest
 from tests.authors.world import (
     LINES,
@@ -41,13 +42,13 @@ def world(engine: Engine, tmp_path: Path) -> World:
 
 
 def _label(engine: Engine, external_id: str) -> None:
-    mention = Mention.__table__
+    mention = table_of(Mention)
     with engine.begin() as conn:
         mention_id = conn.execute(
             sa.select(mention.c.id).where(mention.c.external_id == external_id)
         ).scalar_one()
         conn.execute(
-            sa.insert(MentionLabel.__table__).values(
+            sa.insert(table_of(MentionLabel)).values(
                 mention_id=mention_id, sentiment="negative", labeled_by="apikey:1", labeled_at=NOW
             )
         )
@@ -73,7 +74,7 @@ def _without(rows: dict[str, list[dict[str, Any]]], *, author_id: int, mention_i
 
 
 def _mention_ids(engine: Engine, lines: list[Line]) -> set[int]:
-    mention = Mention.__table__
+    mention = table_of(Mention)
     with engine.connect() as conn:
         return set(
             conn.execute(
@@ -137,7 +138,7 @@ def test_reimport_is_refused_for_the_forgotten_and_others_go_in(
     ]
     summary = import_lines(engine, tmp_path / "fresh.jsonl", fresh)
     assert (summary.new, summary.duplicate, summary.forgotten) == (2, 0, 1)
-    mention = Mention.__table__
+    mention = table_of(Mention)
     with engine.connect() as conn:
         stored = set(conn.execute(sa.select(mention.c.external_id)).scalars())
     assert "x-c3" in stored and "x-f1" in stored
@@ -172,7 +173,7 @@ def test_a_collector_cannot_bring_the_forgotten_back(engine: Engine, world: Worl
     )
     assert (result.read, result.new, result.duplicate, result.forgotten) == (4, 1, 0, 3)
     assert result.cursor == {"since_id": "x-e9"}  # the page was handled, not failed
-    mention = Mention.__table__
+    mention = table_of(Mention)
     with engine.connect() as conn:
         stored = set(conn.execute(sa.select(mention.c.external_id).where(mention.c.source == "x")).scalars())
     assert "x-g1" in stored and not stored & {line.external_id for line in BOB_X}
@@ -192,7 +193,7 @@ def test_a_handle_only_identity_is_refused_in_any_letter_case(engine: Engine, wo
     assert (result.new, result.duplicate, result.forgotten) == (1, 0, 1)
     with engine.connect() as conn:
         assert (
-            conn.execute(sa.select(sa.func.count()).select_from(AuthorTombstone.__table__)).scalar_one() == 1
+            conn.execute(sa.select(sa.func.count()).select_from(table_of(AuthorTombstone))).scalar_one() == 1
         )
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from monitor.authors.merge import merge_authors, split_author
 from monitor.errors import AuthorError, UnknownAuthorError
 from monitor.storage.models import Alert, Author, AuthorBrandStats, AuthorIdentity, SegmentChange
+from monitor.storage.tables import table_of
 from tests.authors.world import World, assert_equals_rebuild, build_world, table_rows
 
 
@@ -22,7 +23,7 @@ def world(engine: Engine, tmp_path: Path) -> World:
 
 def _profiles(engine: Engine, author_id: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The author's stats and segment history without ids, comparable across authors."""
-    stats, changes = AuthorBrandStats.__table__, SegmentChange.__table__
+    stats, changes = table_of(AuthorBrandStats), table_of(SegmentChange)
     with engine.connect() as conn:
         rows = conn.execute(
             sa.select(stats).where(stats.c.author_id == author_id).order_by(stats.c.brand_id)
@@ -37,7 +38,7 @@ def _profiles(engine: Engine, author_id: int) -> tuple[list[dict[str, Any]], lis
 
 
 def _identities(engine: Engine) -> dict[str, int]:
-    identity = AuthorIdentity.__table__
+    identity = table_of(AuthorIdentity)
     with engine.connect() as conn:
         return {
             f"{source}:{key}": author
@@ -57,7 +58,7 @@ def test_merge_moves_every_identity_and_recomputes_as_a_rebuild(engine: Engine, 
     assert identities["x:x-100"] == identities["reddit:t2_anna"] == anna_x
     with engine.connect() as conn:
         assert (
-            conn.execute(sa.select(Author.__table__).where(Author.__table__.c.id == anna_reddit)).all() == []
+            conn.execute(sa.select(table_of(Author)).where(table_of(Author).c.id == anna_reddit)).all() == []
         )
     stats, history = _profiles(engine, anna_x)
     acme, rival = stats
@@ -85,7 +86,7 @@ def test_merged_author_outranks_each_half(engine: Engine, world: World) -> None:
 
 
 def test_merge_moves_the_alerts_about_the_merged_author(engine: Engine, world: World) -> None:
-    alert = Alert.__table__
+    alert = table_of(Alert)
     bob_x, bob_mastodon = world.authors["bob_x"], world.authors["bob_mastodon"]
     with engine.connect() as conn:
         bobs = conn.execute(sa.select(alert.c.id).where(alert.c.author_id == bob_x)).scalars().all()
@@ -101,7 +102,7 @@ def test_merge_moves_the_alerts_about_the_merged_author(engine: Engine, world: W
 def test_split_after_merge_gives_back_both_profiles(engine: Engine, world: World) -> None:
     anna_x, anna_reddit = world.authors["anna_x"], world.authors["anna_reddit"]
     x_before, reddit_before = _profiles(engine, anna_x), _profiles(engine, anna_reddit)
-    identity = AuthorIdentity.__table__
+    identity = table_of(AuthorIdentity)
     with engine.connect() as conn:
         reddit_identity = conn.execute(
             sa.select(identity.c.id).where(identity.c.identity_key == "t2_anna")
@@ -117,7 +118,7 @@ def test_split_after_merge_gives_back_both_profiles(engine: Engine, world: World
     assert _profiles(engine, result.new_author_id) == reddit_before
     with engine.connect() as conn:
         name = conn.execute(
-            sa.select(Author.__table__.c.display_name).where(Author.__table__.c.id == result.new_author_id)
+            sa.select(table_of(Author).c.display_name).where(table_of(Author).c.id == result.new_author_id)
         ).scalar_one()
     assert name == "Anna"
     assert_equals_rebuild(engine, world.settings)
@@ -125,7 +126,7 @@ def test_split_after_merge_gives_back_both_profiles(engine: Engine, world: World
 
 def test_split_moves_the_alerts_about_the_moved_mentions(engine: Engine, world: World) -> None:
     bob_x, bob_mastodon = world.authors["bob_x"], world.authors["bob_mastodon"]
-    alert, identity = Alert.__table__, AuthorIdentity.__table__
+    alert, identity = table_of(Alert), table_of(AuthorIdentity)
     with engine.begin() as conn:
         merge_authors(conn, into=bob_mastodon, merged=bob_x, settings=world.settings)
     with engine.connect() as conn:
@@ -161,7 +162,7 @@ def test_merge_with_an_unknown_author_names_it_and_changes_nothing(engine: Engin
 
 
 def test_split_refuses_every_identity_none_and_foreign_ones(engine: Engine, world: World) -> None:
-    identity = AuthorIdentity.__table__
+    identity = table_of(AuthorIdentity)
     with engine.connect() as conn:
         ids = dict(conn.execute(sa.select(identity.c.identity_key, identity.c.id)).all())
     before = table_rows(engine)

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from monitor.authors.retention import apply_retention
 from monitor.scoring.store import recompute_authors
 from monitor.storage.models import Mention, MentionLabel
+from monitor.storage.tables import table_of
 from tests.authors.world import LINES, NOW, assert_equals_rebuild, build_world, table_rows, world_settings
 
 
@@ -21,11 +22,11 @@ def test_retention_deletes_old_mentions_and_recomputes_what_is_left(
     engine: Engine, tmp_path: Path, days: int
 ) -> None:
     world = build_world(engine, tmp_path, world_settings(retention_days=days))
-    mention = Mention.__table__
+    mention = table_of(Mention)
     with engine.begin() as conn:  # a person's label on an old mention goes with it
         labelled = conn.execute(sa.select(mention.c.id).where(mention.c.external_id == "x-c1")).scalar_one()
         conn.execute(
-            sa.insert(MentionLabel.__table__).values(mention_id=labelled, sentiment="neutral", labeled_at=NOW)
+            sa.insert(table_of(MentionLabel)).values(mention_id=labelled, sentiment="neutral", labeled_at=NOW)
         )
         recompute_authors(conn, author_ids=[world.authors["carl"]], settings=world.settings)
     before = table_rows(engine)

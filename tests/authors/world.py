@@ -25,6 +25,7 @@ from monitor.storage.brands import sync_brands
 from monitor.storage.classifications import store_classifications
 from monitor.storage.models import AuthorIdentity, Mention
 from monitor.storage.sentiment_hours import computed_sentiment_hours, stored_sentiment_hours
+from monitor.storage.tables import table_of
 
 __all__ = [
     "LINES",
@@ -131,7 +132,7 @@ def import_lines(engine: Engine, path: Path, lines: Sequence[Line]) -> ImportSum
 def _classify(engine: Engine, lines: Sequence[Line]) -> None:
     """What the classify stage writes, with each line's own sentiment."""
     sentiments = {line.external_id: (line.sentiment, line.intent) for line in lines}
-    mention = Mention.__table__
+    mention = table_of(Mention)
     with engine.begin() as conn:
         pending = conn.execute(
             sa.select(mention.c.id, mention.c.external_id).where(
@@ -182,7 +183,7 @@ class World:
 
 
 def author_of(engine: Engine, source: str, platform_id: str) -> int:
-    identity = AuthorIdentity.__table__
+    identity = table_of(AuthorIdentity)
     with engine.connect() as conn:
         return int(
             conn.execute(

@@ -20,9 +20,10 @@ from monitor.cli import app
 from monitor.storage.db import connect, upgrade_schema
 from monitor.storage.labels import labelled_mentions, upsert_label
 from monitor.storage.models import Mention
+from monitor.storage.tables import table_of
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
-_MENTION = Mention.__table__  # type: ignore[attr-defined]
+_MENTION = table_of(Mention)
 
 # (text, lang, rating, [(sentiment, intent, minutes after NOW)])
 LABELLED: list[tuple[str, str | None, float | None, list[tuple[str | None, str | None, int]]]] = [

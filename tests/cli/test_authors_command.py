@@ -16,6 +16,7 @@ from monitor.service.schedule import scheduled_jobs
 from monitor.storage.db import connect, upgrade_schema
 from monitor.storage.mentions import store_mentions
 from monitor.storage.models import Author, AuthorIdentity, Mention, utcnow
+from monitor.storage.tables import table_of
 from tests.authors.world import LINES, NOW, Line, World, build_world, import_lines, process, world_settings
 
 runner = CliRunner()
@@ -42,7 +43,7 @@ def _wom(config: Path, *args: str, input: str | None = None) -> tuple[int, str]:
 
 
 def _identity(engine: Engine, key: str) -> int:
-    identity = AuthorIdentity.__table__
+    identity = table_of(AuthorIdentity)
     with engine.connect() as conn:
         return int(conn.execute(sa.select(identity.c.id).where(identity.c.identity_key == key)).scalar_one())
 
@@ -51,7 +52,7 @@ def test_show_prints_platform_text_as_it_is(setup: tuple[Path, Engine, World]) -
     config, engine, _ = setup
     record = MentionRecord("x", "x-h1", "Acme " + HOSTILE, NOW, AuthorRecord(HOSTILE, platform_id="x-666"))
     assert store_mentions(engine, [record]).new == 1
-    identity = AuthorIdentity.__table__
+    identity = table_of(AuthorIdentity)
     with engine.connect() as conn:
         author = conn.execute(
             sa.select(identity.c.author_id).where(identity.c.identity_key == "x-666")
@@ -67,7 +68,7 @@ def test_show_lists_identities_brands_history_and_mentions(setup: tuple[Path, En
     assert code == 0, output
     for part in ("identities", "erin", "brands", "segment history", "recent mentions", "refund", "stale"):
         assert part in output
-    mention = Mention.__table__
+    mention = table_of(Mention)
     with engine.connect() as conn:
         ids = dict(conn.execute(sa.select(mention.c.external_id, mention.c.id)).all())
     rows = [line.split("│")[1].strip() for line in output.splitlines() if line.count("│") > 5]
@@ -113,7 +114,7 @@ def test_forget_asks_and_export_writes_json(setup: tuple[Path, Engine, World], t
     assert code == 0, output
     assert f"forgot author {bob}: 1 identities (tombstoned), 3 mentions" in output
     with engine.connect() as conn:
-        assert conn.execute(sa.select(Author.__table__).where(Author.__table__.c.id == bob)).all() == []
+        assert conn.execute(sa.select(table_of(Author)).where(table_of(Author).c.id == bob)).all() == []
     code, output = _wom(config, "authors", "show", str(bob))
     assert code == 2 and f"there is no author {bob}" in output
     again = tmp_path / "again.jsonl"
@@ -144,7 +145,7 @@ def test_process_applies_retention(setup: tuple[Path, Engine, World], tmp_path: 
     code, output = _wom(config, "process", "--quiet")
     assert code == 0, output
     assert "retention: 2 mentions older than 1000 days deleted" in output
-    mention = Mention.__table__
+    mention = table_of(Mention)
     with engine.connect() as conn:
         kept = set(conn.execute(sa.select(mention.c.external_id)).scalars())
     assert "x-n1" in kept and not {"x-n0", "x-q0"} & kept

@@ -25,6 +25,7 @@ from monitor.cli.context import console
 from monitor.scheduler import mark_stale_runs
 from monitor.storage.db import connect
 from monitor.storage.models import CollectorCursor, JobRun, Mention
+from monitor.storage.tables import table_of
 
 PAGES = 3
 PER_PAGE = 5
@@ -152,10 +153,10 @@ def test_collect_prints_a_summary_and_a_second_run_adds_nothing(tmp_path: Path, 
     first = runner.invoke(app, ["--config", str(config), "collect", "--quiet"])
     assert first.exit_code == 0, first.output
     assert "hackernews" in first.output and "succeeded" in first.output
-    assert _count(tmp_path, Mention.__table__) == PAGES * PER_PAGE  # type: ignore[attr-defined]
+    assert _count(tmp_path, table_of(Mention)) == PAGES * PER_PAGE
     second = runner.invoke(app, ["--config", str(config), "collect", "hackernews", "--brand", "koffiekoning"])
     assert second.exit_code == 0, second.output
-    assert _count(tmp_path, Mention.__table__) == PAGES * PER_PAGE  # type: ignore[attr-defined]
+    assert _count(tmp_path, table_of(Mention)) == PAGES * PER_PAGE
     status = runner.invoke(app, ["--config", str(config), "status"])
     assert status.exit_code == 0, status.output
     assert "collectors" in status.output and "collect-hackernews" in status.output
@@ -180,7 +181,7 @@ def test_collect_brand_is_found_ignoring_case_and_accents_like_the_matcher(
         app, ["--config", str(config), "collect", "hackernews", "--brand", "KÖFFIEKÓNING", "--quiet"]
     )
     assert result.exit_code == 0, result.output
-    assert _count(tmp_path, Mention.__table__) == PAGES * PER_PAGE  # type: ignore[attr-defined]
+    assert _count(tmp_path, table_of(Mention)) == PAGES * PER_PAGE
 
 
 def test_kill_between_fetch_and_commit_loses_nothing_and_duplicates_nothing(
@@ -205,11 +206,11 @@ def test_kill_between_fetch_and_commit_loses_nothing_and_duplicates_nothing(
     finally:
         process.send_signal(signal.SIGKILL)
         process.wait()
-    assert _count(tmp_path, Mention.__table__) == PER_PAGE  # type: ignore[attr-defined]
+    assert _count(tmp_path, table_of(Mention)) == PER_PAGE
     engine = connect(f"sqlite:///{tmp_path / 'wom.db'}")
     try:
         with engine.connect() as conn:
-            cursor = conn.execute(sa.select(CollectorCursor.__table__.c.cursor)).scalar_one()  # type: ignore[attr-defined]
+            cursor = conn.execute(sa.select(table_of(CollectorCursor).c.cursor)).scalar_one()
             assert cursor["page"] == 1
         assert mark_stale_runs(engine, older_than=timedelta(0)) == 1
     finally:
@@ -218,15 +219,15 @@ def test_kill_between_fetch_and_commit_loses_nothing_and_duplicates_nothing(
     fake.released.set()
     done = runner.invoke(app, ["--config", str(config), "collect", "--quiet"])
     assert done.exit_code == 0, done.output
-    assert _count(tmp_path, Mention.__table__) == PAGES * PER_PAGE  # type: ignore[attr-defined]
+    assert _count(tmp_path, table_of(Mention)) == PAGES * PER_PAGE
     engine = connect(f"sqlite:///{tmp_path / 'wom.db'}")
     try:
         with engine.connect() as conn:
             statuses = (
-                conn.execute(sa.select(JobRun.__table__.c.status).order_by(JobRun.__table__.c.id))
+                conn.execute(sa.select(table_of(JobRun).c.status).order_by(table_of(JobRun).c.id))
                 .scalars()
                 .all()
-            )  # type: ignore[attr-defined]
+            )
     finally:
         engine.dispose()
     assert statuses == ["failed", "succeeded"]

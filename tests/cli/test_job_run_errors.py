@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from monitor.cli import app
 from monitor.storage.db import connect
 from monitor.storage.models import JobRun
+from monitor.storage.tables import table_of
 
 runner = CliRunner()
 SECRET_TEXT = "Acme ruined my wedding, call me on 555-0199"
@@ -62,7 +63,7 @@ def _refuse_writes_to(url: str, table: str) -> None:
 
 def _runs(url: str) -> list[tuple[str, str, str, str]]:
     engine = connect(url)
-    run = JobRun.__table__  # type: ignore[attr-defined]
+    run = table_of(JobRun)
     try:
         with engine.connect() as conn:
             rows = conn.execute(

@@ -7,8 +7,9 @@ from sqlalchemy.engine import Engine
 
 from monitor.collectors.base import BrandQuery
 from monitor.storage.models import Brand
+from monitor.storage.tables import table_of
 
-_BRAND = Brand.__table__  # type: ignore[attr-defined]
+_BRAND = table_of(Brand)
 
 
 def brand_query(engine: Engine, name: str = "Acme") -> BrandQuery:

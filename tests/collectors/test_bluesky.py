@@ -35,6 +35,7 @@ from monitor.collectors.outbound import BlockedURLError, OutboundPolicy
 from monitor.collectors.sources import SourceContext
 from monitor.config import BrandSettings
 from monitor.storage.models import Mention
+from monitor.storage.tables import table_of
 from tests.collectors.brands import brand_query
 from tests.conftest import shared_path
 
@@ -44,7 +45,7 @@ SEARCH = f"{XRPC}/app.bsky.feed.searchPosts"
 PROFILES = f"{XRPC}/app.bsky.actor.getProfiles"
 LOGIN = f"{XRPC}/com.atproto.server.createSession"
 PASSWORD = "abcd-efgh-ijkl-mnop"
-_MENTION = Mention.__table__  # type: ignore[attr-defined]
+_MENTION = table_of(Mention)
 
 
 def _b64(data: dict[str, Any]) -> str:

@@ -9,6 +9,7 @@ from sqlalchemy.engine import Engine
 from monitor.collectors.cursors import CursorKey, load_cursor, save_cursor, store_page
 from monitor.records import AuthorRecord, MentionRecord
 from monitor.storage.models import Mention, utcnow
+from monitor.storage.tables import table_of
 from tests.collectors.brands import brand_query
 
 
@@ -28,7 +29,7 @@ def _page(ids: range) -> list[MentionRecord]:
 
 def _count(engine: Engine) -> int:
     with engine.connect() as conn:
-        return int(conn.execute(sa.select(sa.func.count()).select_from(Mention.__table__)).scalar_one())  # type: ignore[attr-defined]
+        return int(conn.execute(sa.select(sa.func.count()).select_from(table_of(Mention))).scalar_one())
 
 
 def test_cursor_moves_with_its_page_and_a_repeat_adds_nothing(engine: Engine) -> None:

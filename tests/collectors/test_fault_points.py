@@ -22,6 +22,7 @@ from benchmarks.collect_replay import CREDENTIALS, SOURCES, _config
 from benchmarks.replay_server import ReplayServers, Reply, source_handlers
 from monitor.storage.db import connect
 from monitor.storage.models import JobRun, Mention
+from monitor.storage.tables import table_of
 from tests.conftest import shared_path
 
 POINTS = (
@@ -58,7 +59,7 @@ def _collect(config: Path, source: str | None, fault: str | None = None) -> subp
 
 def _stored(url: str) -> tuple[list[tuple[str, str]], list[str]]:
     engine = connect(url)
-    mention, run = Mention.__table__, JobRun.__table__  # type: ignore[attr-defined]
+    mention, run = table_of(Mention), table_of(JobRun)
     try:
         with engine.connect() as conn:
             keys = [tuple(row) for row in conn.execute(sa.select(mention.c.source, mention.c.external_id))]
@@ -110,7 +111,7 @@ def test_one_source_answering_garbage_does_not_stop_the_others(tmp_path: Path) -
         done = _collect(config, None)
     assert done.returncode == 1, done.stdout
     engine = connect(url)
-    run = JobRun.__table__  # type: ignore[attr-defined]
+    run = table_of(JobRun)
     try:
         with engine.connect() as conn:
             runs = {row.name: row for row in conn.execute(sa.select(run))}

@@ -38,6 +38,7 @@ from monitor.collectors.outbound import OutboundPolicy
 from monitor.collectors.sources import SourceContext
 from monitor.config import BrandSettings
 from monitor.storage.models import Mention
+from monitor.storage.tables import table_of
 from tests.collectors.brands import brand_query
 from tests.conftest import shared_path
 
@@ -45,7 +46,7 @@ NOW = datetime(2026, 11, 21, tzinfo=UTC)
 INSTANCE = "https://mastodon.example"
 TIMELINE = re.compile(r"https://mastodon\.example/api/v1/timelines/tag/acme(\?.*)?$")
 SEARCH = re.compile(r"https://mastodon\.example/api/v2/search(\?.*)?$")
-_MENTION = Mention.__table__  # type: ignore[attr-defined]
+_MENTION = table_of(Mention)
 
 
 def _public_policy(*allowed: str) -> OutboundPolicy:

@@ -35,6 +35,7 @@ from monitor.collectors.reddit import SPEC, RedditCollector, map_item, search_qu
 from monitor.collectors.sources import SourceContext
 from monitor.config import BrandSettings
 from monitor.storage.models import AuthorIdentity, Mention
+from monitor.storage.tables import table_of
 from tests.collectors.brands import brand_query
 from tests.conftest import shared_path
 
@@ -44,8 +45,8 @@ CLIENT_ID = "synthetic-client-id"
 CLIENT_SECRET = "synthetic-client-secret-value"
 ENVIRON = {"WOM_REDDIT_CLIENT_ID": CLIENT_ID, "WOM_REDDIT_CLIENT_SECRET": CLIENT_SECRET}
 BRAND = BrandSettings(name="Koffiekoning", keywords=["Koffiekoning"], hashtags=["#koffiekoning"])
-_MENTION = Mention.__table__  # type: ignore[attr-defined]
-_IDENTITY = AuthorIdentity.__table__  # type: ignore[attr-defined]
+_MENTION = table_of(Mention)
+_IDENTITY = table_of(AuthorIdentity)
 PUBLIC_RESOLVER = lambda host, port: ["151.101.1.140"]  # noqa: E731 - Reddit's CDN, no DNS in tests
 
 

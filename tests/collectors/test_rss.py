@@ -28,6 +28,7 @@ from monitor.collectors.rss import SPEC, RssCollector, feed_query_key, strip_htm
 from monitor.collectors.sources import SourceContext
 from monitor.config import BrandSettings
 from monitor.storage.models import Brand, Mention
+from monitor.storage.tables import table_of
 from tests.collectors.brands import brand_query
 from tests.conftest import shared_path
 
@@ -35,8 +36,8 @@ NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 ALERTS_URL = "https://www.google.com/alerts/feeds/04175468913983673025/4428013283581841004"
 YOUTUBE_URL = "https://www.youtube.com/feeds/videos.xml?channel_id=UCK8sQmJBp8GCxrOtXWBpyEA"
 ATOM = "application/atom+xml; charset=utf-8"
-_MENTION = Mention.__table__  # type: ignore[attr-defined]
-_BRAND = Brand.__table__  # type: ignore[attr-defined]
+_MENTION = table_of(Mention)
+_BRAND = table_of(Brand)
 
 Handler = Callable[[httpx.Request], httpx.Response]
 

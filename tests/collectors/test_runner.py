@@ -22,6 +22,7 @@ from monitor.service.schedule import collector_jobs
 from monitor.service.status import source_health
 from monitor.storage.models import JobRun, Mention
 from monitor.storage.source_state import load_states, record_outcome
+from monitor.storage.tables import table_of
 
 FIXTURE = Path(__file__).parent / "fixtures" / "hackernews" / "search_by_date_synthetic.json"
 NOW = datetime(2026, 11, 21, tzinfo=UTC)
@@ -78,7 +79,7 @@ def _runner(
 
 def _mentions(engine: Engine) -> int:
     with engine.connect() as conn:
-        return int(conn.execute(sa.select(sa.func.count()).select_from(Mention.__table__)).scalar_one())  # type: ignore[attr-defined]
+        return int(conn.execute(sa.select(sa.func.count()).select_from(table_of(Mention))).scalar_one())
 
 
 def test_a_run_collects_every_stream_and_a_second_run_adds_nothing(engine: Engine) -> None:
@@ -192,8 +193,8 @@ def test_errors_in_run_records_never_show_secrets(engine: Engine) -> None:
     )
     with engine.connect() as conn:
         row = (
-            conn.execute(sa.select(JobRun.__table__).where(JobRun.__table__.c.id == run_id)).mappings().one()
-        )  # type: ignore[attr-defined]
+            conn.execute(sa.select(table_of(JobRun)).where(table_of(JobRun).c.id == run_id)).mappings().one()
+        )
     assert row["status"] == "failed" and "SECRET123" not in row["error"] and "key=***" in row["error"]
     assert "SECRET123" not in json.dumps(row["detail"])
 
@@ -362,8 +363,8 @@ def test_feed_tokens_are_masked_in_stream_labels_and_run_records(engine: Engine)
     ]
     with engine.connect() as conn:
         row = (
-            conn.execute(sa.select(JobRun.__table__).where(JobRun.__table__.c.id == run_id)).mappings().one()
-        )  # type: ignore[attr-defined]
+            conn.execute(sa.select(table_of(JobRun)).where(table_of(JobRun).c.id == run_id)).mappings().one()
+        )
     assert [stream["query"] for stream in row["detail"]["streams"]] == [
         f"http://{origin}/ok?token=***",
         f"http://{origin}/gone?key=***",

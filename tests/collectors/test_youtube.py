@@ -32,6 +32,7 @@ from monitor.collectors.youtube import SPEC, YouTubeCollector
 from monitor.collectors.youtube_api import next_quota_reset
 from monitor.config import BrandSettings
 from monitor.storage.models import Mention
+from monitor.storage.tables import table_of
 from tests.collectors.brands import brand_query
 from tests.conftest import shared_path
 
@@ -40,7 +41,7 @@ OWN_CHANNEL = "UCa-vrCLQHviTOVnEKDOdetQ"
 VIDEO = "F1UP7wRCPH8"
 WATCHED = "UC_x5XG1OV2P6uZZ5FSM9Ttw"
 SYNTHETIC = Path(__file__).parent / "fixtures" / "youtube"
-_MENTION = Mention.__table__  # type: ignore[attr-defined]
+_MENTION = table_of(Mention)
 
 Responder = Callable[[str, dict[str, str]], httpx.Response]
 

@@ -21,6 +21,7 @@ from monitor.service.pipeline import run_pipeline_once
 from monitor.storage.brands import sync_brands
 from monitor.storage.mentions import store_mentions
 from monitor.storage.models import Alert, AuthorBrandStats, AuthorIdentity, Mention, SegmentChange
+from monitor.storage.tables import table_of
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
 BRAND = "Kofra"
@@ -108,7 +109,7 @@ def _handles(items: Sequence[RankedAuthor]) -> list[str]:
 
 
 def _mention_id(engine: Engine, external_id: str) -> int:
-    mention = Mention.__table__  # type: ignore[attr-defined]
+    mention = table_of(Mention)
     with engine.connect() as conn:
         return int(
             conn.execute(sa.select(mention.c.id).where(mention.c.external_id == external_id)).scalar_one()
@@ -116,7 +117,7 @@ def _mention_id(engine: Engine, external_id: str) -> int:
 
 
 def _stats(engine: Engine, handle: str) -> sa.Row[Any]:
-    stats, identity = AuthorBrandStats.__table__, AuthorIdentity.__table__  # type: ignore[attr-defined]
+    stats, identity = table_of(AuthorBrandStats), table_of(AuthorIdentity)
     with engine.connect() as conn:
         return conn.execute(
             sa.select(stats)
@@ -187,7 +188,7 @@ def test_a_recent_negative_turn_changes_the_segment_and_raises_an_alert(engine: 
     world.post("piet", 3, "kofra was late this time", "negative", followers=3_000, likes=5_000)
     settings = _process(engine, world)
 
-    changes, alerts = SegmentChange.__table__, Alert.__table__  # type: ignore[attr-defined]
+    changes, alerts = table_of(SegmentChange), table_of(Alert)
     jan = _stats(engine, "jan")
     with engine.connect() as conn:
         history = conn.execute(

@@ -15,6 +15,7 @@ from monitor.service.pipeline import run_pipeline_once
 from monitor.storage.brands import sync_brands
 from monitor.storage.mentions import store_mentions
 from monitor.storage.models import JobRun, Mention
+from monitor.storage.tables import table_of
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
@@ -40,7 +41,7 @@ def _pipeline(engine: Engine, *, mentions: int, batch_size: int = 2) -> Pipeline
 
 
 def _unfinished(engine: Engine) -> int:
-    mention = Mention.__table__
+    mention = table_of(Mention)
     with engine.connect() as conn:
         return int(
             conn.execute(sa.select(sa.func.count()).where(mention.c.alerted_at.is_(None))).scalar_one()
@@ -76,7 +77,7 @@ def test_recorded_one_run_per_stage_with_its_counts(engine: Engine) -> None:
         record=True,
         progress=lambda stage, total, finished: seen.append((stage, total.done, finished)),
     )
-    run = JobRun.__table__
+    run = table_of(JobRun)
     with engine.connect() as conn:
         rows = conn.execute(
             sa.select(run.c.kind, run.c.name, run.c.status, run.c.items_read, run.c.items_new).order_by(

@@ -8,6 +8,7 @@ from monitor.records import AuthorRecord, MentionRecord
 from monitor.storage.claims import claim_mentions, finish_claim, release_claim, release_dead_claims
 from monitor.storage.mentions import store_mentions
 from monitor.storage.models import Mention, utcnow
+from monitor.storage.tables import table_of
 
 
 def _seed(engine: Engine, count: int) -> None:
@@ -61,7 +62,7 @@ def test_an_expired_lease_is_taken_over_and_the_late_worker_writes_nothing(engin
         assert finish_claim(conn, stage="match", worker="fast", mention_ids=taken) == set(taken)
     with engine.connect() as conn:
         pending = conn.execute(
-            sa.select(sa.func.count()).where(Mention.__table__.c.matched_at.is_(None))
+            sa.select(sa.func.count()).where(table_of(Mention).c.matched_at.is_(None))
         ).scalar_one()
     assert pending == 0
 
@@ -95,8 +96,8 @@ def test_claims_of_dead_workers_on_this_host_are_released(engine: Engine) -> Non
     with engine.connect() as conn:
         owners = (
             conn.execute(
-                sa.select(Mention.__table__.c.claimed_by)
-                .where(Mention.__table__.c.claimed_by.is_not(None))
+                sa.select(table_of(Mention).c.claimed_by)
+                .where(table_of(Mention).c.claimed_by.is_not(None))
                 .distinct()
             )
             .scalars()

@@ -10,6 +10,7 @@ from monitor.records import parse_mention
 from monitor.storage.db import connect, read_only, schema_is_current, upgrade_schema
 from monitor.storage.mentions import store_mentions
 from monitor.storage.models import Mention
+from monitor.storage.tables import table_of
 
 
 def test_upgrade_is_idempotent(engine: Engine) -> None:
@@ -40,10 +41,10 @@ def test_hostile_text_is_stored_the_same_on_both_backends(engine: Engine) -> Non
     assert store_mentions(engine, records).new == 5
     with engine.connect() as conn:
         stored = dict(
-            conn.execute(sa.select(Mention.__table__.c.external_id, Mention.__table__.c.text)).all()
+            conn.execute(sa.select(table_of(Mention).c.external_id, table_of(Mention).c.text)).all()
         )
         sanitized = dict(
-            conn.execute(sa.select(Mention.__table__.c.external_id, Mention.__table__.c.text_sanitized)).all()
+            conn.execute(sa.select(table_of(Mention).c.external_id, table_of(Mention).c.text_sanitized)).all()
         )
     assert stored == {
         "nul": "badorder",
@@ -67,7 +68,7 @@ def test_times_come_back_as_aware_utc(engine: Engine) -> None:
     )
     store_mentions(engine, [record])
     with engine.connect() as conn:
-        created = conn.execute(sa.select(Mention.__table__.c.created_at)).scalar_one()
+        created = conn.execute(sa.select(table_of(Mention).c.created_at)).scalar_one()
     assert created == datetime(2026, 11, 1, 10, 30, tzinfo=UTC)
 
 
@@ -76,7 +77,7 @@ def test_readers_do_not_wait_for_a_sqlite_writer(sqlite_engine: Engine) -> None:
     writer.execute(sa.text("SELECT 1"))  # BEGIN IMMEDIATE: holds the write lock
     try:
         with read_only(sqlite_engine).connect() as reader:
-            assert reader.execute(sa.select(sa.func.count()).select_from(Mention.__table__)).scalar_one() == 0
+            assert reader.execute(sa.select(sa.func.count()).select_from(table_of(Mention))).scalar_one() == 0
     finally:
         writer.rollback()
         writer.close()

@@ -20,11 +20,12 @@ from monitor.storage.labels import (
     upsert_label,
 )
 from monitor.storage.models import Classification, Mention, MentionLabel
+from monitor.storage.tables import table_of
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
-_MENTION = Mention.__table__  # type: ignore[attr-defined]
-_CLASSIFICATION = Classification.__table__  # type: ignore[attr-defined]
-_LABEL = MentionLabel.__table__  # type: ignore[attr-defined]
+_MENTION = table_of(Mention)
+_CLASSIFICATION = table_of(Classification)
+_LABEL = table_of(MentionLabel)
 _SCORE = {"positive": 0.8, "neutral": 0.0, "negative": -0.8}
 
 

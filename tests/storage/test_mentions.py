@@ -14,9 +14,10 @@ from sqlalchemy.engine import Engine
 from monitor.records import AuthorRecord, MentionRecord
 from monitor.storage.mentions import StoreResult, store_mentions
 from monitor.storage.models import Mention
+from monitor.storage.tables import table_of
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
-_MENTION = Mention.__table__  # type: ignore[attr-defined]
+_MENTION = table_of(Mention)
 
 
 def _record(external_id: str) -> MentionRecord:

@@ -8,8 +8,9 @@ from sqlalchemy.engine import Engine
 
 from monitor.storage.models import JobRun
 from monitor.storage.runs import ERROR_LIMIT, clean_error, finish_run, record_event, start_run
+from monitor.storage.tables import table_of
 
-_RUN = JobRun.__table__  # type: ignore[attr-defined]
+_RUN = table_of(JobRun)
 TEXT = "my neighbour Jan de Vries hates Acme"
 
 

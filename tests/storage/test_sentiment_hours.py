@@ -28,12 +28,13 @@ from monitor.storage.sentiment_hours import (
     refresh_cells,
     stored_sentiment_hours,
 )
+from monitor.storage.tables import table_of
 from tests.conftest import drop_postgres_schema, make_postgres_url, postgres_base_url
 
 NOW = datetime(2026, 11, 20, 12, 17, 41, tzinfo=UTC)
-_MENTION = Mention.__table__  # type: ignore[attr-defined]
-_LINK = MentionBrand.__table__  # type: ignore[attr-defined]
-_BRAND = Brand.__table__  # type: ignore[attr-defined]
+_MENTION = table_of(Mention)
+_LINK = table_of(MentionBrand)
+_BRAND = table_of(Brand)
 SENTIMENTS = ("positive", "neutral", "negative")
 
 
