@@ -16,12 +16,10 @@
 
 from __future__ import annotations
 
-import contextvars
 import logging
 import threading
-import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -39,10 +37,11 @@ from apscheduler.schedulers.background import BackgroundScheduler  # type: ignor
 from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import-untyped]
 from sqlalchemy.engine import Engine
 
+from monitor.job_runs import JobResult, current_run_id, run_recorded
 from monitor.storage.leader import LeaderLock
 from monitor.storage.models import JobRun, utcnow
 from monitor.storage.runs import error_text as _safe_error
-from monitor.storage.runs import finish_run, heartbeat, mark_stale_runs, mask_secrets, record_event, start_run
+from monitor.storage.runs import heartbeat, mark_stale_runs, mask_secrets, record_event
 
 __all__ = [
     "DEFAULT_STALE_AFTER",
@@ -73,23 +72,6 @@ _MAX_JITTER_SECONDS = 30
 _MIN_RETRY_SECONDS = 0.01  # a follower that finds the lease already ended still never spins
 _RUN = JobRun.__table__  # type: ignore[attr-defined]
 _log = logging.getLogger("wom.scheduler")
-_current_run: contextvars.ContextVar[int | None] = contextvars.ContextVar("wom_current_run", default=None)
-
-
-@dataclass
-class JobResult:
-    """What a job did: counts for `wom status` and free-form `detail` (no secrets).
-
-    A job that handles its own failure returns `status` (e.g. "failed", "rate_limited", "disabled")
-    with `error`; by default a returned result is "succeeded"."""
-
-    read: int = 0
-    new: int = 0
-    duplicate: int = 0
-    failed: int = 0
-    detail: dict[str, Any] = field(default_factory=dict)
-    status: str = "succeeded"
-    error: str = ""
 
 
 @dataclass(frozen=True)
@@ -121,64 +103,7 @@ def _jitter_seconds(interval_seconds: int) -> int:
     return min(_MAX_JITTER_SECONDS, interval_seconds // 10)
 
 
-# --- run records -----------------------------------------------------------------------------
-
-
-def current_run_id() -> int | None:
-    """The JobRun id of the job running in this thread, for `heartbeat` in long jobs."""
-    return _current_run.get()
-
-
-def run_recorded(
-    engine: Engine, *, kind: str, name: str, func: Callable[[], JobResult | None], owner: str | None = None
-) -> int | None:
-    """Run `func` as one recorded JobRun; returns the run id (None when the row could not be written).
-
-    Never raises for an `Exception` in `func`: the run is stored as failed with the exception's type
-    and message (secrets masked, truncated) and logged, and the caller carries on."""
-    try:
-        run_id = start_run(engine, kind=kind, name=name)
-    except sa.exc.SQLAlchemyError as e:
-        _log.error("job %s not run: cannot record its start: %s", name, _safe_error(e))
-        return None
-    token = _current_run.set(run_id)
-    try:
-        result = func() or JobResult()
-    except Exception as e:
-        message = _safe_error(e)
-        _log.error("job %s failed (run %d): %s", name, run_id, message)
-        _log.debug("job %s traceback:\n%s", name, "".join(traceback.format_tb(e.__traceback__)))
-        _finish_run(engine, run_id, status="failed", result=JobResult(), error=message, owner=owner)
-        return run_id
-    except BaseException as e:
-        _finish_run(engine, run_id, status="failed", result=JobResult(), error=_safe_error(e), owner=owner)
-        raise
-    finally:
-        _current_run.reset(token)
-    _finish_run(engine, run_id, status=result.status, result=result, error=result.error, owner=owner)
-    return run_id
-
-
-def _finish_run(
-    engine: Engine, run_id: int, *, status: str, result: JobResult, error: str, owner: str | None
-) -> None:
-    detail = dict(result.detail)
-    if owner is not None:
-        detail.setdefault("scheduler", owner)
-    try:
-        finish_run(
-            engine,
-            run_id,
-            status=status,
-            read=result.read,
-            new=result.new,
-            duplicate=result.duplicate,
-            failed=result.failed,
-            error=error,
-            detail=detail,
-        )
-    except sa.exc.SQLAlchemyError as e:
-        _log.error("cannot record the end of run %d (%s): %s", run_id, status, _safe_error(e))
+# --- run records ---------------------------------------------------------------------------
 
 
 def _record_event(engine: Engine, *, kind: str, name: str, status: str, error: str) -> None:

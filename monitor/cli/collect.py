@@ -14,9 +14,11 @@ from monitor.collectors.base import BrandQuery, CollectResult
 from monitor.collectors.registry import SOURCE_NAMES
 from monitor.collectors.runner import SourceReport, SourceRunner, configured_sources
 from monitor.errors import WomError
+from monitor.job_runs import run_recorded
 from monitor.matching import fold
-from monitor.scheduler import DEFAULT_STALE_AFTER, mark_stale_runs, mask_secrets, run_recorded
+from monitor.scheduler import DEFAULT_STALE_AFTER, mark_stale_runs
 from monitor.service.schedule import collect_job_name
+from monitor.storage.runs import mask_secrets
 
 __all__ = ["register"]
 

@@ -32,10 +32,11 @@ from monitor.collectors.outbound import BlockedURLError, OutboundPolicy
 from monitor.collectors.registry import load_spec
 from monitor.collectors.sources import SourceContext, SourceSpec
 from monitor.config import Settings
+from monitor.job_runs import JobResult, current_run_id
 from monitor.matching import fold
-from monitor.scheduler import JobResult, current_run_id, heartbeat, mask_secrets
 from monitor.source_settings import configured_sources
 from monitor.storage.brands import sync_brands
+from monitor.storage.runs import heartbeat, mask_secrets
 from monitor.storage.source_state import load_states, record_outcome
 
 __all__ = ["SourceReport", "SourceRunner", "StreamReport", "configured_sources"]

@@ -42,6 +42,23 @@ def test_the_api_process_loads_no_scheduler_and_no_collector(tmp_path: Path) -> 
     assert json.loads(done.stdout.splitlines()[-1]) == []
 
 
+def test_the_source_runner_loads_no_scheduler() -> None:
+    # `wom collect` and the worker run collectors without APScheduler; only `wom run` needs it
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import json, sys; import monitor.collectors.runner; "
+            "print(json.dumps(sorted(m for m in sys.modules if m.startswith('apscheduler'))))",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(done.stdout.splitlines()[-1]) == []
+
+
 def _settings(**collectors: object) -> Settings:
     return Settings.model_validate(
         {
