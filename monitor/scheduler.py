@@ -42,6 +42,7 @@ from monitor.storage.leader import LeaderLock
 from monitor.storage.models import JobRun, utcnow
 from monitor.storage.runs import error_text as _safe_error
 from monitor.storage.runs import heartbeat, mark_stale_runs, mask_secrets, record_event
+from monitor.storage.tables import table_of
 
 __all__ = [
     "DEFAULT_STALE_AFTER",
@@ -70,7 +71,7 @@ _MIN_GRACE_SECONDS = 5
 _DEFAULT_GRACE_SECONDS = 300
 _MAX_JITTER_SECONDS = 30
 _MIN_RETRY_SECONDS = 0.01  # a follower that finds the lease already ended still never spins
-_RUN = JobRun.__table__  # type: ignore[attr-defined]
+_RUN = table_of(JobRun)
 _log = logging.getLogger("wom.scheduler")
 
 
