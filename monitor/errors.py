@@ -1,30 +1,52 @@
-"""The one exception tree of wom.
+"""The one exception tree of wom: every error raised on purpose is a WomError, and its message says what to do.
 
 WomError
-├── ConfigError            a config key has a bad value; names key, value and fix
-├── StorageError           the database cannot be reached or upgraded
-├── ImportFileError        an import file cannot be read at all (bad lines are reported, not raised)
-├── ClassifierError        a model cannot be loaded or run
-├── SchedulerLockError     another process holds the scheduler lock
-├── DeliveryError          an alert could not be delivered (monitor.alerts.email; .permanent says if a retry helps)
-├── ApiKeyError            an API key cannot be made or revoked as asked (unknown role, brand, id or prefix)
-├── AuthorError            an author cannot be merged, split or forgotten as asked; .code names the case
-│   └── UnknownAuthorError no author has that id
-└── RangeTooLongError      a series asked for more buckets than one answer holds (monitor.read.series)
+├── ConfigError              a config key has a bad value; names key, value and fix
+├── StorageError             the database cannot be reached or upgraded
+├── ImportFileError          an import file cannot be read at all (bad lines are reported, not raised)
+├── RecordError              one input item is not a valid mention (also a ValueError); names the field
+├── BlockedURLError          a URL wom will not fetch (also a ValueError); says how to allow a private host
+├── CollectorError           a source failed in a way a retry within this run will not fix
+│   ├── TransientError       worth retrying soon: timeout, connection error, 5xx, malformed payload
+│   ├── RateLimitedError     the platform said to wait; .retry_at
+│   └── MissingCredentialError  the source needs a secret from the environment; .variable
+├── ClassifierError          a model cannot be loaded or run
+├── SchedulerLockError       another process holds the scheduler lock
+├── DeliveryError            an alert could not be delivered; .permanent says if a retry helps
+├── ApiKeyError              an API key cannot be made or revoked as asked (unknown role, brand, id or prefix)
+├── ForbiddenBrandError      an item names a brand outside a brand-scoped caller's brands (the API: 403)
+├── UnknownMentionError      no mention has that id (the API: 404)
+├── AuthorError              an author cannot be merged, split or forgotten as asked; .code names the case
+│   └── UnknownAuthorError   no author has that id
+└── RangeTooLongError        a series asked for more buckets than one answer holds (monitor.read.series)
+
+Each module that raises one also re-exports it where callers have always imported it from
+(monitor.collectors.base, monitor.records, monitor.collectors.outbound, monitor.alerts.email).
 """
 
 from __future__ import annotations
 
+from datetime import datetime
+
 __all__ = [
     "ApiKeyError",
     "AuthorError",
+    "BlockedURLError",
     "ClassifierError",
+    "CollectorError",
     "ConfigError",
+    "DeliveryError",
+    "ForbiddenBrandError",
     "ImportFileError",
+    "MissingCredentialError",
     "RangeTooLongError",
+    "RateLimitedError",
+    "RecordError",
     "SchedulerLockError",
     "StorageError",
+    "TransientError",
     "UnknownAuthorError",
+    "UnknownMentionError",
     "WomError",
 ]
 
@@ -47,6 +69,57 @@ class StorageError(WomError):
 
 class ImportFileError(WomError):
     pass
+
+
+class RecordError(WomError, ValueError):
+    """One input item is not a valid mention; the message names the field and what is wrong."""
+
+
+class BlockedURLError(WomError, ValueError):
+    """A URL wom will not fetch; the message says why and how an operator allows a private host."""
+
+
+class CollectorError(WomError):
+    """A source failed in a way a retry within this run will not fix; the message names the reason."""
+
+
+class TransientError(CollectorError):
+    """A fault worth retrying soon: timeout, connection error, 5xx, malformed or HTML-for-JSON payload."""
+
+
+class RateLimitedError(CollectorError):
+    """The platform said to wait; `retry_at` is when this source may be asked again."""
+
+    def __init__(self, message: str, retry_at: datetime) -> None:
+        super().__init__(message)
+        self.retry_at = retry_at
+
+
+class MissingCredentialError(CollectorError):
+    """The source needs a secret from the environment; `variable` names it."""
+
+    def __init__(self, source: str, variable: str) -> None:
+        super().__init__(f"{source} is disabled: set the environment variable {variable} to enable it")
+        self.variable = variable
+
+
+class DeliveryError(WomError):
+    """An alert could not be delivered. `permanent` says whether retrying the same message can help."""
+
+    def __init__(self, message: str, *, permanent: bool, smtp_code: int | None = None) -> None:
+        self.permanent = permanent
+        self.smtp_code = smtp_code
+        super().__init__(message)
+
+
+class ForbiddenBrandError(WomError):
+    """An item names a brand outside a brand-scoped caller's brands; nothing of the request was stored."""
+
+
+class UnknownMentionError(WomError):
+    def __init__(self, mention_id: int) -> None:
+        self.mention_id = mention_id
+        super().__init__(f"there is no mention {mention_id}; look the id up again in /api/v1/mentions")
 
 
 class ClassifierError(WomError):

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from monitor.errors import RecordError
+
 __all__ = [
     "ENGAGEMENT_KEYS",
     "MAX_DEPTH",
@@ -41,10 +43,6 @@ _SURROGATE_RE = re.compile(r"[\ud800-\udfff]")
 _VISIBLE_RE = re.compile(r"[^\s\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]")
 # what a JSON text needs to carry a control character or a surrogate once decoded
 JSON_NEEDS_CLEANING_RE = re.compile(r"\\u00[01][0-9a-fA-F]|\\u007[fF]|\\[bf]|\\u[dD][89a-fA-F]|\x7f")
-
-
-class RecordError(ValueError):
-    """One input item is not a valid mention; the message names the field and what is wrong."""
 
 
 @dataclass(frozen=True, slots=True)

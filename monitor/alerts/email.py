@@ -31,7 +31,7 @@ import jinja2
 
 from monitor.alerts.rules import plain_text
 from monitor.config import SmtpSettings
-from monitor.errors import WomError
+from monitor.errors import DeliveryError
 
 __all__ = [
     "TEMPLATE_ENV",
@@ -92,15 +92,6 @@ class AlertFields(Protocol):
     def detail(self) -> Mapping[str, Any] | None: ...
     @property
     def event_at(self) -> datetime | None: ...
-
-
-class DeliveryError(WomError):
-    """An alert could not be delivered. `permanent` says whether retrying the same message can help."""
-
-    def __init__(self, message: str, *, permanent: bool, smtp_code: int | None = None) -> None:
-        self.permanent = permanent
-        self.smtp_code = smtp_code
-        super().__init__(message)
 
 
 def header_text(value: str, *, limit: int) -> str:

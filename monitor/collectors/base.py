@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy.engine import Engine
 
 from monitor.collectors.cursors import CursorKey, load_cursor, store_page
-from monitor.errors import WomError
+from monitor.errors import CollectorError, MissingCredentialError, RateLimitedError, TransientError
 from monitor.faults import fault_point
 from monitor.records import MentionRecord, text_problem
 
@@ -30,30 +29,6 @@ __all__ = [
     "TransientError",
     "collect",
 ]
-
-
-class CollectorError(WomError):
-    """A source failed in a way a retry within this run will not fix; the message names the reason."""
-
-
-class TransientError(CollectorError):
-    """A fault worth retrying soon: timeout, connection error, 5xx, malformed or HTML-for-JSON payload."""
-
-
-class RateLimitedError(CollectorError):
-    """The platform said to wait; `retry_at` is when this source may be asked again."""
-
-    def __init__(self, message: str, retry_at: datetime) -> None:
-        super().__init__(message)
-        self.retry_at = retry_at
-
-
-class MissingCredentialError(CollectorError):
-    """The source needs a secret from the environment; `variable` names it."""
-
-    def __init__(self, source: str, variable: str) -> None:
-        super().__init__(f"{source} is disabled: set the environment variable {variable} to enable it")
-        self.variable = variable
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,8 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
+from monitor.errors import WomError
+
 __all__ = [
     "MAX_RESPONSE_BYTES",
     "TOTAL_DEADLINE_SECONDS",
@@ -38,15 +40,15 @@ TOTAL_DEADLINE_SECONDS = 60.0  # per request, connect to last byte; redirect hop
 _DEADLINE: ContextVar[tuple[float, float] | None] = ContextVar("wom_request_deadline", default=None)
 
 
-class ResponseTooLargeError(Exception):
+class ResponseTooLargeError(WomError):
     """A response body passed its byte cap (counted after decompression)."""
 
 
-class DeadlineExceededError(TimeoutError):
+class DeadlineExceededError(WomError, TimeoutError):
     """A request ran past its total deadline."""
 
 
-class UnsupportedEncodingError(ValueError):
+class UnsupportedEncodingError(WomError, ValueError):
     """The server compressed the body with an encoding wom did not ask for."""
 
 

@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from monitor.errors import BlockedURLError
+
 __all__ = ["BlockedURLError", "OutboundPolicy", "is_public_address"]
 
 Resolver = Callable[[str, int], list[str]]
@@ -36,10 +38,6 @@ _EXTRA_BLOCKED = [
         "64:ff9b:1::/48",
     )
 ]
-
-
-class BlockedURLError(ValueError):
-    """A URL wom will not fetch; the message says why and how an operator allows a private host."""
 
 
 def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
