@@ -24,6 +24,7 @@ from sqlmodel import Session
 from api.errors import ApiError
 from api.ratelimit import RequestLimiter
 from monitor.read.brands import competitor_ids
+from monitor.service.scope import BrandScope
 from monitor.storage.api_keys import Role, find_api_key, role_allows, touch_api_key
 from monitor.storage.models import Brand, utcnow
 
@@ -59,6 +60,13 @@ class Principal:
     @property
     def scoped(self) -> bool:
         return self.brand_id is not None
+
+    @property
+    def scope(self) -> BrandScope | None:
+        """The brands a brand-scoped key is limited to, as the services take it; None for every brand."""
+        if self.brand_id is None or self.brand is None:
+            return None
+        return BrandScope(self.brand_id, self.brand, self.brand_ids)
 
     def may_see(self, brand_id: int | None) -> bool:
         return not self.scoped or brand_id in self.brand_ids

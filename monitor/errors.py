@@ -119,7 +119,7 @@ class ForbiddenBrandError(WomError):
 class UnknownMentionError(WomError):
     def __init__(self, mention_id: int) -> None:
         self.mention_id = mention_id
-        super().__init__(f"there is no mention {mention_id}; look the id up again in /api/v1/mentions")
+        super().__init__(f"there is no mention {mention_id}; take ids from GET /mentions")
 
 
 class ClassifierError(WomError):

@@ -19,9 +19,9 @@ from sqlalchemy.engine import Engine
 
 from monitor.classify.factory import build_classifier
 from monitor.config import Settings, settings_from_mapping
-from monitor.labels import LabelEffects, apply_label, remove_label
 from monitor.pipeline import Pipeline
 from monitor.records import AuthorRecord, MentionRecord
+from monitor.service.labels import LabelEffects, apply_label, remove_label
 from monitor.storage.brands import sync_brands
 from monitor.storage.classifications import store_classifications
 from monitor.storage.mentions import store_mentions

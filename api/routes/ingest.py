@@ -20,12 +20,9 @@ An item nested deeper than monitor.records.MAX_DEPTH levels is rejected like any
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import replace
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import orjson
-import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
@@ -33,41 +30,15 @@ from sqlalchemy.engine import Engine
 
 from api.deps import ApiError, Principal, require_role
 from api.writes import get_write_engine
-from monitor.matching import fold
-from monitor.records import MentionRecord, RecordError, parse_mention
-from monitor.storage.db import read_only
-from monitor.storage.mentions import store_mentions
-from monitor.storage.models import Brand, Mention
+from monitor.errors import ForbiddenBrandError
+from monitor.service.ingest import IngestItem, IngestReport, ingest_items
 
-__all__ = ["MAX_BODY_BYTES", "MAX_ITEMS", "IngestItem", "IngestReport", "ingest", "router"]
+__all__ = ["MAX_BODY_BYTES", "MAX_ITEMS", "IngestItem", "IngestReport", "router"]
 
 MAX_ITEMS = 1000
 MAX_BODY_BYTES = 5 * 1024 * 1024
-_MENTION = Mention.__table__  # type: ignore[attr-defined]
-_BRAND = Brand.__table__  # type: ignore[attr-defined]
 
 router = APIRouter()  # included by api/routes/mentions.py, which tags it
-
-Status = Literal["created", "duplicate", "forgotten", "rejected"]
-
-
-class IngestItem(BaseModel):
-    """One item of the body, in order: `id` of the stored mention (created or duplicate), or why not."""
-
-    index: int
-    status: Status
-    id: int | None = None
-    source: str | None = None
-    external_id: str | None = None
-    reason: str | None = None
-
-
-class IngestReport(BaseModel):
-    created: int
-    duplicate: int
-    forgotten: int
-    rejected: int
-    items: list[IngestItem]
 
 
 class _ErrorDetail(BaseModel):
@@ -180,113 +151,6 @@ def _items(data: Any) -> list[Any]:
     return data
 
 
-def _brand_check(engine: Engine, principal: Principal) -> tuple[dict[str, int], str | None]:
-    """Folded name -> id of every active brand, and the brand given to items without one (a scoped key's)."""
-    with read_only(engine).connect() as conn:
-        rows = conn.execute(sa.select(_BRAND.c.id, _BRAND.c.name).where(_BRAND.c.active.is_(True))).all()
-    names = {fold(name).strip(): brand_id for brand_id, name in rows}
-    return names, principal.brand if principal.scoped else None
-
-
-def _parse(data: Any, *, brands: dict[str, int], default_brand: str | None) -> MentionRecord | str:
-    """The record, or why the item is rejected."""
-    try:
-        record = parse_mention(data)
-    except RecordError as e:
-        return str(e)
-    if record.brand is None:
-        return record if default_brand is None else replace(record, brand=default_brand)
-    if fold(record.brand).strip() not in brands:
-        return f"'brand' {record.brand!r} is not configured; add it to [[brands]] or drop the field"
-    return record
-
-
-def _scoped(outcome: MentionRecord | str, principal: Principal) -> MentionRecord | str:
-    """A brand-scoped key's record carries its brand: the match stage links it only to that brand and its
-    competitors, whatever its text names."""
-    if isinstance(outcome, str) or not principal.scoped:
-        return outcome
-    return replace(outcome, scope_brand_id=principal.brand_id)
-
-
-def _forbid_other_brands(
-    records: Sequence[MentionRecord], *, brands: dict[str, int], principal: Principal
-) -> None:
-    """Raises ApiError 403 when an item names a brand outside a brand-scoped key's brands: that is the
-    key's limit, not a bad item, so nothing of the request is stored."""
-    for record in records:
-        brand_id = brands.get(fold(record.brand or "").strip())
-        if brand_id is not None and not principal.may_see(brand_id):
-            raise ApiError(
-                403,
-                code="forbidden_brand",
-                message=f"this API key is limited to brand {principal.brand!r} and its competitors, and an "
-                f"item names {record.brand!r}; nothing was stored. Use a key made for that brand or "
-                "without --brand",
-            )
-
-
-def _stored_ids(engine: Engine, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
-    by_source: dict[str, list[str]] = {}
-    for source, external_id in keys:
-        by_source.setdefault(source, []).append(external_id)
-    found: dict[tuple[str, str], int] = {}
-    with read_only(engine).connect() as conn:
-        for source, ids in by_source.items():
-            rows = conn.execute(
-                sa.select(_MENTION.c.external_id, _MENTION.c.id).where(
-                    _MENTION.c.source == source, _MENTION.c.external_id.in_(ids)
-                )
-            )
-            found.update(((source, external_id), mention_id) for external_id, mention_id in rows)
-    return found
-
-
-def ingest(engine: Engine, items: Sequence[Any], *, principal: Principal) -> IngestReport:
-    """Check every item, store the good ones in one transaction, and report each item in order.
-
-    Raises ApiError 403 when an item names a brand outside a brand-scoped key's brands (an item without
-    a brand gets the key's own brand)."""
-    brands, default_brand = _brand_check(engine, principal)
-    parsed = [_scoped(_parse(item, brands=brands, default_brand=default_brand), principal) for item in items]
-    records = [p for p in parsed if isinstance(p, MentionRecord)]
-    _forbid_other_brands(records, brands=brands, principal=principal)
-    created_keys: frozenset[tuple[str, str]] = frozenset()
-    if records:
-        # not checked_new: the lookup inside the transaction makes `new_keys` exact
-        created_keys = store_mentions(engine, records).new_keys or frozenset()
-    ids = _stored_ids(engine, [(r.source, r.external_id) for r in records])
-    report: list[IngestItem] = []
-    seen: set[tuple[str, str]] = set()
-    for index, outcome in enumerate(parsed):
-        if isinstance(outcome, str):
-            report.append(IngestItem(index=index, status="rejected", reason=outcome))
-            continue
-        key = (outcome.source, outcome.external_id)
-        status: Status
-        if key not in ids:
-            status = "forgotten"
-        elif key in created_keys and key not in seen:
-            status = "created"
-        else:
-            status = "duplicate"
-        seen.add(key)
-        report.append(
-            IngestItem(index=index, status=status, id=ids.get(key), source=key[0], external_id=key[1])
-        )
-
-    def count(status: Status) -> int:
-        return sum(1 for item in report if item.status == status)
-
-    return IngestReport(
-        created=count("created"),
-        duplicate=count("duplicate"),
-        forgotten=count("forgotten"),
-        rejected=count("rejected"),
-        items=report,
-    )
-
-
 @router.post(
     "/mentions",
     response_model=IngestReport,
@@ -313,7 +177,10 @@ def post_mentions(
 ) -> Any:
     """Own-site reviews and webhooks: see the module docstring for the answers. Stored mentions are
     matched, classified, profiled and alerted on by the pipeline, as an import is."""
-    report = ingest(engine, _items(data), principal=principal)
+    try:
+        report = ingest_items(engine, _items(data), scope=principal.scope)
+    except ForbiddenBrandError as e:
+        raise ApiError(403, code="forbidden_brand", message=str(e)) from e
     if report.rejected:
         first = next(item for item in report.items if item.status == "rejected")
         body = IngestRejected(

@@ -4,6 +4,7 @@ correct a mention and undo the correction; POST (manager) ingests mentions (api/
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated
 
@@ -35,16 +36,15 @@ from api.routes import ingest
 from api.writes import get_write_engine, written_by
 from monitor.classify.base import Intent, Sentiment
 from monitor.config import Settings
-from monitor.labels import apply_label, remove_label
+from monitor.errors import ForbiddenBrandError, UnknownMentionError
 from monitor.read.mentions import (
     MentionFilter,
     MentionOut,
     MentionPage,
     list_mentions,
-    mention_brand_ids,
-    mention_exists,
     mention_out,
 )
+from monitor.service.labels import LabelEffects, label_mention, unlabel_mention
 from monitor.storage.models import Brand
 
 __all__ = ["LabelIn", "brands_shown", "router"]
@@ -113,22 +113,22 @@ MentionId = Annotated[int, Path(ge=1, le=MAX_ID, description="The mention's id."
 Manager = Annotated[Principal, Depends(require_role("manager"))]
 
 
-def _visible_mention(session: Session, mention_id: int, principal: Principal) -> None:
-    """Raises ApiError 404 for an unknown mention, 403 for one outside a brand-scoped key's brands."""
-    if not mention_exists(session, mention_id):
-        raise ApiError(
-            404,
-            code="unknown_mention",
-            message=f"there is no mention {mention_id}; take ids from GET /mentions",
-        )
-    brand_ids = mention_brand_ids(session, mention_id)
-    if not principal.may_see_any(brand_ids):
-        raise ApiError(
-            403,
-            code="forbidden_brand",
-            message=f"mention {mention_id} is not about brand {principal.brand!r} or its competitors, "
-            "which this API key is limited to; use a key made for its brand or without --brand",
-        )
+def _labeled(change: Callable[[], LabelEffects | None]) -> LabelEffects | None:
+    """Runs a label use case, answering its domain errors as 404 and 403."""
+    try:
+        return change()
+    except UnknownMentionError as e:
+        raise ApiError(404, code="unknown_mention", message=str(e)) from e
+    except ForbiddenBrandError as e:
+        raise ApiError(403, code="forbidden_brand", message=str(e)) from e
+
+
+def _answer(engine: Engine, mention_id: int, principal: Principal) -> MentionOut:
+    with Session(engine) as session:
+        out = mention_out(session, mention_id, shown=brands_shown(principal))
+    if out is None:  # removed between the write and this read (`wom authors forget`)
+        raise ApiError(404, code="unknown_mention", message=str(UnknownMentionError(mention_id)))
+    return out
 
 
 @router.put(
@@ -147,20 +147,19 @@ def put_label(
     """The mention's one current label becomes `body` (replacing any earlier one). It wins over the model
     everywhere; the author's scores of every brand of the mention are recomputed before this answers, and
     alerts follow (see README, How it works). Answers the mention as GET /mentions shows it."""
-    with engine.begin() as conn, Session(bind=conn) as session:
-        _visible_mention(session, mention_id, principal)
-        apply_label(
-            conn,
+    _labeled(
+        lambda: label_mention(
+            engine,
             mention_id=mention_id,
             sentiment=body.sentiment,
             intent=body.intent,
             labeled_by=written_by(principal),
+            scope=principal.scope,
             settings=settings,
             now=now,
-        )
-        out = mention_out(session, mention_id, shown=brands_shown(principal))
-    assert out is not None
-    return out
+        ),
+    )
+    return _answer(engine, mention_id, principal)
 
 
 @router.delete(
@@ -175,15 +174,16 @@ def delete_label(
     settings: Annotated[Settings, Depends(get_settings)],
     now: Annotated[datetime, Depends(get_now)],
 ) -> MentionOut:
-    with engine.begin() as conn, Session(bind=conn) as session:
-        _visible_mention(session, mention_id, principal)
-        if remove_label(conn, mention_id=mention_id, settings=settings, now=now) is None:
-            raise ApiError(
-                404, code="no_label", message=f"mention {mention_id} has no label; there is nothing to undo"
-            )
-        out = mention_out(session, mention_id, shown=brands_shown(principal))
-    assert out is not None
-    return out
+    effects = _labeled(
+        lambda: unlabel_mention(
+            engine, mention_id=mention_id, scope=principal.scope, settings=settings, now=now
+        ),
+    )
+    if effects is None:
+        raise ApiError(
+            404, code="no_label", message=f"mention {mention_id} has no label; there is nothing to undo"
+        )
+    return _answer(engine, mention_id, principal)
 
 
 router.include_router(ingest.router)

@@ -170,7 +170,7 @@ def revise_mention_alerts(
     is withdrawn and its pending e-mails are cancelled; a withdrawn one whose cause is back (the label was
     changed again or removed) reopens and its cancelled e-mails are due again. Age and replies are left
     out: they decide whether an alert is raised, not whether its cause holds. Alerts the label now calls
-    for are raised by the alert stage (see `monitor.labels`); spikes and at-risk alerts stay as raised.
+    for are raised by the alert stage (see `monitor.service.labels`); spikes and at-risk alerts stay as raised.
     Returns (withdrawn, reopened).
     """
     alerts = conn.execute(

@@ -10,11 +10,8 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from rich.table import Table
 
 from monitor.cli.context import console, open_database, state, wom_command
-from monitor.errors import ImportFileError
-from monitor.importer import ImportSummary, import_file
-from monitor.matching import fold
-from monitor.scheduler import heartbeat
-from monitor.storage.runs import finish_run, start_run
+from monitor.importer import ImportSummary
+from monitor.service.ingest import import_file_recorded
 
 __all__ = ["print_summary", "register", "run_import"]
 
@@ -42,14 +39,8 @@ def print_summary(summary: ImportSummary, *, shown: int = _SHOWN_REJECTIONS) -> 
 
 
 def run_import(path: Path, *, batch_size: int, quiet: bool = False) -> ImportSummary:
-    if not path.is_file():
-        raise ImportFileError(f"{path} is not a file; give the path of a .jsonl or .csv file")
     settings = state.settings()
     engine = open_database(settings)
-    names = {fold(b.name) for b in settings.brands} | {
-        fold(c.name) for b in settings.brands for c in b.competitors
-    }
-    run_id = start_run(engine, kind="import", name=path.name)
     try:
         with Progress(
             TextColumn("[bold]importing[/]"),
@@ -60,32 +51,13 @@ def run_import(path: Path, *, batch_size: int, quiet: bool = False) -> ImportSum
             console=console,
             disable=quiet,
         ) as progress:
-            task = progress.add_task(path.name, total=path.stat().st_size)
-            summary = import_file(
-                engine,
-                path,
-                known_brands=lambda name: fold(name).strip() in names,
-                batch_size=batch_size,
-                on_progress=lambda n: (progress.advance(task, n), heartbeat(engine, run_id)),
+            size = path.stat().st_size if path.is_file() else None
+            task = progress.add_task(path.name, total=size)
+            return import_file_recorded(
+                engine, path, batch_size=batch_size, on_progress=lambda n: progress.advance(task, n)
             )
-    except Exception as e:
-        finish_run(engine, run_id, status="failed", error=e)
-        raise
-    finish_run(
-        engine,
-        run_id,
-        status="succeeded",
-        read=summary.read,
-        new=summary.new,
-        duplicate=summary.duplicate,
-        failed=len(summary.rejected),
-        detail={
-            "forgotten": summary.forgotten,
-            "rejected": [{"line": r.line, "reason": r.reason} for r in summary.rejected[:500]],
-        },
-    )
-    engine.dispose()
-    return summary
+    finally:
+        engine.dispose()
 
 
 def register(app: typer.Typer) -> None:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from sqlalchemy.engine import Engine
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import col, select
 
 from monitor.config import BrandBase, Settings
 from monitor.matching import fold
 from monitor.storage.db import session_scope
 from monitor.storage.models import Brand
+from monitor.storage.tables import table_of
 
-__all__ = ["sync_brands"]
+__all__ = ["active_brand_ids", "sync_brands"]
+
+_BRAND = table_of(Brand)
 
 
 def _apply(row: Brand, brand: BrandBase, *, timezone: str, competitor_of_id: int | None) -> None:
@@ -65,3 +69,9 @@ def sync_brands(engine: Engine, settings: Settings) -> dict[str, int]:
                 session.add(row)
         session.flush()
         return ids
+
+
+def active_brand_ids(conn: Connection) -> dict[str, int]:
+    """Folded name (`fold`, the one brand-name equality) -> id of every active brand and competitor."""
+    rows = conn.execute(sa.select(_BRAND.c.id, _BRAND.c.name).where(_BRAND.c.active.is_(True)))
+    return {fold(name).strip(): brand_id for brand_id, name in rows}

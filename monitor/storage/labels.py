@@ -27,8 +27,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from monitor.storage.models import Classification, Mention, MentionLabel
+from monitor.storage.models import AuthorIdentity, Classification, Mention, MentionLabel, SegmentChange
 from monitor.storage.tables import table_of
+
+_MENTIONS_T = table_of(Mention)
+_IDENTITY_T = table_of(AuthorIdentity)
+_CHANGES_T = table_of(SegmentChange)
 
 __all__ = [
     "LABEL_INTENTS",
@@ -38,6 +42,7 @@ __all__ = [
     "delete_label",
     "effective_classification",
     "effective_is",
+    "hand_back_to_alert_stage",
     "labelled_mentions",
     "read_label",
     "upsert_label",
@@ -205,3 +210,32 @@ def labelled_mentions(conn: Connection) -> list[sa.Row[Any]]:
             .order_by(_LABEL.c.labeled_at, _LABEL.c.mention_id)
         )
     )
+
+
+def hand_back_to_alert_stage(conn: Connection, *, mention_id: int) -> int:
+    """Clear `alerted_at` and any claim of the mention and of the mentions that cause its author's segment
+    changes from its time on. Returns how many mentions the alert stage will evaluate again."""
+    created_at = conn.execute(
+        sa.select(_MENTIONS_T.c.created_at).where(_MENTIONS_T.c.id == mention_id)
+    ).scalar()
+    if created_at is None:
+        return 0
+    author = (
+        sa.select(_IDENTITY_T.c.author_id)
+        .join(_MENTIONS_T, _MENTIONS_T.c.author_identity_id == _IDENTITY_T.c.id)
+        .where(_MENTIONS_T.c.id == mention_id)
+        .scalar_subquery()
+    )
+    changed_by = sa.select(_CHANGES_T.c.mention_id).where(
+        _CHANGES_T.c.author_id == author,
+        _CHANGES_T.c.changed_at >= created_at,
+        _CHANGES_T.c.mention_id.is_not(None),
+    )
+    # a worker holding one of them may have read the old label: without its claim it cannot stamp the
+    # row, so the row is done again (every stage is idempotent)
+    result = conn.execute(
+        sa.update(_MENTIONS_T)
+        .where(sa.or_(_MENTIONS_T.c.id == mention_id, _MENTIONS_T.c.id.in_(changed_by)))
+        .values(alerted_at=None, claimed_by=None, claim_expires_at=None)
+    )
+    return int(result.rowcount)

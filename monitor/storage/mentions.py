@@ -18,7 +18,14 @@ from monitor.storage.models import Author, AuthorIdentity, Mention, utcnow
 from monitor.storage.tables import table_of
 from monitor.storage.tombstones import tombstoned
 
-__all__ = ["StoreResult", "content_key", "existing_keys", "refresh_statistics", "store_mentions"]
+__all__ = [
+    "StoreResult",
+    "content_key",
+    "existing_keys",
+    "refresh_statistics",
+    "store_mentions",
+    "stored_ids",
+]
 
 _MENTION = table_of(Mention)
 _IDENTITY = table_of(AuthorIdentity)
@@ -385,3 +392,19 @@ def refresh_statistics(engine: Engine) -> None:
     with engine.connect() as conn:
         conn.exec_driver_sql("ANALYZE mention, authoridentity")
         conn.commit()
+
+
+def stored_ids(conn: Connection, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """`(source, external_id)` -> mention id, for the keys among `keys` that are stored."""
+    by_source: dict[str, list[str]] = {}
+    for source, external_id in keys:
+        by_source.setdefault(source, []).append(external_id)
+    found: dict[tuple[str, str], int] = {}
+    for source, ids in by_source.items():
+        rows = conn.execute(
+            sa.select(_MENTION.c.external_id, _MENTION.c.id).where(
+                _MENTION.c.source == source, _MENTION.c.external_id.in_(ids)
+            )
+        )
+        found.update(((source, external_id), mention_id) for external_id, mention_id in rows)
+    return found

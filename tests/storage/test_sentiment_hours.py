@@ -15,8 +15,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from monitor.config import Settings
-from monitor.labels import apply_label, remove_label
 from monitor.read.series import bucket_starts, sentiment_series
+from monitor.service.labels import apply_label, remove_label
 from monitor.storage.classifications import store_classifications
 from monitor.storage.db import _alembic_config, connect, upgrade_schema
 from monitor.storage.erase import erase_mentions

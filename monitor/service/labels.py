@@ -16,21 +16,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
+from sqlmodel import Session
 
 from monitor.alerts.evaluate import revise_mention_alerts
 from monitor.config import Settings
+from monitor.errors import ForbiddenBrandError, UnknownMentionError
+from monitor.read.mentions import mention_brand_ids, mention_exists
 from monitor.scoring.store import recompute_profiles
-from monitor.storage.labels import delete_label, upsert_label
-from monitor.storage.models import AuthorIdentity, Mention, SegmentChange
+from monitor.service.scope import BrandScope
+from monitor.storage.labels import delete_label, hand_back_to_alert_stage, upsert_label
 from monitor.storage.sentiment_hours import refresh_mentions
 
-__all__ = ["LabelEffects", "apply_label", "remove_label"]
-
-_MENTION = Mention.__table__  # type: ignore[attr-defined]
-_IDENTITY = AuthorIdentity.__table__  # type: ignore[attr-defined]
-_CHANGES = SegmentChange.__table__  # type: ignore[attr-defined]
+__all__ = ["LabelEffects", "apply_label", "label_mention", "remove_label", "unlabel_mention"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,33 +73,52 @@ def remove_label(
 def _follow(conn: Connection, *, mention_id: int, settings: Settings, now: datetime) -> LabelEffects:
     profiles = recompute_profiles(conn, mention_ids=[mention_id], settings=settings)
     withdrawn, reopened = revise_mention_alerts(conn, mention_id=mention_id, settings=settings, now=now)
-    realerted = _hand_back_to_alert_stage(conn, mention_id=mention_id)
+    realerted = hand_back_to_alert_stage(conn, mention_id=mention_id)
     refresh_mentions(conn, [mention_id])  # last: see monitor.storage.sentiment_hours
     return LabelEffects(profiles, withdrawn, reopened, realerted)
 
 
-def _hand_back_to_alert_stage(conn: Connection, *, mention_id: int) -> int:
-    """Clear `alerted_at` and any claim of the mention and of the mentions that cause its author's segment
-    changes from its time on. Returns how many mentions the alert stage will evaluate again."""
-    created_at = conn.execute(sa.select(_MENTION.c.created_at).where(_MENTION.c.id == mention_id)).scalar()
-    if created_at is None:
-        return 0
-    author = (
-        sa.select(_IDENTITY.c.author_id)
-        .join(_MENTION, _MENTION.c.author_identity_id == _IDENTITY.c.id)
-        .where(_MENTION.c.id == mention_id)
-        .scalar_subquery()
-    )
-    changed_by = sa.select(_CHANGES.c.mention_id).where(
-        _CHANGES.c.author_id == author,
-        _CHANGES.c.changed_at >= created_at,
-        _CHANGES.c.mention_id.is_not(None),
-    )
-    # a worker holding one of them may have read the old label: without its claim it cannot stamp the
-    # row, so the row is done again (every stage is idempotent)
-    result = conn.execute(
-        sa.update(_MENTION)
-        .where(sa.or_(_MENTION.c.id == mention_id, _MENTION.c.id.in_(changed_by)))
-        .values(alerted_at=None, claimed_by=None, claim_expires_at=None)
-    )
-    return int(result.rowcount)
+def _check_visible(conn: Connection, mention_id: int, scope: BrandScope | None) -> None:
+    """Raises UnknownMentionError, or ForbiddenBrandError for a mention outside `scope`."""
+    session = Session(bind=conn)
+    if not mention_exists(session, mention_id):
+        raise UnknownMentionError(mention_id)
+    if scope is not None and not scope.may_see_any(mention_brand_ids(session, mention_id)):
+        raise ForbiddenBrandError(
+            f"mention {mention_id} is not about brand {scope.brand!r} or its competitors, "
+            "which this API key is limited to; use a key made for its brand or without --brand"
+        )
+
+
+def label_mention(
+    engine: Engine,
+    *,
+    mention_id: int,
+    sentiment: str | None,
+    intent: str | None,
+    labeled_by: str,
+    scope: BrandScope | None,
+    settings: Settings,
+    now: datetime,
+) -> LabelEffects:
+    """A person's correction (PUT /mentions/{id}/label), in one transaction with all that follows."""
+    with engine.begin() as conn:
+        _check_visible(conn, mention_id, scope)
+        return apply_label(
+            conn,
+            mention_id=mention_id,
+            sentiment=sentiment,
+            intent=intent,
+            labeled_by=labeled_by,
+            settings=settings,
+            now=now,
+        )
+
+
+def unlabel_mention(
+    engine: Engine, *, mention_id: int, scope: BrandScope | None, settings: Settings, now: datetime
+) -> LabelEffects | None:
+    """Undo a correction (DELETE /mentions/{id}/label); None when the mention has no label."""
+    with engine.begin() as conn:
+        _check_visible(conn, mention_id, scope)
+        return remove_label(conn, mention_id=mention_id, settings=settings, now=now)
