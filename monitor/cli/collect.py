@@ -6,7 +6,7 @@ import json
 from typing import Annotated
 
 import typer
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from monitor.cli.context import console, open_database, state, wom_command
@@ -92,22 +92,24 @@ def register(app: typer.Typer) -> None:
             )
         engine = open_database(settings)
         mark_stale_runs(engine, older_than=DEFAULT_STALE_AFTER)  # runs left by a killed process
-        runner = SourceRunner(engine, settings)
         reports: list[SourceReport] = []
-        with Progress(
-            SpinnerColumn(),
-            TextColumn("{task.description}", markup=False),
-            TextColumn("{task.fields[found]}", markup=False),
-            TimeElapsedColumn(),
-            console=console,
-            disable=quiet,
-            transient=True,
-        ) as progress:
+        with (
+            SourceRunner(engine, settings) as runner,
+            Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}", markup=False),
+                TextColumn("{task.fields[found]}", markup=False),
+                TimeElapsedColumn(),
+                console=console,
+                disable=quiet,
+                transient=True,
+            ) as progress,
+        ):
             for name in names:
                 task = progress.add_task(name, total=None, found="")
 
                 def on_page(
-                    query: BrandQuery, result: CollectResult, task: int = task, name: str = name
+                    query: BrandQuery, result: CollectResult, task: TaskID = task, name: str = name
                 ) -> None:
                     progress.update(
                         task,

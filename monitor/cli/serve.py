@@ -14,6 +14,7 @@ import uvicorn
 from sqlalchemy.engine import Engine
 
 from monitor.cli.context import configure_logging, console, literal, open_database, state, wom_command
+from monitor.collectors.runner import SourceRunner
 from monitor.config import Settings
 from monitor.scheduler import SchedulerService
 from monitor.service.schedule import scheduled_jobs
@@ -77,11 +78,13 @@ def run_service(settings: Settings, engine: Engine, *, with_scheduler: bool) -> 
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _raise_terminated)
     service = None
+    runner = None
     terminated = False
     try:
         if with_scheduler:
+            runner = SourceRunner(engine, settings)
             service = SchedulerService(
-                scheduled_jobs(settings, engine), engine=engine, lock=LeaderLock(engine)
+                scheduled_jobs(settings, engine, runner=runner), engine=engine, lock=LeaderLock(engine)
             )
             leads = service.start()
             console.print(
@@ -98,6 +101,8 @@ def run_service(settings: Settings, engine: Engine, *, with_scheduler: bool) -> 
     finally:
         if service is not None:
             service.shutdown(wait=True)  # releases the lock, so a follower takes over at its next try
+        if runner is not None:
+            runner.close()  # the collectors' sessions, once no job uses them
     if terminated:
         signal.raise_signal(signal.SIGTERM)  # end as killed by SIGTERM, the status uvicorn meant to give
 

@@ -152,6 +152,10 @@ class AppStoreCollector:
         self.base_url = base_url.rstrip("/")
         self._now = now or (lambda: datetime.now(UTC))
 
+    def close(self) -> None:
+        """Closes the HTTP client's connections; safe to call again."""
+        self.http.close()
+
     def _entries(self, app_id: str, country: str, page: int) -> list[Any]:
         url = f"{self.base_url}/{country}/rss/customerreviews/page={page}/id={app_id}/sortby=mostrecent/json"
         where = f"app {app_id} in storefront {country}, page {page}"
@@ -209,7 +213,8 @@ class AppStoreCollector:
 
 
 def _build(ctx: SourceContext) -> AppStoreCollector:
-    return AppStoreCollector(ctx.http(), base_url=ctx.base_url(DEFAULT_BASE_URL), now=ctx.now)
+    base_url = ctx.base_url(DEFAULT_BASE_URL)
+    return AppStoreCollector(ctx.http(), base_url=base_url, now=ctx.now)
 
 
 def _queries(brand_id: int, brand: BrandSettings, options: AppStoreBrand) -> list[BrandQuery]:

@@ -53,11 +53,15 @@ class Page:
 
 
 class Collector(Protocol):
-    """One platform. `pages` yields pages newest-cursor-last; it may raise CollectorError subclasses."""
+    """One platform. `pages` yields pages newest-cursor-last; it may raise CollectorError subclasses.
+
+    `close` releases the HTTP sessions the collector holds; it may be called more than once."""
 
     source: str
 
     def pages(self, query: BrandQuery, cursor: Mapping[str, Any]) -> Iterator[Page]: ...
+
+    def close(self) -> None: ...
 
 
 @dataclass(slots=True)

@@ -282,6 +282,10 @@ class BlueskyCollector:
         self.max_pages = max_pages
         self._now = now or (lambda: datetime.now(UTC))
 
+    def close(self) -> None:
+        """Closes the atproto client's HTTP connections; safe to call again."""
+        self.client.request.close()
+
     def _masked(self, text: str) -> str:
         return text.replace(self._app_password, "***") if self._app_password else text
 

@@ -196,6 +196,10 @@ class GooglePlayCollector:
         self.reviews_per_run = reviews_per_run
         self._now = now or (lambda: datetime.now(UTC))
 
+    def close(self) -> None:
+        """Closes the HTTP client's connections; safe to call again."""
+        self.http.close()
+
     def _post(self, app_id: str, lang: str, country: str, count: int, token: str | None) -> str:
         # the library's URL with the configured base in place of its hard-coded host
         url = self.base_url + Formats.Reviews.build(lang=lang, country=country).removeprefix(
@@ -266,9 +270,10 @@ class GooglePlayCollector:
 def _build(ctx: SourceContext) -> GooglePlayCollector:
     settings = ctx.settings
     per_run = settings.reviews_per_run if isinstance(settings, GooglePlaySource) else 200
+    base_url = ctx.base_url(DEFAULT_BASE_URL)
     return GooglePlayCollector(
         PlayHttp(ctx.policy, transport=ctx.transport),
-        base_url=ctx.base_url(DEFAULT_BASE_URL),
+        base_url=base_url,
         reviews_per_run=per_run,
         now=ctx.now,
     )

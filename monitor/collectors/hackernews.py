@@ -119,6 +119,10 @@ class HackerNewsCollector:
         self._now = now or (lambda: datetime.now(UTC))
         self._karma: dict[str, int | None] = {}  # per process: karma moves slowly
 
+    def close(self) -> None:
+        """Closes the HTTP client's connections; safe to call again."""
+        self.http.close()
+
     def _author_karma(self, username: str) -> int | None:
         """The author's karma from `/users/{name}`, None when the lookup fails (the page is kept without it)."""
         if username not in self._karma:
@@ -206,7 +210,8 @@ class HackerNewsCollector:
 
 
 def _build(ctx: SourceContext) -> HackerNewsCollector:
-    return HackerNewsCollector(ctx.http(), base_url=ctx.base_url(DEFAULT_BASE_URL), now=ctx.now)
+    base_url = ctx.base_url(DEFAULT_BASE_URL)
+    return HackerNewsCollector(ctx.http(), base_url=base_url, now=ctx.now)
 
 
 def _queries(brand_id: int, brand: BrandSettings, options: HackerNewsBrand) -> list[BrandQuery]:

@@ -70,6 +70,7 @@ class SafeHttp:
         return self._client.post(self.policy.check(url), content=content, headers=headers)
 
     def close(self) -> None:
+        """Closes the client's connections; safe to call again."""
         self._client.close()
 
     def __enter__(self) -> SafeHttp:

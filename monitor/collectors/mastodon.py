@@ -282,6 +282,12 @@ class MastodonCollector:
             self._clients[key] = (api, session)
         return self._clients[key]
 
+    def close(self) -> None:
+        """Closes every instance's session; a later request opens a new one."""
+        clients, self._clients = self._clients, {}
+        for _, session in clients.values():
+            session.close()
+
     def _retry_at(self, reset_header: str) -> datetime:
         now = self._now()
         try:

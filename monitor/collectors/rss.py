@@ -219,6 +219,10 @@ class RssCollector:
         self.base_url = base_url.rstrip("/") if base_url else None
         self._now = now or (lambda: datetime.now(UTC))
 
+    def close(self) -> None:
+        """Closes the HTTP client's connections; safe to call again."""
+        self.http.close()
+
     def _request_url(self, feed_url: str) -> str:
         if self.base_url is None:
             return feed_url

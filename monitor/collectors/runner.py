@@ -12,6 +12,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,6 +22,7 @@ from sqlalchemy.engine import Engine
 
 from monitor.collectors.base import (
     BrandQuery,
+    Collector,
     CollectorError,
     CollectResult,
     MissingCredentialError,
@@ -108,7 +110,10 @@ def _utcnow() -> datetime:
 
 
 class SourceRunner:
-    """Builds each source's collector once (sessions are reused across runs) and runs it on demand."""
+    """Builds each source's collector once (sessions are reused across runs) and runs it on demand.
+
+    `close()` (or leaving a `with` block) closes the collectors built so far; use it when the process
+    or the command ends."""
 
     def __init__(
         self,
@@ -128,7 +133,7 @@ class SourceRunner:
         self.sleep = sleep
         self.transport = transport
         self.policy = OutboundPolicy.from_hosts(settings.collectors.allow_private_hosts, resolver=resolver)
-        self._collectors: dict[str, Any] = {}
+        self._collectors: dict[str, Collector] = {}
         self._brand_ids: dict[str, int] | None = None
 
     def streams(self, spec: SourceSpec, only_brand: str | None = None) -> list[BrandQuery]:
@@ -143,7 +148,20 @@ class SourceRunner:
                 queries.extend(spec.queries(self._brand_ids[entry.name], entry, options))
         return queries
 
-    def _collector(self, spec: SourceSpec) -> Any:
+    def close(self) -> None:
+        """Closes every collector built so far, even when one fails to; a later run builds anew."""
+        collectors, self._collectors = self._collectors, {}
+        with ExitStack() as stack:
+            for collector in collectors.values():
+                stack.callback(collector.close)
+
+    def __enter__(self) -> SourceRunner:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def _collector(self, spec: SourceSpec) -> Collector:
         if spec.name not in self._collectors:
             context = SourceContext(
                 name=spec.name,
@@ -219,7 +237,7 @@ class SourceRunner:
 
     def _run_stream(
         self,
-        collector: Any,
+        collector: Collector,
         query: BrandQuery,
         stream: StreamReport,
         on_page: Callable[[BrandQuery, CollectResult], None] | None,
@@ -248,7 +266,7 @@ class SourceRunner:
 
     def _attempt(
         self,
-        collector: Any,
+        collector: Collector,
         query: BrandQuery,
         stream: StreamReport,
         on_page: Callable[[BrandQuery, CollectResult], None] | None,

@@ -44,7 +44,9 @@ class SourceContext:
         return self.policy.check(self.settings.base_url or default).rstrip("/")
 
     def http(self, *, max_bytes: int = MAX_RESPONSE_BYTES) -> SafeHttp:
-        """SafeHttp on the policy: checked and pinned connections, a total deadline, `max_bytes` decoded."""
+        """SafeHttp on the policy: checked and pinned connections, a total deadline, `max_bytes` decoded.
+
+        A build function calls it after `base_url` and `secret`, whose refusals would leak the client."""
         return SafeHttp(self.policy, transport=self.transport, max_bytes=max_bytes)
 
     def secret(self, variable: str) -> str:

@@ -160,6 +160,10 @@ class TrustpilotCollector:
         self.max_pages = max_pages
         self._now = now or (lambda: datetime.now(UTC))
 
+    def close(self) -> None:
+        """Closes the HTTP client's connections; safe to call again."""
+        self.http.close()
+
     def __repr__(self) -> str:  # never show the key
         return f"TrustpilotCollector(base_url={self.base_url!r})"
 
@@ -218,12 +222,9 @@ class TrustpilotCollector:
 
 
 def _build(ctx: SourceContext) -> TrustpilotCollector:
-    return TrustpilotCollector(
-        ctx.http(),
-        api_key=ctx.secret(API_KEY_VARIABLE),
-        base_url=ctx.base_url(DEFAULT_BASE_URL),
-        now=ctx.now,
-    )
+    api_key = ctx.secret(API_KEY_VARIABLE)
+    base_url = ctx.base_url(DEFAULT_BASE_URL)
+    return TrustpilotCollector(ctx.http(), api_key=api_key, base_url=base_url, now=ctx.now)
 
 
 def _queries(brand_id: int, brand: BrandSettings, options: TrustpilotBrand) -> list[BrandQuery]:

@@ -89,6 +89,10 @@ class XCollector:
         self.max_pages = max_pages
         self._now = now or (lambda: datetime.now(UTC))
 
+    def close(self) -> None:
+        """Closes the X client's session; safe to call again."""
+        self.client.session.close()
+
     def pages(self, query: BrandQuery, cursor: Mapping[str, Any]) -> Iterator[Page]:
         if query.options.get("stream") == "mentions":
             yield from self._mentions(query, cursor)

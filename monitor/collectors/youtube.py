@@ -115,6 +115,10 @@ class YouTubeCollector:
         self._now = now or (lambda: datetime.now(UTC))
         self._reach: dict[str, tuple[int | None, datetime]] = {}
 
+    def close(self) -> None:
+        """Closes the API client's connections; safe to call again."""
+        self.api.http.close()
+
     def pages(self, query: BrandQuery, cursor: Mapping[str, Any]) -> Iterator[Page]:
         self.api.quota.absorb(cursor.get("quota"))
         state = _StreamState.from_cursor(cursor)
@@ -336,10 +340,11 @@ def _build(ctx: SourceContext) -> YouTubeCollector:
     api_key = ctx.secret(API_KEY_VARIABLE)
     settings = ctx.settings
     daily_quota = int(getattr(settings, "daily_quota", 10_000))
+    base_url = ctx.base_url(DEFAULT_BASE_URL)
     api = YouTubeApi(
         ctx.http(),
         api_key=api_key,
-        base_url=ctx.base_url(DEFAULT_BASE_URL),
+        base_url=base_url,
         quota=QuotaMeter(daily_quota, ctx.now),
         now=ctx.now,
     )

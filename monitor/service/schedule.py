@@ -25,8 +25,12 @@ def collect_job_name(source: str) -> str:
     return f"collect-{source}"
 
 
-def scheduled_jobs(settings: Settings, engine: Engine) -> list[ScheduledJob]:
-    """The jobs `wom run` schedules, built from the config: pipeline, alert e-mails, retention, collectors."""
+def scheduled_jobs(
+    settings: Settings, engine: Engine, *, runner: SourceRunner | None = None
+) -> list[ScheduledJob]:
+    """The jobs `wom run` schedules, built from the config: pipeline, alert e-mails, retention, collectors.
+
+    The collector jobs run on `runner` (a new one when None), which the caller closes once they stop."""
     pipeline = make_pipeline(settings, engine)
 
     def run_pipeline() -> JobResult:
@@ -46,15 +50,17 @@ def scheduled_jobs(settings: Settings, engine: Engine) -> list[ScheduledJob]:
         jobs.append(ScheduledJob("deliver-alerts", deliver, 60, "maintenance"))
     if settings.privacy.retention_days:
         jobs.append(ScheduledJob("retention", retain, 3600, "maintenance"))
-    jobs.extend(collector_jobs(settings, engine))
+    jobs.extend(collector_jobs(settings, engine, runner=runner))
     return jobs
 
 
-def collector_jobs(settings: Settings, engine: Engine) -> list[ScheduledJob]:
-    """One job per source some brand is collected from, at the source's interval.
+def collector_jobs(
+    settings: Settings, engine: Engine, *, runner: SourceRunner | None = None
+) -> list[ScheduledJob]:
+    """One job per source some brand is collected from, at the source's interval, run on `runner`.
 
     A source that is disabled or lacks its credentials is not scheduled; `wom status` says why."""
-    runner = SourceRunner(engine, settings)
+    runner = runner or SourceRunner(engine, settings)
     jobs: list[ScheduledJob] = []
     for health in source_health(settings, engine):
         if health.state == "disabled":
