@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import ssl
 import typing
-import zlib
 from collections.abc import Iterable
 
 import httpcore
@@ -26,12 +25,11 @@ from monitor.collectors.limits import (
     TOTAL_DEADLINE_SECONDS,
     DeadlineExceededError,
     ResponseTooLargeError,
-    UnsupportedEncodingError,
     deadline_left,
-    read_capped,
     total_deadline,
 )
 from monitor.collectors.outbound import OutboundPolicy
+from monitor.collectors.pinning import BodyErrors, connect_checked, read_body
 
 __all__ = ["BoundedTransport", "PinnedTransport", "ResponseTooLargeHttpError", "bounded_transport"]
 
@@ -95,21 +93,24 @@ class _PinnedBackend(httpcore.NetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.NetworkStream:
-        error: Exception | None = None
-        for address in self._policy.addresses(host, port):  # raises BlockedURLError
-            try:
-                stream = self._inner.connect_tcp(
-                    address,
-                    port,
-                    timeout=_left(timeout, httpcore.ConnectTimeout),
-                    local_address=local_address,
-                    socket_options=socket_options,
-                )
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as e:
-                error = e
-                continue
+        def connect(address: str) -> httpcore.NetworkStream:
+            stream = self._inner.connect_tcp(
+                address,
+                port,
+                timeout=_left(timeout, httpcore.ConnectTimeout),
+                local_address=local_address,
+                socket_options=socket_options,
+            )
             return _DeadlineStream(stream)
-        raise error or httpcore.ConnectError(f"no address to connect to for {host}")
+
+        return connect_checked(  # raises BlockedURLError
+            self._policy,
+            host,
+            port,
+            connect,
+            failed=(httpcore.ConnectError, httpcore.ConnectTimeout),
+            none_left=httpcore.ConnectError,
+        )
 
     def connect_unix_socket(
         self,
@@ -162,14 +163,13 @@ class BoundedTransport(httpx.BaseTransport):
             encoding = response.headers.get("content-encoding", "")
             if response.is_stream_consumed:  # built in memory (a replaying transport), read and decoded
                 chunks, encoding = [response.content], ""
+            errors = BodyErrors(
+                too_large=lambda message: ResponseTooLargeHttpError(message, request=request),
+                timed_out=lambda message: httpx.ReadTimeout(message, request=request),
+                undecodable=lambda message: httpx.DecodingError(message, request=request),
+            )
             try:
-                body = read_capped(chunks, content_encoding=encoding, cap=self.max_bytes)
-            except ResponseTooLargeError as e:
-                raise ResponseTooLargeHttpError(str(e), request=request) from e
-            except DeadlineExceededError as e:
-                raise httpx.ReadTimeout(str(e), request=request) from e
-            except (UnsupportedEncodingError, zlib.error) as e:
-                raise httpx.DecodingError(str(e), request=request) from e
+                body = read_body(chunks, content_encoding=encoding, cap=self.max_bytes, errors=errors)
             finally:
                 response.close()
         headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _DROPPED_HEADERS]

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import socket
 import ssl
-import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -32,14 +31,12 @@ from monitor.collectors.limits import (
     ACCEPT_ENCODING,
     MAX_RESPONSE_BYTES,
     TOTAL_DEADLINE_SECONDS,
-    DeadlineExceededError,
     ResponseTooLargeError,
-    UnsupportedEncodingError,
     deadline_left,
-    read_capped,
     total_deadline,
 )
 from monitor.collectors.outbound import BlockedURLError, OutboundPolicy
+from monitor.collectors.pinning import BodyErrors, connect_checked, read_body
 
 __all__ = ["PinnedSession", "ResponseTooLargeRequestsError"]
 
@@ -68,31 +65,24 @@ def _within_deadline(sock: socket.socket) -> Iterator[None]:
 
 
 class _DeadlineSocket(socket.socket):
-    def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
-        with _within_deadline(self):
-            return super().recv_into(buffer, nbytes, flags)
+    """Reads and writes shortened to what is left of the deadline; arguments pass through as given,
+    since a plain and a TLS socket default them differently."""
 
-    def recv(self, bufsize: int, flags: int = 0) -> bytes:
+    def recv_into(self, *args: Any, **kwargs: Any) -> int:
         with _within_deadline(self):
-            return super().recv(bufsize, flags)
+            return super().recv_into(*args, **kwargs)
 
-    def sendall(self, data: Any, flags: int = 0) -> None:
+    def recv(self, *args: Any, **kwargs: Any) -> bytes:
         with _within_deadline(self):
-            super().sendall(data, flags)
+            return super().recv(*args, **kwargs)
 
-
-class _DeadlineSSLSocket(ssl.SSLSocket):
-    def recv_into(self, buffer: Any, nbytes: int | None = None, flags: int = 0) -> int:
+    def sendall(self, *args: Any, **kwargs: Any) -> None:
         with _within_deadline(self):
-            return super().recv_into(buffer, nbytes, flags)  # type: ignore[arg-type]
+            super().sendall(*args, **kwargs)
 
-    def recv(self, buflen: int = 1024, flags: int = 0) -> bytes:
-        with _within_deadline(self):
-            return super().recv(buflen, flags)
 
-    def sendall(self, data: Any, flags: int = 0) -> None:
-        with _within_deadline(self):
-            super().sendall(data, flags)
+class _DeadlineSSLSocket(_DeadlineSocket, ssl.SSLSocket):
+    pass
 
 
 class _PinnedConnection(HTTPConnection):
@@ -105,20 +95,26 @@ class _PinnedConnection(HTTPConnection):
             self.ssl_context = self.ssl_context or create_urllib3_context()
             self.ssl_context.sslsocket_class = _DeadlineSSLSocket
         try:
-            addresses = self.policy.addresses(self._dns_host, self.port)
+            return connect_checked(
+                self.policy,
+                self._dns_host,
+                self.port,
+                self._connect_to,
+                failed=(ConnectTimeoutError, NewConnectionError),
+                none_left=lambda message: NewConnectionError(self, message),
+            )
         except BlockedURLError as e:
             raise NewConnectionError(self, str(e)) from e
-        error: Exception | None = None
-        for address in addresses:
-            try:
-                return self._connect_to(address)
-            except TimeoutError as e:
-                error = ConnectTimeoutError(self, f"connection to {self.host} timed out ({e})")
-            except OSError as e:
-                error = NewConnectionError(self, f"failed to connect to {self.host}: {e}")
-        raise error or NewConnectionError(self, f"no address to connect to for {self.host}")
 
     def _connect_to(self, address: str) -> socket.socket:
+        try:
+            return self._open(address)
+        except TimeoutError as e:
+            raise ConnectTimeoutError(self, f"connection to {self.host} timed out ({e})") from e
+        except OSError as e:
+            raise NewConnectionError(self, f"failed to connect to {self.host}: {e}") from e
+
+    def _open(self, address: str) -> socket.socket:
         family = socket.AF_INET6 if ":" in address else socket.AF_INET
         sock = _DeadlineSocket(family, socket.SOCK_STREAM)
         try:
@@ -202,19 +198,21 @@ class PinnedSession(requests.Session):
             response = super().send(request, **kwargs)
             if response._content is not False:  # already read (a redirect hop, a test's stand-in)
                 return response
+            errors = BodyErrors(
+                too_large=lambda message: ResponseTooLargeRequestsError(message, response=response),
+                timed_out=lambda message: requests.exceptions.ReadTimeout(message, response=response),
+                undecodable=lambda message: requests.exceptions.ContentDecodingError(
+                    message, response=response
+                ),
+            )
             try:
-                response._content = read_capped(
+                response._content = read_body(
                     _raw_chunks(response),
                     content_encoding=response.headers.get("content-encoding", ""),
                     cap=self.max_bytes,
+                    errors=errors,
                 )
                 response._content_consumed = True  # so that closing hands the connection back for reuse
-            except ResponseTooLargeError as e:
-                raise ResponseTooLargeRequestsError(str(e), response=response) from e
-            except DeadlineExceededError as e:
-                raise requests.exceptions.ReadTimeout(str(e), response=response) from e
-            except (UnsupportedEncodingError, zlib.error) as e:
-                raise requests.exceptions.ContentDecodingError(str(e), response=response) from e
             finally:
                 response.close()
         return response
