@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -28,7 +28,6 @@ __all__ = [
     "Backlog",
     "BrandCount",
     "JobRunOut",
-    "SourceHealth",
     "SourceOut",
     "StatusReport",
     "backlog",
@@ -51,9 +50,9 @@ class JobRunOut(BaseModel):
     error: str
 
 
-class SourceOut(BaseModel):
+class SourceOut(BaseModel):  # how one configured source stands (no docstring: it would enter the API schema)
     source: str
-    state: str
+    state: str  # ok, disabled, backing_off, silent, failing, never_run
     message: str
     brands: list[str]
     backoff_until: datetime | None
@@ -69,23 +68,6 @@ class StatusReport(BaseModel):
     tables: dict[str, int]
     jobs: list[JobRunOut]
     sources: list[SourceOut]
-
-
-@dataclass(frozen=True, slots=True)
-class SourceHealth:
-    source: str
-    state: str  # ok, disabled, backing_off, silent, failing, never_run
-    message: str
-    brands: list[str]
-    backoff_until: datetime | None
-    consecutive_failures: int
-    last_run_at: datetime | None
-    last_success_at: datetime | None
-    last_found_at: datetime | None
-    found_total: int
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def _brands_of(settings: Settings, source: str) -> list[str]:
@@ -134,19 +116,19 @@ def source_health(
     *,
     environ: Mapping[str, str] | None = None,
     now: datetime | None = None,
-) -> list[SourceHealth]:
+) -> list[SourceOut]:
     """One entry per source some brand is collected from, in the registry's order."""
     now = now or datetime.now(UTC)
     environ = os.environ if environ is None else environ
     states = load_states(engine)
-    health: list[SourceHealth] = []
+    health: list[SourceOut] = []
     for source in configured_sources(settings):
         status = states.get(source, SourceStatus(source))
         state, message = _state(
             settings, source, status, missing=_missing_credentials(source, environ), now=now
         )
         health.append(
-            SourceHealth(
+            SourceOut(
                 source=source,
                 state=state,
                 message=message,
@@ -183,7 +165,7 @@ def status_report(
         schema_current=schema_current,
         tables={t.name: int(n) for t, n in zip(tables, counts, strict=True)},
         jobs=[JobRunOut.model_validate(run, from_attributes=True) for run in runs],
-        sources=[SourceOut(**health.as_dict()) for health in sources],
+        sources=sources,
     )
 
 
