@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -156,7 +156,7 @@ def api_access(
 CurrentKey = Annotated[Principal, Depends(api_access)]
 
 
-def require_role(role: Role) -> Callable[..., Principal]:
+def require_role(role: Role) -> Callable[..., Awaitable[Principal]]:
     """A dependency for routes that need more than reading (`manager`: write mentions, labels, merge/split
     authors; `admin`: forget authors). Raises ApiError 403 for a key of a lower role; returns the key."""
 

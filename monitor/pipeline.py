@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from monitor.alerts.rules import AlertDraft
@@ -57,9 +58,7 @@ class StageResult:
     detail: dict[str, int] = field(default_factory=dict)
 
 
-def _insert(conn: Connection, table: sa.Table) -> sa.Insert:
-    from sqlalchemy.dialects import postgresql, sqlite
-
+def _insert(conn: Connection, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
     return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
 
 

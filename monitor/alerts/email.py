@@ -298,8 +298,10 @@ def _wire_form(message: EmailMessage) -> tuple[bytes, str, list[str], bool]:
             "the message has no From or no To address; check smtp.sender and alerts.email_to", permanent=True
         )
     international = not all(address.isascii() for address in (from_address, *to_addresses))
+    # EmailMessage() carries an EmailPolicy; only that kind of policy knows `utf8`
+    base = message.policy if isinstance(message.policy, policy.EmailPolicy) else policy.default
     try:
-        wire = message.as_bytes(policy=message.policy.clone(linesep="\r\n", utf8=international))
+        wire = message.as_bytes(policy=base.clone(linesep="\r\n", utf8=international))
     except (email.errors.MessageError, ValueError) as e:
         raise DeliveryError(
             f"the alert e-mail cannot be written ({type(e).__name__}: {plain_text(str(e), limit=200)}); "

@@ -79,7 +79,8 @@ def _mentions(conn: Connection, identity_ids: list[int]) -> list[dict[str, Any]]
         item["brands"] = brands.get(row["id"], [])
         # the last one is current; a label (a person's correction) wins over every model
         item["classifications"] = classifications.get(row["id"], [])
-        item["label"] = (labels.get(row["id"]) or [None])[0]
+        label = labels.get(row["id"])
+        item["label"] = label[0] if label else None
         mentions.append(item)
     return mentions
 

@@ -95,10 +95,10 @@ def split_author(
         )
     first = next(row for row in identities if row.id == wanted[0])
     new_id = conn.execute(
-        sa.insert(_AUTHOR).values(
-            display_name=first.name or first.handle, created_at=utcnow(), forgotten=False
-        )
-    ).inserted_primary_key[0]
+        sa.insert(_AUTHOR)
+        .values(display_name=first.name or first.handle, created_at=utcnow(), forgotten=False)
+        .returning(_AUTHOR.c.id)
+    ).scalar_one()
     conn.execute(sa.update(_IDENTITY).where(_IDENTITY.c.id.in_(wanted)).values(author_id=new_id))
     conn.execute(
         sa.update(_ALERT)

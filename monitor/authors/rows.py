@@ -20,7 +20,7 @@ _IDENTITY = table_of(AuthorIdentity)
 
 def lock_authors(
     conn: Connection, author_ids: Sequence[int], *, missing_ok: bool = False
-) -> dict[int, sa.Row[Any]]:
+) -> dict[int, sa.Row[Any, Any]]:
     """Lock the author rows (in id order, as the profile stage does, so the two never deadlock) until the
     transaction ends; returns id -> (id, display_name) of those that exist. Raises UnknownAuthorError
     for a missing id unless `missing_ok`."""
@@ -38,7 +38,7 @@ def lock_authors(
     return found
 
 
-def identities_of(conn: Connection, author_id: int) -> list[sa.Row[Any]]:
+def identities_of(conn: Connection, author_id: int) -> list[sa.Row[Any, Any, Any, Any, Any]]:
     """(id, source, identity_key, handle, name) of the author's identities, by id."""
     return list(
         conn.execute(

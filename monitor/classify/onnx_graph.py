@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import onnx
@@ -36,7 +37,7 @@ class _Graph:
         self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(value), name))
         return name
 
-    def op(self, op_type: str, inputs: list[str], stem: str | None = None, **attributes: object) -> str:
+    def op(self, op_type: str, inputs: list[str], stem: str | None = None, **attributes: Any) -> str:
         output = self.name(stem or op_type.lower())
         self.nodes.append(helper.make_node(op_type, inputs, [output], name=output, **attributes))
         return output

@@ -44,8 +44,8 @@ def register(app: typer.Typer) -> None:
         brands = Table(title="brands")
         for column in ("brand", "role", "mentions"):
             brands.add_column(column)
-        for item in work.brands:
-            brands.add_row(item.name, "competitor" if item.competitor else "brand", f"{item.mentions:,}")
+        for brand in work.brands:
+            brands.add_row(brand.name, "competitor" if brand.competitor else "brand", f"{brand.mentions:,}")
         console.print(brands)
         counts = Table(title="counts")
         counts.add_column("what")

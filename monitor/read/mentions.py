@@ -280,7 +280,7 @@ def _mentions_query(shown: frozenset[int] | None = None) -> Select[Any]:
             _MENTION.c.reach,
             _MENTION.c.engagement,
             _MENTION.c.rating,
-            AuthorIdentity.author_id,
+            col(AuthorIdentity.author_id),
             _CLASSIFICATION.c.model_name,
             _CLASSIFICATION.c.model_version,
             _CLASSIFICATION.c.lang.label("model_lang"),
@@ -323,7 +323,7 @@ def list_mentions(
             .where(*_link_conditions(filters), *_conditions(filters))
         )
     else:
-        at, item_id = col(Mention.created_at), col(Mention.id)
+        at, item_id = _MENTION.c.created_at, _MENTION.c.id
         statement = _mentions_query(shown).where(*_conditions(filters))
     statement = statement.order_by(at.desc(), item_id.desc()).limit(limit + 1)
     if cursor is not None:
@@ -357,6 +357,6 @@ def mention_brand_ids(session: Session, mention_id: int) -> list[int]:
     """The ids of the brands mention `mention_id` is matched to."""
     return list(
         session.execute(
-            sa_select(MentionBrand.brand_id).where(col(MentionBrand.mention_id) == mention_id)
+            sa_select(col(MentionBrand.brand_id)).where(col(MentionBrand.mention_id) == mention_id)
         ).scalars()
     )

@@ -148,13 +148,16 @@ def _evidence(session: Session, mention_ids: set[int]) -> dict[int, EvidenceOut]
     if not mention_ids:
         return {}
     # plain columns, not Mention objects: a top-20 list shows up to 100 of them
-    statement = select(
+    statement = sa.select(
         col(Mention.id), col(Mention.source), col(Mention.url), col(Mention.text), col(Mention.created_at)
     ).where(col(Mention.id).in_(mention_ids))
-    return {
-        mention_id: EvidenceOut(mention_id=mention_id, source=source, url=url, text=text, created_at=created)
-        for mention_id, source, url, text, created in session.connection().execute(statement).all()
-    }
+    evidence: dict[int, EvidenceOut] = {}
+    for mention_id, source, url, text, created in session.connection().execute(statement).all():
+        assert mention_id is not None  # the primary key; the model's `int | None` is for unsaved rows
+        evidence[mention_id] = EvidenceOut(
+            mention_id=mention_id, source=source, url=url, text=text, created_at=created
+        )
+    return evidence
 
 
 def rank_authors(

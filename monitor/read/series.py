@@ -9,7 +9,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, case, func, literal
+from sqlalchemy import ColumnElement, SQLColumnExpression, case, func, literal
 from sqlmodel import Session, col, select
 
 from monitor.errors import RangeTooLongError
@@ -114,7 +114,7 @@ def _bucket(start: datetime, counts: dict[str, int]) -> SentimentBucket:
 
 
 def _bucket_of(
-    starts: list[datetime], low: int, high: int, moment: ColumnElement[datetime]
+    starts: list[datetime], low: int, high: int, moment: SQLColumnExpression[datetime]
 ) -> ColumnElement[int]:
     """The index i in [low, high) whose bucket holds `moment`, as a balanced tree of CASEs."""
     if high - low == 1:
@@ -152,6 +152,7 @@ def _hour_counts(
         connection = session.connection()
         statement = select(epoch_seconds(connection, col(SentimentHour.hour)), *columns).where(*in_range)
         sums: dict[int, list[int]] = {}
+        per_sentiment: list[int]
         for hour, *per_sentiment in connection.execute(statement).all():
             total = sums.setdefault(bisect_right(edges, hour) - 1, [0] * len(SENTIMENT_COLUMNS))
             for position, count in enumerate(per_sentiment):
@@ -225,7 +226,7 @@ def _mention_counts(
         .where(link.brand_id.in_([b.id for b in brands]), link.created_at >= since, link.created_at < until)
         .group_by(link.brand_id)
     )
-    return dict(session.connection().execute(statement).all())  # type: ignore[arg-type]
+    return dict(session.connection().execute(statement).all())
 
 
 def _hour_volumes(

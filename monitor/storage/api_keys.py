@@ -76,7 +76,7 @@ def key_digest(key: str) -> str:
 
 def role_allows(role: str, needed: Role) -> bool:
     """True when `role` ranks at least `needed` (viewer < manager < admin)."""
-    return role in ROLES and ROLES.index(role) >= ROLES.index(needed)  # type: ignore[arg-type]
+    return role in ROLES and ROLES.index(role) >= ROLES.index(needed)
 
 
 def _info(row: Any, brand: str | None) -> ApiKeyInfo:
@@ -85,7 +85,7 @@ def _info(row: Any, brand: str | None) -> ApiKeyInfo:
     return ApiKeyInfo(
         id=row.id,
         prefix=row.prefix,
-        role=row.role,  # type: ignore[arg-type]
+        role=row.role,
         brand=brand,
         brand_id=row.brand_id,
         label=row.label,

@@ -25,6 +25,7 @@ import socket
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -43,6 +44,11 @@ _log = logging.getLogger("wom.scheduler")
 # libpq keepalives: a leader whose host vanishes (no FIN) loses its session within ~30 s, not hours
 _PG_KEEPALIVES = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3}
 _PG_APPLICATION_NAME_MAX = 63  # NAMEDATALEN - 1; longer names are truncated by the server
+
+
+class _Lease(NamedTuple):
+    owner: str
+    expires_at: datetime
 
 
 def make_owner() -> str:
@@ -212,16 +218,17 @@ class LeaderLock:
             )
             return conn.execute(insert_stmt.on_conflict_do_nothing(index_elements=["name"])).rowcount == 1
 
-    def _lease_row(self) -> sa.Row[tuple[str, datetime]] | None:
+    def _lease_row(self) -> _Lease | None:
         with self.engine.connect() as conn:
             query = sa.select(_LEASE.c.owner, _LEASE.c.expires_at).where(_LEASE.c.name == self.name)
-            return conn.execute(query).first()
+            row = conn.execute(query).first()
+        return None if row is None else _Lease(owner=row.owner, expires_at=row.expires_at)
 
     def _lease_holder(self) -> str | None:
         row = self._lease_row()
         if row is None or row.expires_at <= self.clock():
             return None
-        return str(row.owner)
+        return row.owner
 
     # --- PostgreSQL advisory lock --------------------------------------------------------------
 

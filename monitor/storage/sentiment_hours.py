@@ -84,7 +84,7 @@ def hour_of(conn: Connection, column: sa.ColumnElement[datetime]) -> sa.ColumnEl
     return sa.type_coerce(expression, UTCDateTime())
 
 
-def epoch_seconds(conn: Connection, column: sa.ColumnElement[datetime]) -> sa.ColumnElement[int]:
+def epoch_seconds(conn: Connection, column: sa.SQLColumnExpression[datetime]) -> sa.ColumnElement[int]:
     """SQL for a stored (naive UTC) time as whole seconds since 1970."""
     if conn.dialect.name == "postgresql":
         return sa.cast(sa.extract("epoch", column), sa.BigInteger)
@@ -105,7 +105,9 @@ SENTIMENT_COLUMNS = ("positive", "neutral", "negative", UNCLASSIFIED)
 HourRow = tuple[int, datetime, int, int, int, int]
 
 
-def _counted(conn: Connection, condition: sa.ColumnElement[bool]) -> sa.Select[HourRow]:
+def _counted(
+    conn: Connection, condition: sa.ColumnElement[bool]
+) -> sa.Select[int, datetime, int, int, int, int]:
     """brand_id, hour and the mentions per sentiment column, for the linked mentions matching `condition`."""
     sentiment = sa.func.coalesce(effective_classification().sentiment, sa.literal_column(f"'{UNCLASSIFIED}'"))
     rows = (
@@ -256,8 +258,8 @@ def stored_sentiment_hours(conn: Connection) -> SentimentCounts:
     )
     volumes = conn.execute(sa.select(_VOLUME.c.brand_id, _VOLUME.c.mentions).where(_VOLUME.c.mentions != 0))
     return SentimentCounts(
-        hours=sorted(tuple(row) for row in rows),  # type: ignore[misc]
-        brand_volumes=dict(volumes.all()),  # type: ignore[arg-type]
+        hours=sorted(tuple(row) for row in rows),
+        brand_volumes=dict(volumes.all()),
         links=stored_link_facts(conn),
     )
 
@@ -266,8 +268,9 @@ def computed_sentiment_hours(conn: Connection) -> SentimentCounts:
     """What a rebuild would store, without storing it (to compare with `stored_sentiment_hours`)."""
     volumes = conn.execute(sa.select(_LINK.c.brand_id, sa.func.count()).group_by(_LINK.c.brand_id)).all()
     return SentimentCounts(
-        hours=sorted(tuple(row) for row in conn.execute(_counted(conn, sa.true()))),  # type: ignore[misc]
-        brand_volumes=dict(volumes),  # type: ignore[arg-type]
+        # (*row,) keeps the column types for mypy, tuple(row) does not
+        hours=sorted((*row,) for row in conn.execute(_counted(conn, sa.true()))),
+        brand_volumes=dict(volumes),
         links=computed_link_facts(conn),
     )
 

@@ -56,7 +56,7 @@ def _batches(
     order = rng.permutation(indices) if shuffle else np.asarray(indices)
     lengths = np.diff(split.offsets)[order]
     window = batch_size * 50
-    batches = []
+    batches: list[np.ndarray] = []
     for start in range(0, len(order), window):
         chunk = order[start : start + window]
         chunk = chunk[np.argsort(lengths[start : start + window], kind="stable")]
@@ -324,7 +324,7 @@ def train(
 def save_result(result: TrainResult, out_dir: Path, version: str) -> tuple[Path, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     npz_path, json_path = out_dir / ADAPTER_NPZ, out_dir / ADAPTER_JSON
-    np.savez_compressed(npz_path, **result.adapter)
+    np.savez_compressed(npz_path, **result.adapter)  # type: ignore[arg-type]  # mypy reads **arrays as a possible allow_pickle=
     json_path.write_text(
         json.dumps({"version": version, **result.metadata}, indent=2) + "\n", encoding="utf-8"
     )

@@ -166,7 +166,7 @@ def save_pack(pack: TrainPack, path: Path) -> None:
         "quantized": pack.quantized,
     }
     arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
-    np.savez_compressed(path, **arrays)
+    np.savez_compressed(path, **arrays)  # type: ignore[arg-type]  # mypy reads **arrays as a possible allow_pickle=
 
 
 def load_pack(path: Path) -> TrainPack:
