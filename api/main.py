@@ -1,4 +1,5 @@
-"""The HTTP app: the API under /api/v1, /healthz, /metrics, the dashboard at /, OpenAPI at /docs.
+"""The HTTP app: the API under /api/v1, /healthz, /metrics, OpenAPI at /docs, and the page routers it is
+given (`wom serve` gives it the dashboard's, see dashboards/site.py; the API knows no dashboard).
 
 Every route but /healthz and /docs needs an API key (api/auth.py).
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import gc
 import logging
-import os
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 
 import sqlalchemy as sa
@@ -30,14 +31,24 @@ from api.metrics import CONTENT_TYPE, HttpMetrics, MetricsMiddleware, get_metric
 from api.query_names import refuse_unknown_query_names
 from api.routes import alerts, author_profile, authors, brands, mentions, stats
 from api.security_headers import SecurityHeadersMiddleware
-from dashboards.app import dashboard_router
 from monitor import __version__
 from monitor.config import Settings
-from monitor.storage.db import read_only
+from monitor.storage.db import database_answers, read_only
 
-__all__ = ["API_PREFIX", "ErrorBody", "create_app"]
+__all__ = ["API_PREFIX", "API_ROUTERS", "ErrorBody", "PageRouter", "create_app", "settle_memory"]
 
 API_PREFIX = "/api/v1"
+# the /api/v1 routers, in the order /docs lists them
+API_ROUTERS: tuple[APIRouter, ...] = (
+    brands.router,
+    mentions.router,
+    alerts.router,
+    authors.router,
+    author_profile.router,
+    stats.router,
+)
+# builds a router of pages from the settings and the (read-only) engine, mounted at /
+PageRouter = Callable[[Settings, Engine], APIRouter]
 _log = logging.getLogger(__name__)
 
 _CODES = {
@@ -136,26 +147,11 @@ def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
 def healthz(engine: Annotated[Engine, Depends(get_engine)]) -> Health:
     """200 when a trivial query succeeds; 503 with the error shape when the database is unreachable."""
     try:
-        with engine.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
+        database_answers(engine)
     except sa.exc.SQLAlchemyError as e:
         _log.error("health check failed: %s", e)
         raise ApiError(503, code="database_unavailable", message=_DATABASE_DOWN) from e
     return Health(status="ok", database="ok")
-
-
-SETTINGS_VARIABLE = "WOM_SERVE_SETTINGS"
-
-
-def app_from_environment() -> FastAPI:
-    """The app for one of several `wom serve` worker processes: the parent passes its validated settings
-    in WOM_SERVE_SETTINGS (the child inherits the environment, so secrets stay where they were)."""
-    from monitor.storage.db import connect
-
-    settings = Settings.model_validate_json(os.environ[SETTINGS_VARIABLE])
-    app = create_app(settings, connect(settings.database.url))
-    settle_memory()
-    return app
 
 
 def settle_memory() -> None:
@@ -166,8 +162,15 @@ def settle_memory() -> None:
     gc.freeze()
 
 
-def create_app(settings: Settings, engine: Engine, *, include_dashboard: bool = True) -> FastAPI:
-    """The app over `engine`. `include_dashboard` mounts the HTML dashboard at /."""
+def create_app(
+    settings: Settings,
+    engine: Engine,
+    *,
+    api_routers: Sequence[APIRouter] = API_ROUTERS,
+    pages: Sequence[PageRouter] = (),
+) -> FastAPI:
+    """The app over `engine`: `api_routers` under /api/v1 (behind the key check), and each of `pages`
+    mounted at /."""
     access = AccessControl(requests_per_minute=settings.api.requests_per_minute, engine=engine)
     engine = read_only(engine)  # on SQLite, reads then never wait for (or block) the pipeline's writes
     app = FastAPI(title="wom", version=__version__, docs_url="/docs", redoc_url=None)
@@ -175,13 +178,10 @@ def create_app(settings: Settings, engine: Engine, *, include_dashboard: bool = 
     app.state.engine = engine
     app.state.access = access
     app.state.metrics = HttpMetrics()
-    dashboard = [("/", ["GET"]), ("/static/{path:path}", ["GET", "HEAD"])] if include_dashboard else []
     # innermost first: the key before the body, the body's cap around it, metrics around everything
     app.add_middleware(KeyBeforeBodyMiddleware, prefix=API_PREFIX)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.api.max_body_bytes)
-    app.add_middleware(
-        MetricsMiddleware, metrics=app.state.metrics, templates=lambda: route_templates(app, dashboard)
-    )
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics, templates=lambda: route_templates(app))
     app.add_middleware(SecurityHeadersMiddleware, docs_path=app.docs_url)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
@@ -193,8 +193,8 @@ def create_app(settings: Settings, engine: Engine, *, include_dashboard: bool = 
         dependencies=[Depends(api_access), Depends(refuse_unknown_query_names)],
         responses=_ERROR_RESPONSES,
     )
-    for module in (brands, mentions, alerts, authors, author_profile, stats):
-        v1.include_router(module.router)
+    for router in api_routers:
+        v1.include_router(router)
     app.include_router(v1)
     app.add_api_route(
         "/healthz",
@@ -211,9 +211,11 @@ def create_app(settings: Settings, engine: Engine, *, include_dashboard: bool = 
         tags=["health"],
         summary="Prometheus metrics (a key not limited to a brand, any role)",
         response_class=Response,
-        responses={200: {"content": {CONTENT_TYPE: {"schema": {"type": "string"}}}}}
-        | {code: _ERROR_RESPONSES[code] for code in (401, 403, 429, 503)},
+        responses={
+            200: {"content": {CONTENT_TYPE: {"schema": {"type": "string"}}}},
+            **{code: _ERROR_RESPONSES[code] for code in (401, 403, 429, 503)},
+        },
     )
-    if include_dashboard:
-        app.include_router(dashboard_router(settings, engine))
+    for page_router in pages:
+        app.include_router(page_router(settings, engine))
     return app

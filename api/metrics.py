@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request, Response
 from sqlmodel import Session
-from starlette.routing import Route, compile_path
+from starlette.routing import Mount, Route, compile_path
 
 from api.deps import Principal, every_brand, get_now, get_session
 from monitor import __version__
@@ -97,11 +97,13 @@ class RouteTemplates:
 
 
 def route_templates(app: FastAPI, extra: Iterable[tuple[str, Iterable[str]]] = ()) -> RouteTemplates:
-    """The templates of `app`'s schema, of its plain routes (/docs, /openapi.json) and `extra` (the dashboard)."""
+    """The templates of `app`'s schema, of its plain routes (/docs, /openapi.json, pages), of its mounts
+    (static files: `/static/{path:path}`) and `extra`."""
     found: list[tuple[str, Iterable[str]]] = [
         (path, list(ops)) for path, ops in app.openapi()["paths"].items()
     ]
     found += [(r.path, r.methods or ()) for r in app.routes if isinstance(r, Route)]
+    found += [(f"{r.path}/{{path:path}}", ("GET", "HEAD")) for r in app.routes if isinstance(r, Mount)]
     return RouteTemplates([*found, *extra])
 
 

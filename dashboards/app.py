@@ -258,7 +258,7 @@ def dashboard_key(request: Request) -> Principal:
 
 def dashboard_router(settings: Settings, engine: Engine) -> APIRouter:
     """GET / (the page, `?brand=` picks the brand), GET /status (for a key without --brand) and /static;
-    mounted at / by `create_app`."""
+    mounted at / by `wom serve` (dashboards/site.py)."""
     router = APIRouter(include_in_schema=False)
     router.mount("/static", _StaticFiles(directory=os.fspath(STATIC)), name="static")
     page = template_environment().get_template("index.html")

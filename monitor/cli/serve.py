@@ -44,20 +44,21 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
 
 
 def _serve(settings: Settings, engine: Engine, *, include_dashboard: bool) -> None:
-    from api.main import SETTINGS_VARIABLE, create_app, settle_memory
+    from api.main import settle_memory
+    from dashboards.site import SETTINGS_VARIABLE, web_app
 
     if settings.api.workers > 1:
         # Python runs one thread at a time per process: worker processes put every core to work
         engine.dispose()
         os.environ[SETTINGS_VARIABLE] = settings.model_dump_json()
         uvicorn.run(
-            "api.main:app_from_environment",
+            "dashboards.site:app_from_environment",
             factory=True,
             workers=settings.api.workers,
             **uvicorn_options(settings),
         )
         return
-    app = create_app(settings, engine, include_dashboard=include_dashboard)
+    app = web_app(settings, engine, include_dashboard=include_dashboard)
     settle_memory()
     uvicorn.run(app, **uvicorn_options(settings))
 

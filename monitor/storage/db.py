@@ -21,6 +21,7 @@ from monitor.errors import StorageError
 
 __all__ = [
     "connect",
+    "database_answers",
     "is_postgres",
     "read_only",
     "redact_url",
@@ -136,6 +137,12 @@ def _sqlite_begin_immediate(conn: sa.Connection) -> None:
     # writers take the write lock at BEGIN, so two writers queue on busy_timeout instead of failing
     # on lock upgrade; readers (read_only engines) begin deferred and never block anyone under WAL
     conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(_READ_ONLY) else "BEGIN IMMEDIATE")
+
+
+def database_answers(engine: Engine) -> None:
+    """Runs a trivial query; raises sqlalchemy.exc.SQLAlchemyError when the database cannot answer."""
+    with engine.connect() as conn:
+        conn.execute(sa.text("SELECT 1"))
 
 
 def read_only(engine: Engine) -> Engine:

@@ -23,7 +23,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from api.deps import get_now
-from api.main import create_app
+from dashboards.site import web_app
 from monitor.config import Settings
 from monitor.storage.api_keys import create_api_key
 from monitor.storage.models import (
@@ -332,7 +332,7 @@ ADMIN_KEY_LABEL = "tests: admin"
 
 def build_app(engine: Engine, settings: Settings | None = None, *, include_dashboard: bool = True) -> FastAPI:
     """The real app over `engine`, its clock pinned to NOW, with a real admin key in `app.state.test_key`."""
-    app = create_app(settings or Settings(), engine, include_dashboard=include_dashboard)
+    app = web_app(settings or Settings(), engine, include_dashboard=include_dashboard)
     app.dependency_overrides[get_now] = lambda: NOW
     try:
         app.state.test_key = create_api_key(engine, role="admin", label=ADMIN_KEY_LABEL).key

@@ -24,14 +24,14 @@ from monitor.config import Settings
 from monitor.storage.db import connect, upgrade_schema
 engine = connect(sys.argv[1])
 upgrade_schema(engine)
-from api.main import create_app
-create_app(Settings(), engine, include_dashboard=True)
+from dashboards.site import web_app
+web_app(Settings(), engine, include_dashboard=True)
 print(json.dumps(sorted(m for m in sys.modules if m.startswith(("apscheduler", "monitor.collectors")))))
 """
 
 
 def test_the_api_process_loads_no_scheduler_and_no_collector(tmp_path: Path) -> None:
-    # built as `wom serve` builds it (api.main.create_app with the dashboard), in a fresh interpreter
+    # built as `wom serve` builds it (dashboards.site.web_app: the API with the dashboard), in a fresh interpreter
     done = subprocess.run(
         [sys.executable, "-c", _LOADED, f"sqlite:///{tmp_path / 'wom.db'}"],
         cwd=REPO,
