@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,6 +25,7 @@ __all__ = [
     "SchedulerLease",
     "SegmentChange",
     "SentimentHour",
+    "User",
     "utcnow",
 ]
 
@@ -309,6 +310,36 @@ class ApiKey(SQLModel, table=True):
     created_at: datetime | None = _time(nullable=False)
     revoked_at: datetime | None = _time()
     last_used_at: datetime | None = _time()
+    user_id: int | None = Field(default=None, foreign_key="user.id")
+
+
+class User(SQLModel, table=True):
+    """A person who signs in, is assigned work and receives notifications.
+
+    `name` is the login name, stored lowercase; `brand_ids` empty means every brand. The notification
+    preferences: `alert_kinds` (empty = every kind) at `min_severity` or above (info < warning < critical),
+    sent at once or only in the digest at `digest_hour` (local), nothing immediate between `quiet_start`
+    and `quiet_end` (local; both None = no quiet hours). `password_hash` is an Argon2id hash, None until
+    a password is set.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_column=sa.Column(sa.String(64), nullable=False, unique=True))
+    display_name: str = Field(default="", max_length=200)
+    email: str = Field(default="", max_length=320)
+    role: str = Field(max_length=16)
+    language: str = Field(default="en", max_length=8)
+    timezone: str = Field(default="UTC", max_length=64)
+    brand_ids: list[int] | None = _json([])
+    alert_kinds: list[str] | None = _json([])
+    min_severity: str = Field(default="critical", max_length=16)
+    delivery: str = Field(default="immediate", max_length=16)
+    digest_hour: int = 8
+    quiet_start: time | None = None
+    quiet_end: time | None = None
+    password_hash: str | None = Field(default=None, max_length=200)
+    active: bool = True
+    created_at: datetime | None = _time(nullable=False)
 
 
 # --- bookkeeping -------------------------------------------------------------------------------
