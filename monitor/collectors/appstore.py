@@ -22,7 +22,7 @@ from monitor.collectors.http import SafeHttp
 from monitor.collectors.options import AppStoreBrand
 from monitor.collectors.payload import json_safe, retry_at
 from monitor.collectors.sources import SourceContext, SourceSpec
-from monitor.config import BrandSettings
+from monitor.config import BrandBase
 from monitor.records import AuthorRecord, MentionRecord, RecordError, clean_text, parse_datetime
 
 __all__ = ["SPEC", "AppStoreCollector", "map_entry"]
@@ -217,7 +217,7 @@ def _build(ctx: SourceContext) -> AppStoreCollector:
     return AppStoreCollector(ctx.http(), base_url=base_url, now=ctx.now)
 
 
-def _queries(brand_id: int, brand: BrandSettings, options: AppStoreBrand) -> list[BrandQuery]:
+def _queries(brand_id: int, brand: BrandBase, options: AppStoreBrand) -> list[BrandQuery]:
     return [
         BrandQuery(
             brand_id, brand.name, f"{app_id}:{country}", options={"app_id": app_id, "country": country}

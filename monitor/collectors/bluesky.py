@@ -43,7 +43,7 @@ from monitor.collectors.outbound import BlockedURLError, OutboundPolicy
 from monitor.collectors.payload import json_safe
 from monitor.collectors.pinned import bounded_transport
 from monitor.collectors.sources import SourceContext, SourceSpec, brand_terms
-from monitor.config import BrandSettings
+from monitor.config import BrandBase
 from monitor.records import MAX_TEXT_CHARS, AuthorRecord, MentionRecord, clean_text
 
 __all__ = ["SPEC", "BlueskyCollector", "map_post", "pinned_client"]
@@ -115,11 +115,10 @@ def map_post(post: Mapping[str, Any], *, followers: Mapping[str, int]) -> Mentio
     """
     uri = post.get("uri")
     match = _POST_URI_RE.fullmatch(uri) if isinstance(uri, str) and len(uri) <= 300 else None
-    if match is None:
+    if not isinstance(uri, str) or match is None:
         raise CollectorError(f"Bluesky post without an at:// post uri ({str(uri)[:80]!r})")
-    author = post.get("author")
-    did = author.get("did") if isinstance(author, Mapping) else None
-    handle = author.get("handle") if isinstance(author, Mapping) else None
+    author = value if isinstance(value := post.get("author"), Mapping) else {}
+    did, handle = author.get("did"), author.get("handle")
     if not isinstance(did, str) or not did.startswith("did:") or not isinstance(handle, str) or not handle:
         raise CollectorError(f"Bluesky post {uri} without an author did and handle")
     record = post.get("record")
@@ -137,7 +136,7 @@ def map_post(post: Mapping[str, Any], *, followers: Mapping[str, int]) -> Mentio
         if isinstance(langs, list) and langs and isinstance(langs[0], str)
         else ""
     )
-    reply = record.get("reply") if isinstance(record.get("reply"), Mapping) else {}
+    reply = value if isinstance(value := record.get("reply"), Mapping) else {}
     reach = followers.get(did)
     profile_name = handle if handle != "handle.invalid" else did
     return MentionRecord(
@@ -470,7 +469,7 @@ def _search_term(term: str) -> str:
     return f'"{term}"' if " " in term and not term.startswith('"') else term  # a brand name is a phrase
 
 
-def _queries(brand_id: int, brand: BrandSettings, options: BlueskyBrand) -> list[BrandQuery]:
+def _queries(brand_id: int, brand: BrandBase, options: BlueskyBrand) -> list[BrandQuery]:
     terms = (
         [options.query.strip()] if options.query.strip() else [_search_term(t) for t in brand_terms(brand)]
     )

@@ -36,7 +36,7 @@ from monitor.collectors.options import GooglePlayBrand, GooglePlaySource
 from monitor.collectors.payload import json_safe, retry_at
 from monitor.collectors.sources import SourceContext, SourceSpec
 from monitor.collectors.watermarks import TimeWatermark
-from monitor.config import BrandSettings
+from monitor.config import BrandBase
 from monitor.records import AuthorRecord, MentionRecord, clean_text
 
 # importing google_play_scraper ran `ssl._create_default_https_context = ssl._create_unverified_context`,
@@ -279,7 +279,7 @@ def _build(ctx: SourceContext) -> GooglePlayCollector:
     )
 
 
-def _queries(brand_id: int, brand: BrandSettings, options: GooglePlayBrand) -> list[BrandQuery]:
+def _queries(brand_id: int, brand: BrandBase, options: GooglePlayBrand) -> list[BrandQuery]:
     queries = []
     for app_id in options.app_ids:
         for locale in options.locales:

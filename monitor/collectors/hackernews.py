@@ -24,7 +24,7 @@ from monitor.collectors.http import SafeHttp
 from monitor.collectors.options import HackerNewsBrand
 from monitor.collectors.outbound import BlockedURLError
 from monitor.collectors.sources import SourceContext, SourceSpec, brand_terms
-from monitor.config import BrandSettings
+from monitor.config import BrandBase
 from monitor.records import AuthorRecord, MentionRecord, clean_text, json_safe, text_problem
 
 __all__ = ["SPEC", "HackerNewsCollector", "map_hit"]
@@ -214,7 +214,7 @@ def _build(ctx: SourceContext) -> HackerNewsCollector:
     return HackerNewsCollector(ctx.http(), base_url=base_url, now=ctx.now)
 
 
-def _queries(brand_id: int, brand: BrandSettings, options: HackerNewsBrand) -> list[BrandQuery]:
+def _queries(brand_id: int, brand: BrandBase, options: HackerNewsBrand) -> list[BrandQuery]:
     terms = options.queries or brand_terms(brand)
     return [BrandQuery(brand_id, brand.name, term, (term,)) for term in terms]
 

@@ -45,7 +45,7 @@ from monitor.collectors.options import MastodonBrand
 from monitor.collectors.outbound import BlockedURLError, OutboundPolicy
 from monitor.collectors.pinned_requests import PinnedSession
 from monitor.collectors.sources import SourceContext, SourceSpec, brand_terms
-from monitor.config import BrandSettings
+from monitor.config import BrandBase
 from monitor.records import MAX_TEXT_CHARS, AuthorRecord, MentionRecord, clean_text
 
 __all__ = ["SPEC", "MastodonCollector", "map_status"]
@@ -388,6 +388,7 @@ class MastodonCollector:
             )
             statuses = result.get("statuses") if isinstance(result, Mapping) else None
             records, skipped, page_newest = _map_page(statuses, domain)
+            assert isinstance(statuses, list)  # _map_page refused anything else
             if page_newest is not None and (newest is None or _id_order(page_newest) > _id_order(newest)):
                 newest = page_newest
             # a first run takes the newest page only: walking back through everything indexed is no mention feed
@@ -430,7 +431,7 @@ def _unique(values: list[str]) -> list[str]:
     return list(seen)
 
 
-def _queries(brand_id: int, brand: BrandSettings, options: MastodonBrand) -> list[BrandQuery]:
+def _queries(brand_id: int, brand: BrandBase, options: MastodonBrand) -> list[BrandQuery]:
     tags = _unique([tag.lstrip("#").strip().casefold() for tag in options.hashtags or brand.hashtags])
     terms = _unique([term.strip() for term in brand_terms(brand)]) if options.search else []
     streams = [(f"#{tag}", tag, "hashtag") for tag in tags] + [(f"search:{t}", t, "search") for t in terms]

@@ -129,7 +129,7 @@ class _PinnedConnection(HTTPConnection):
         return sock
 
 
-def _pinned(base: type[HTTPConnection], policy: OutboundPolicy) -> type[HTTPConnection]:
+def _pinned(base: type[object], policy: OutboundPolicy) -> type[HTTPConnection]:
     # built on whatever connection class urllib3's pool has now, so a test's recorder (vcrpy) still works
     return type(f"Pinned{base.__name__}", (_PinnedConnection, base), {"policy": policy})
 

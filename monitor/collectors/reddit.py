@@ -38,7 +38,7 @@ from monitor.collectors.reddit_praw import (
     translated_errors,
 )
 from monitor.collectors.sources import SourceContext, SourceSpec, brand_terms
-from monitor.config import BrandSettings
+from monitor.config import BrandBase
 from monitor.matching import BrandMatcher, BrandRules
 from monitor.records import MAX_TEXT_CHARS, AuthorRecord, MentionRecord, clean_text, json_safe
 
@@ -419,7 +419,7 @@ def _unique(names: Sequence[str]) -> list[str]:
     return list(seen.values())
 
 
-def _queries(brand_id: int, brand: BrandSettings, options: RedditBrand) -> list[BrandQuery]:
+def _queries(brand_id: int, brand: BrandBase, options: RedditBrand) -> list[BrandQuery]:
     queries: list[BrandQuery] = []
     if options.search:
         text = options.query.strip() or search_query(brand_terms(brand))

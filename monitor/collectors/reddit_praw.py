@@ -114,7 +114,7 @@ class _NoRedirectSession(PinnedSession):
     addresses the policy checked, within a total deadline and a size cap (`pinned_requests.py`).
     """
 
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+    def request(self, method: str, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         kwargs["allow_redirects"] = False
         return super().request(method, url, *args, **kwargs)
 
@@ -154,8 +154,10 @@ def read_only_reddit(
     )
     reddit.read_only = True
     core = reddit._read_only_core  # praw exposes no hook for the limiter or retries
-    if not isinstance(getattr(core, "_rate_limiter", None), RateLimiter) or not hasattr(
-        core, "_retry_strategy_class"
+    if (
+        not isinstance(core, prawcore.Session)
+        or not isinstance(getattr(core, "_rate_limiter", None), RateLimiter)
+        or not hasattr(core, "_retry_strategy_class")
     ):
         raise CollectorError(
             "this praw/prawcore version is not supported (its rate limiter could not be replaced, "

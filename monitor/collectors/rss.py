@@ -39,7 +39,7 @@ from monitor.collectors.options import RssBrand
 from monitor.collectors.outbound import BlockedURLError
 from monitor.collectors.payload import retry_at as rate_limit_end
 from monitor.collectors.sources import SourceContext, SourceSpec, brand_terms
-from monitor.config import BrandSettings
+from monitor.config import BrandBase
 from monitor.records import AuthorRecord, MentionRecord, clean_text, json_safe
 
 __all__ = ["SPEC", "RssCollector", "feed_query_key", "map_entry", "parse_feed", "strip_html", "unwrap_link"]
@@ -351,7 +351,7 @@ def _build(ctx: SourceContext) -> RssCollector:
     return RssCollector(ctx.http(max_bytes=MAX_FEED_BYTES), base_url=base_url, now=ctx.now)
 
 
-def _queries(brand_id: int, brand: BrandSettings, options: RssBrand) -> list[BrandQuery]:
+def _queries(brand_id: int, brand: BrandBase, options: RssBrand) -> list[BrandQuery]:
     terms = tuple(brand_terms(brand))
     return [
         BrandQuery(

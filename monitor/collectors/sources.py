@@ -19,7 +19,7 @@ from monitor.collectors.http import SafeHttp
 from monitor.collectors.limits import MAX_RESPONSE_BYTES
 from monitor.collectors.options import SourceSettings
 from monitor.collectors.outbound import OutboundPolicy
-from monitor.config import BrandSettings
+from monitor.config import BrandBase
 
 __all__ = ["SourceContext", "SourceSpec", "brand_terms"]
 
@@ -67,9 +67,9 @@ class SourceSpec:
     label: str  # for people: "Hacker News"
     credentials: tuple[str, ...]  # environment variables the source needs (optional ones not listed)
     build: Callable[[SourceContext], Collector]
-    queries: Callable[[int, BrandSettings, Any], list[BrandQuery]]
+    queries: Callable[[int, BrandBase, Any], list[BrandQuery]]
 
 
-def brand_terms(brand: BrandSettings) -> list[str]:
+def brand_terms(brand: BrandBase) -> list[str]:
     """The brand's keywords, else its hashtags without '#': what keyword-search sources search for."""
     return list(brand.keywords) or [tag.lstrip("#") for tag in brand.hashtags]

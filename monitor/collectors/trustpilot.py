@@ -25,7 +25,7 @@ from monitor.collectors.options import TrustpilotBrand
 from monitor.collectors.payload import json_safe, retry_at
 from monitor.collectors.sources import SourceContext, SourceSpec
 from monitor.collectors.watermarks import TimeWatermark
-from monitor.config import BrandSettings
+from monitor.config import BrandBase
 from monitor.records import AuthorRecord, MentionRecord, RecordError, clean_text, parse_datetime
 
 __all__ = ["API_KEY_VARIABLE", "SPEC", "TrustpilotCollector", "map_review"]
@@ -227,7 +227,7 @@ def _build(ctx: SourceContext) -> TrustpilotCollector:
     return TrustpilotCollector(ctx.http(), api_key=api_key, base_url=base_url, now=ctx.now)
 
 
-def _queries(brand_id: int, brand: BrandSettings, options: TrustpilotBrand) -> list[BrandQuery]:
+def _queries(brand_id: int, brand: BrandBase, options: TrustpilotBrand) -> list[BrandQuery]:
     return [
         BrandQuery(brand_id, brand.name, unit, options={"business_unit_id": unit})
         for unit in options.business_unit_ids

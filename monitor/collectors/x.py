@@ -38,7 +38,7 @@ from monitor.collectors.x_client import (
     response_body,
 )
 from monitor.collectors.x_map import HANDLE_RE, id_or_none, map_response, snowflake_time
-from monitor.config import BrandSettings
+from monitor.config import BrandBase
 
 __all__ = ["SPEC", "XCollector", "build_queries"]
 
@@ -68,7 +68,7 @@ def _max_id(*ids: str | None) -> str | None:
 def _page_newest(body: Mapping[str, Any]) -> str | None:
     """The newest post id of a page: `meta.newest_id`, else the largest id in `data`."""
     newest = id_or_none((body.get("meta") or {}).get("newest_id"))
-    data = body.get("data") if isinstance(body.get("data"), list) else []
+    data = value if isinstance(value := body.get("data"), list) else []
     return newest or _max_id(*(id_or_none(post.get("id")) for post in data if isinstance(post, Mapping)))
 
 
@@ -168,13 +168,13 @@ class XCollector:
             self._now(),
         )
         body = response_body(response, what)
-        users = body.get("data") if isinstance(body.get("data"), list) else []
+        users = value if isinstance(value := body.get("data"), list) else []
         for user in users:
             if isinstance(user, Mapping) and str(user.get("username", "")).casefold() == handle.casefold():
                 user_id = id_or_none(user.get("id"))
                 if user_id is not None:
                     return user_id
-        errors = body.get("errors") if isinstance(body.get("errors"), list) else []
+        errors = value if isinstance(value := body.get("errors"), list) else []
         detail = next(
             (str(e["detail"])[:200] for e in errors if isinstance(e, Mapping) and e.get("detail")), ""
         )
@@ -251,12 +251,12 @@ def build_queries(terms: list[str]) -> list[str]:
     return [*queries, query_of(group)] if group else queries
 
 
-def _handles(brand: BrandSettings) -> list[str]:
+def _handles(brand: BrandBase) -> list[str]:
     handles = (handle.strip().lstrip("@") for handle in brand.handles.get("x", []))
     return list(dict.fromkeys(handle for handle in handles if handle))
 
 
-def _search_terms(brand: BrandSettings, *, with_handles: bool) -> list[str]:
+def _search_terms(brand: BrandBase, *, with_handles: bool) -> list[str]:
     terms = [
         '"' + " ".join(keyword.replace('"', " ").split()) + '"'
         for keyword in brand.keywords
@@ -278,7 +278,7 @@ def _query_key(query: str) -> str:
     return f"{query[: _MAX_QUERY_KEY - 18]}…#{digest}"
 
 
-def _queries(brand_id: int, brand: BrandSettings, options: XBrand) -> list[BrandQuery]:
+def _queries(brand_id: int, brand: BrandBase, options: XBrand) -> list[BrandQuery]:
     handles = _handles(brand) if options.own_mentions else []
     if options.query.strip():
         searches = [options.query.strip()]

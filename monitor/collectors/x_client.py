@@ -51,9 +51,7 @@ class _RoutedSession(PinnedSession):
         self.base_url = base_url.rstrip("/")
         self.max_redirects = 0
 
-    def request(  # type: ignore[override]
-        self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
-    ) -> requests.Response:
+    def request(self, method: str, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         target = url.decode() if isinstance(url, bytes) else url
         if not target.startswith(_TWEEPY_HOST + "/"):
             raise CollectorError(f"refusing an X request outside {_TWEEPY_HOST}: {target[:80]!r}")

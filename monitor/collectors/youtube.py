@@ -39,7 +39,7 @@ from monitor.collectors.youtube_api import (
     YouTubeApi,
 )
 from monitor.collectors.youtube_map import MappedThread, count, map_comment, map_thread, parse_time
-from monitor.config import BrandSettings
+from monitor.config import BrandBase
 from monitor.records import MentionRecord
 
 __all__ = ["SPEC", "YouTubeCollector", "map_comment"]
@@ -171,7 +171,7 @@ class YouTubeCollector:
         for item in items:
             details = item.get("contentDetails") if isinstance(item, Mapping) else None
             video = details.get("videoId") if isinstance(details, Mapping) else None
-            if not isinstance(video, str) or not video:
+            if not isinstance(details, Mapping) or not isinstance(video, str) or not video:
                 continue
             try:
                 if parse_time(details.get("videoPublishedAt")) < since:
@@ -316,7 +316,8 @@ class YouTubeCollector:
                 what=f"{len(batch)} comment authors",
             )
             found: dict[str, int | None] = {}
-            for item in body.get("items") if isinstance(body.get("items"), list) else []:
+            items = body.get("items")
+            for item in items if isinstance(items, list) else []:
                 if not isinstance(item, Mapping) or not isinstance(item.get("id"), str):
                     continue
                 stats = item.get("statistics")
@@ -351,7 +352,7 @@ def _build(ctx: SourceContext) -> YouTubeCollector:
     return YouTubeCollector(api, now=ctx.now)
 
 
-def _queries(brand_id: int, brand: BrandSettings, options: YouTubeBrand) -> list[BrandQuery]:
+def _queries(brand_id: int, brand: BrandBase, options: YouTubeBrand) -> list[BrandQuery]:
     terms = tuple(brand_terms(brand))
     queries = [
         BrandQuery(brand_id, brand.name, f"channel:{c}", terms) for c in dict.fromkeys(options.channel_ids)

@@ -120,9 +120,9 @@ def _envelope(response: httpx.Response) -> tuple[str, str, str]:
         return "", "", ""
     details = error.get("errors")
     first = details[0] if isinstance(details, list) and details and isinstance(details[0], Mapping) else {}
-    reason = first.get("reason") if isinstance(first.get("reason"), str) else ""
-    message = error.get("message") if isinstance(error.get("message"), str) else ""
-    status = error.get("status") if isinstance(error.get("status"), str) else ""
+    reason = value if isinstance(value := first.get("reason"), str) else ""
+    message = value if isinstance(value := error.get("message"), str) else ""
+    status = value if isinstance(value := error.get("status"), str) else ""
     return reason, message, status
 
 

@@ -104,7 +104,7 @@ def map_thread(
     result = MappedThread()
     snippet = item.get("snippet") if isinstance(item, Mapping) else None
     top = snippet.get("topLevelComment") if isinstance(snippet, Mapping) else None
-    if not isinstance(top, Mapping):
+    if not isinstance(snippet, Mapping) or not isinstance(top, Mapping):
         result.skipped.append("YouTube comment thread without a topLevelComment")
         return result
     thread_id = next((v for v in (item.get("id"), top.get("id")) if isinstance(v, str) and v), "")
