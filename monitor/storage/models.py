@@ -14,10 +14,14 @@ __all__ = [
     "Author",
     "AuthorBrandStats",
     "AuthorIdentity",
+    "AuthorSuppression",
     "Brand",
     "BrandVolume",
     "Classification",
     "CollectorCursor",
+    "InboxEvent",
+    "InboxItem",
+    "InboxItemMention",
     "JobRun",
     "Mention",
     "MentionBrand",
@@ -340,6 +344,81 @@ class User(SQLModel, table=True):
     password_hash: str | None = Field(default=None, max_length=200)
     active: bool = True
     created_at: datetime | None = _time(nullable=False)
+
+
+# --- the inbox: people's work queue (monitor.inbox); items carry what people did, so no rebuild --------
+
+
+class InboxItem(SQLModel, table=True):
+    """One conversation a brand should answer: a complaint or question, its thread, and the same author's
+    further messages within `[inbox] fold_hours`. `opened_at` is the first mention's time, so time to first
+    response is `first_response_at - opened_at`. Every change adds 1 to `version`: an action updates the
+    row only at the version it read (optimistic concurrency; the loser of a race gets a 409)."""
+
+    __table_args__ = (
+        sa.Index("ix_inboxitem_queue", "brand_id", "status", "priority", "id"),
+        sa.Index("ix_inboxitem_author", "brand_id", "author_key", "last_mention_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    brand_id: int = Field(foreign_key="brand.id", index=True)
+    thread_key: str = Field(max_length=400)
+    first_mention_id: int = Field(foreign_key="mention.id")
+    last_mention_id: int = Field(foreign_key="mention.id")
+    # no foreign keys to author here or in AuthorSuppression: merging and forgetting authors move or
+    # delete these rows themselves (monitor.storage.inbox), and retention never waits on them
+    author_id: int | None = Field(default=None, index=True)
+    # "a:<author id>", or "h:<source>:<handle>" for a mention without an author identity
+    author_key: str = Field(max_length=400)
+    intent: str = Field(max_length=16)
+    status: str = Field(default="open", max_length=16)
+    dismiss_reason: str | None = Field(default=None, max_length=32)
+    assignee_user_id: int | None = Field(default=None, foreign_key="user.id", index=True)
+    priority: float = 0.0
+    opened_at: datetime | None = _time(nullable=False, index=True)
+    last_mention_at: datetime | None = _time(nullable=False)
+    due_at: datetime | None = _time(nullable=False)
+    first_response_at: datetime | None = _time()
+    answered_at: datetime | None = _time()
+    resolved_at: datetime | None = _time()
+    updated_at: datetime | None = _time(nullable=False)
+    version: int = 1
+
+
+class InboxItemMention(SQLModel, table=True):
+    """A mention in an item's conversation; a mention is in at most one item per brand."""
+
+    brand_id: int = Field(foreign_key="brand.id", primary_key=True)
+    mention_id: int = Field(foreign_key="mention.id", primary_key=True)
+    item_id: int = Field(foreign_key="inboxitem.id", index=True)
+    # the mention's conversation: source, then its thread id, else the post it replies to, else its own id
+    thread_key: str = Field(max_length=400, index=True)
+    role: str = Field(default="author", max_length=16)  # author, own (the brand's reply), other
+
+
+class InboxEvent(SQLModel, table=True):
+    """What happened to an item, who did it and when: the pipeline (opened, answered by an own reply,
+    reopened by the author) and people (ack, assign, answer, resolve, dismiss, reopen)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="inboxitem.id", index=True)
+    action: str = Field(max_length=32)
+    from_status: str | None = Field(default=None, max_length=16)
+    to_status: str = Field(max_length=16)
+    actor: str = Field(default="", max_length=200)
+    mention_id: int | None = Field(default=None, foreign_key="mention.id")
+    detail: dict[str, Any] | None = _json({})
+    at: datetime | None = _time(nullable=False)
+
+
+class AuthorSuppression(SQLModel, table=True):
+    """An author an item dismissal called spam or a bot: their mentions open no inbox items and count in no
+    score, until the dismissal is undone (the item reopened)."""
+
+    author_id: int = Field(primary_key=True)
+    reason: str = Field(max_length=16)  # spam or bot
+    item_id: int | None = Field(default=None, foreign_key="inboxitem.id")
+    suppressed_by: str = Field(default="", max_length=200)
+    suppressed_at: datetime | None = _time(nullable=False)
 
 
 # --- bookkeeping -------------------------------------------------------------------------------
