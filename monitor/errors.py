@@ -18,6 +18,12 @@ WomError
 ├── UnknownMentionError      no mention has that id (the API: 404)
 ├── AuthorError              an author cannot be merged, split or forgotten as asked; .code names the case
 │   └── UnknownAuthorError   no author has that id
+├── InboxError               an inbox item cannot be acted on as asked; .code names the case
+│   ├── UnknownInboxItemError  no inbox item has that id (the API: 404)
+│   ├── InboxStateError      the action does not fit the item's state, or another change won (409)
+│   └── UnknownAssigneeError no active user has that id (the API: 422)
+├── UserError                a user cannot be added or changed as asked; .code names the case, .field the value
+│   └── UnknownUserError     no user has that id or name
 └── RangeTooLongError        a series asked for more buckets than one answer holds (monitor.read.series)
 
 Each module that raises one also re-exports it where callers have always imported it from
@@ -38,6 +44,8 @@ __all__ = [
     "DeliveryError",
     "ForbiddenBrandError",
     "ImportFileError",
+    "InboxError",
+    "InboxStateError",
     "MissingCredentialError",
     "RangeTooLongError",
     "RateLimitedError",
@@ -45,8 +53,12 @@ __all__ = [
     "SchedulerLockError",
     "StorageError",
     "TransientError",
+    "UnknownAssigneeError",
     "UnknownAuthorError",
+    "UnknownInboxItemError",
     "UnknownMentionError",
+    "UnknownUserError",
+    "UserError",
     "WomError",
 ]
 
@@ -152,5 +164,56 @@ class UnknownAuthorError(AuthorError):
         )
 
 
+class UserError(WomError):
+    """`code` is a stable name for the case (the API answers with it): `invalid_value` (then `field` names
+    the value), `name_taken`, `unknown_user`, `unknown_brand`."""
+
+    def __init__(self, code: str, message: str, *, field: str | None = None) -> None:
+        self.code = code
+        self.field = field
+        super().__init__(message)
+
+
+class UnknownUserError(UserError):
+    def __init__(self, user: int | str) -> None:
+        self.user = user
+        what = f"id {user}" if isinstance(user, int) else f"the name {user!r}"
+        super().__init__("unknown_user", f"there is no user with {what}; `wom user list` shows them")
+
+
 class RangeTooLongError(WomError):
     """The range asked for spans more buckets than a series holds; the message says how to shorten it."""
+
+
+class InboxError(WomError):
+    """`code` is a stable name for the case (the API answers with it), e.g. `wrong_state`."""
+
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code
+        super().__init__(message)
+
+
+class UnknownInboxItemError(InboxError):
+    def __init__(self, item_id: int) -> None:
+        self.item_id = item_id
+        super().__init__(
+            "unknown_inbox_item", f"there is no inbox item {item_id}; take ids from GET /api/v1/inbox"
+        )
+
+
+class InboxStateError(InboxError):
+    """The action does not fit the item's `state` (code `wrong_state`), or the item changed since it was
+    read (code `version_conflict`); either way nothing was changed."""
+
+    def __init__(self, code: str, message: str, *, state: str) -> None:
+        self.state = state
+        super().__init__(code, message)
+
+
+class UnknownAssigneeError(InboxError):
+    def __init__(self, user_id: int) -> None:
+        self.user_id = user_id
+        super().__init__(
+            "unknown_assignee",
+            f"there is no active user {user_id} to assign; list them with `wom user list`",
+        )

@@ -21,13 +21,14 @@ from sqlmodel import Session, col, select
 from monitor.errors import ApiKeyError
 from monitor.matching import fold
 from monitor.storage.db import session_scope
-from monitor.storage.models import ApiKey, Brand, utcnow
+from monitor.storage.models import ApiKey, Brand, User, utcnow
 from monitor.storage.tables import table_of
 
 __all__ = [
     "KEY_PREFIX",
     "ROLES",
     "ApiKeyInfo",
+    "KeyOwner",
     "NewApiKey",
     "Role",
     "create_api_key",
@@ -47,6 +48,16 @@ _SHOWN_CHARACTERS = 8  # of the random part, in `prefix`: 48 of 256 bits
 
 
 @dataclass(frozen=True, slots=True)
+class KeyOwner:
+    """The user a key belongs to: the key acts as this user, within the user's role."""
+
+    id: int
+    name: str
+    role: Role
+    active: bool
+
+
+@dataclass(frozen=True, slots=True)
 class ApiKeyInfo:
     """What may be shown about a key: everything but the key."""
 
@@ -59,6 +70,7 @@ class ApiKeyInfo:
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
+    user: KeyOwner | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,8 +91,20 @@ def role_allows(role: str, needed: Role) -> bool:
     return role in ROLES and ROLES.index(role) >= ROLES.index(needed)
 
 
-def _info(row: Any, brand: str | None) -> ApiKeyInfo:
-    """From an ApiKey, or a row with its columns."""
+def _owner(user: Any) -> KeyOwner | None:
+    """From a User, or a row with `user_id`, `user_name`, `user_role`, `user_active`."""
+    if user is None:
+        return None
+    if isinstance(user, User):
+        assert user.id is not None
+        return KeyOwner(id=user.id, name=user.name, role=user.role, active=user.active)  # type: ignore[arg-type]
+    if user.user_id is None:
+        return None
+    return KeyOwner(id=user.user_id, name=user.user_name, role=user.user_role, active=user.user_active)
+
+
+def _info(row: Any, brand: str | None, user: Any = None) -> ApiKeyInfo:
+    """From an ApiKey, or a row with its columns; `user` as `_owner` takes it."""
     assert row.id is not None and row.created_at is not None
     return ApiKeyInfo(
         id=row.id,
@@ -92,7 +116,28 @@ def _info(row: Any, brand: str | None) -> ApiKeyInfo:
         created_at=row.created_at,
         last_used_at=row.last_used_at,
         revoked_at=row.revoked_at,
+        user=_owner(user),
     )
+
+
+def _user_named(session: Session, name: str, *, role: str, brand: Brand | None) -> User:
+    """The user a new key is for; its role must not pass the user's, nor its brands the user's brands."""
+    user = session.exec(select(User).where(col(User.name) == name.strip().lower())).first()
+    if user is None:
+        raise ApiKeyError(f"no user is named {name!r} for --user; `wom user list` shows them")
+    if not user.active:
+        raise ApiKeyError(f"user {user.name!r} is inactive; `wom user set {user.name} --active` first")
+    if not role_allows(user.role, role):  # type: ignore[arg-type]
+        raise ApiKeyError(
+            f"user {user.name!r} has role {user.role}; a key for them can have that role or a lower one, "
+            f"not {role}"
+        )
+    if user.brand_ids and (brand is None or brand.id not in user.brand_ids):
+        names = session.exec(select(Brand.name).where(col(Brand.id).in_(user.brand_ids))).all()
+        raise ApiKeyError(
+            f"user {user.name!r} follows only {', '.join(sorted(names))}; give one of them as --brand"
+        )
+    return user
 
 
 def _brand_named(session: Session, name: str) -> Brand:
@@ -105,11 +150,19 @@ def _brand_named(session: Session, name: str) -> Brand:
 
 
 def create_api_key(
-    engine: Engine, *, role: str, brand: str | None = None, label: str = "", now: datetime | None = None
+    engine: Engine,
+    *,
+    role: str,
+    brand: str | None = None,
+    label: str = "",
+    user: str | None = None,
+    now: datetime | None = None,
 ) -> NewApiKey:
-    """Make and store a key for `role`, limited to `brand` (and its competitors) when one is given.
+    """Make and store a key for `role`, limited to `brand` (and its competitors) when one is given, and
+    belonging to the user named `user` when one is given (then the API records its actions as that user).
 
-    Raises ApiKeyError for an unknown role or brand, a competitor brand, or a label over 200 characters.
+    Raises ApiKeyError for an unknown role or brand, a competitor brand, a label over 200 characters, an
+    unknown or inactive user, a role above the user's, or a brand outside the user's brands.
     """
     if role not in ROLES:
         raise ApiKeyError(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
@@ -125,6 +178,7 @@ def create_api_key(
                 f"{brand_row.name!r} is a competitor of {owner_name!r}; scope the key to {owner_name!r}, "
                 "which lets it see its competitors too"
             )
+        key_user = None if user is None else _user_named(session, user, role=role, brand=brand_row)
         row = ApiKey(
             prefix=key[: len(KEY_PREFIX) + _SHOWN_CHARACTERS],
             digest=key_digest(key),
@@ -132,10 +186,11 @@ def create_api_key(
             brand_id=None if brand_row is None else brand_row.id,
             label=label,
             created_at=now or utcnow(),
+            user_id=None if key_user is None else key_user.id,
         )
         session.add(row)
         session.flush()
-        info = _info(row, None if brand_row is None else brand_row.name)
+        info = _info(row, None if brand_row is None else brand_row.name, key_user)
     return NewApiKey(key=key, info=info)
 
 
@@ -143,11 +198,12 @@ def list_api_keys(engine: Engine) -> list[ApiKeyInfo]:
     """Every key, oldest first, revoked ones included."""
     with Session(engine) as session:
         rows = session.exec(
-            select(ApiKey, Brand.name)
+            select(ApiKey, Brand.name, User)
             .outerjoin(Brand, col(Brand.id) == col(ApiKey.brand_id))
+            .outerjoin(User, col(User.id) == col(ApiKey.user_id))
             .order_by(col(ApiKey.id))
         ).all()
-        return [_info(row, brand) for row, brand in rows]
+        return [_info(row, brand, user) for row, brand, user in rows]
 
 
 def revoke_api_key(engine: Engine, prefix_or_id: str, *, now: datetime | None = None) -> ApiKeyInfo:
@@ -177,7 +233,8 @@ def revoke_api_key(engine: Engine, prefix_or_id: str, *, now: datetime | None = 
             row.revoked_at = now or utcnow()
             session.add(row)
         brand = None if row.brand_id is None else session.get(Brand, row.brand_id)
-        return _info(row, None if brand is None else brand.name)
+        owner = None if row.user_id is None else session.get(User, row.user_id)
+        return _info(row, None if brand is None else brand.name, owner)
 
 
 def find_api_key(session: Session, key: str) -> ApiKeyInfo | None:
@@ -188,7 +245,7 @@ def find_api_key(session: Session, key: str) -> ApiKeyInfo | None:
     """
     digest = key_digest(key)
     # plain columns, not an ApiKey object: this runs on every API request
-    keys, brands = table_of(ApiKey).c, table_of(Brand).c
+    keys, brands, users = table_of(ApiKey).c, table_of(Brand).c, table_of(User).c
     row = (
         session.connection()
         .execute(
@@ -203,15 +260,20 @@ def find_api_key(session: Session, key: str) -> ApiKeyInfo | None:
                 keys.last_used_at,
                 keys.revoked_at,
                 brands.name.label("brand"),
+                keys.user_id,
+                users.name.label("user_name"),
+                users.role.label("user_role"),
+                users.active.label("user_active"),
             )
             .outerjoin(table_of(Brand), brands.id == keys.brand_id)
+            .outerjoin(table_of(User), users.id == keys.user_id)
             .where(keys.digest == digest)
         )
         .first()
     )
     if row is None or not hmac.compare_digest(row.digest.encode(), digest.encode()):
         return None
-    return _info(row, row.brand)
+    return _info(row, row.brand, row)
 
 
 def touch_api_key(engine: Engine, key_id: int, *, now: datetime | None = None) -> None:
