@@ -41,13 +41,18 @@ def create(
         typer.Option(help="Limit the key to this brand and its competitors (default: all brands)."),
     ] = None,
     label: Annotated[str, typer.Option(help="A note for people: who or what uses the key.")] = "",
+    user: Annotated[
+        str | None,
+        typer.Option(help="The user the key belongs to: the API records its actions as that user."),
+    ] = None,
 ) -> None:
     """Make a key. It is printed once, alone on stdout; wom keeps only its SHA-256 digest."""
     engine = open_database(state.settings())
-    made = create_api_key(engine, role=role.value, brand=brand, label=label)
+    made = create_api_key(engine, role=role.value, brand=brand, label=label, user=user)
     scope = f"brand {made.info.brand} and its competitors" if made.info.brand else "every brand"
+    owner = "" if made.info.user is None else f", of user {made.info.user.name}"
     err_console.print(
-        f"API key {made.info.id} ({made.info.prefix}…), role {made.info.role}, {scope}. "
+        f"API key {made.info.id} ({made.info.prefix}…), role {made.info.role}, {scope}{owner}. "
         "Store it now: it is not shown again. Send it as 'Authorization: Bearer KEY'.",
         soft_wrap=True,
     )
@@ -62,13 +67,14 @@ def list_keys() -> None:
     if not keys:
         console.print("no API keys yet; make one with `wom apikey create --role viewer`")
         return
-    table = Table("id", "prefix", "role", "brand", "label", "created", "last used", "revoked")
+    table = Table("id", "prefix", "role", "brand", "user", "label", "created", "last used", "revoked")
     for key in keys:
         table.add_row(
             str(key.id),
             key.prefix,
             key.role,
             key.brand or "all",
+            "" if key.user is None else key.user.name,
             key.label,
             _when(key.created_at),
             _when(key.last_used_at),

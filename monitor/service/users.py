@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.engine import Connection
 
-from monitor.errors import UserError
+from monitor.errors import UnknownUserError, UserError
 from monitor.matching import fold
 from monitor.service.passwords import hash_password
 from monitor.storage.api_keys import ROLES
@@ -26,6 +26,7 @@ from monitor.storage.users import (
     insert_user,
     update_user,
     user_emails,
+    user_id_named,
     user_names,
 )
 
@@ -40,6 +41,7 @@ __all__ = [
     "remove_user",
     "set_password",
     "set_user",
+    "user_id_for",
 ]
 
 LANGUAGES = ("nl", "en")
@@ -185,6 +187,14 @@ def _columns(conn: Connection, changes: Mapping[str, Any]) -> dict[str, Any]:
         else:
             raise _invalid(field, f"is not a user field; use {', '.join(USER_FIELDS)}")
     return values
+
+
+def user_id_for(conn: Connection, name: str) -> int:
+    """The id of the user named `name` (any case). Raises UnknownUserError."""
+    user_id = user_id_named(conn, name.strip().lower())
+    if user_id is None:
+        raise UnknownUserError(name)
+    return user_id
 
 
 def add_user(
