@@ -39,6 +39,7 @@ __all__ = [
     "BrandSettings",
     "ClassifierSettings",
     "DatabaseSettings",
+    "InboxSettings",
     "PipelineSettings",
     "PrivacySettings",
     "ScoringSettings",
@@ -224,6 +225,11 @@ class AlertSettings(_Section):
         return value
 
 
+class InboxSettings(_Section):
+    fold_hours: float = Field(default=48.0, gt=0, le=24 * 365)
+    first_response_hours: float = Field(default=24.0, gt=0, le=24 * 365)
+
+
 class SmtpSettings(_Section):
     host: str = ""
     port: int = Field(default=587, ge=1, le=65535)
@@ -278,6 +284,8 @@ class BrandBase(_Section):
 
 class BrandSettings(BrandBase):
     timezone: str = "UTC"
+    # this brand's first-response target in hours; None: [inbox] first_response_hours
+    first_response_hours: float | None = Field(default=None, gt=0, le=24 * 365)
     competitors: list[BrandBase] = Field(default_factory=list)
 
     @field_validator("timezone")
@@ -297,6 +305,7 @@ class Settings(_Section):
     classifier: ClassifierSettings = Field(default_factory=ClassifierSettings)
     scoring: ScoringSettings = Field(default_factory=ScoringSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
+    inbox: InboxSettings = Field(default_factory=InboxSettings)
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     collectors: CollectorSettings = Field(default_factory=CollectorSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)

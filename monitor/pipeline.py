@@ -1,4 +1,5 @@
-"""Pipeline stages over the database: match brands, classify, profile authors, evaluate alerts.
+"""Pipeline stages over the database: match brands, classify, profile authors, evaluate alerts (and place
+mentions in the inbox, monitor.inbox.stage, in the alert stage's transaction).
 
 One stage at a time (`Pipeline.run_stage`); the loop over all of them is
 monitor.service.pipeline.run_pipeline_once.
@@ -28,6 +29,7 @@ from monitor.classify.base import Classification as ClassificationResult
 from monitor.classify.base import Classifier
 from monitor.config import Settings
 from monitor.faults import fault_point
+from monitor.inbox.stage import update_inbox
 from monitor.matching import BrandMatcher, BrandRules
 from monitor.scoring.store import recompute_profiles
 from monitor.storage.claims import Stage, claim_mentions, finish_claim, release_claim, release_dead_claims
@@ -283,5 +285,9 @@ class Pipeline:
                 if d.mention_id is None or d.mention_id in owned or d.kind == "negative_spike"
             ]
             created = store_alerts(conn, drafts=kept, recipients=self.settings.alerts.email_to, now=now)
+            inbox = update_inbox(conn, mention_ids=sorted(owned), settings=self.settings, now=now)
         detail["alerts"] = detail.get("alerts", 0) + created
+        detail["inbox_opened"] = detail.get("inbox_opened", 0) + inbox.opened
+        detail["inbox_answered"] = detail.get("inbox_answered", 0) + inbox.answered
+        detail["inbox_reopened"] = detail.get("inbox_reopened", 0) + inbox.reopened
         return len(owned)

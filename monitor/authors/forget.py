@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 
 from monitor.authors.rows import identities_of, lock_authors
 from monitor.storage.erase import Erased, erase_alerts, erase_mentions, lock_mentions
+from monitor.storage.inbox import forget_inbox_authors
 from monitor.storage.models import (
     Alert,
     Author,
@@ -66,6 +67,7 @@ def forget_author(conn: Connection, author_id: int) -> ForgetResult:
     profiles = conn.execute(sa.delete(_STATS).where(_STATS.c.author_id == author_id)).rowcount
     changes = conn.execute(sa.delete(_CHANGES).where(_CHANGES.c.author_id == author_id)).rowcount
     add_tombstones(conn, [(row.source, row.identity_key) for row in identities], now=utcnow())
+    forget_inbox_authors(conn, [author_id])
     conn.execute(sa.delete(_IDENTITY).where(_IDENTITY.c.author_id == author_id))
     conn.execute(sa.delete(_AUTHOR).where(_AUTHOR.c.id == author_id))
     refresh_cells(conn, cells)

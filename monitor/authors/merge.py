@@ -19,6 +19,7 @@ from monitor.authors.rows import identities_of, lock_authors
 from monitor.config import Settings
 from monitor.errors import AuthorError
 from monitor.scoring.store import recompute_authors
+from monitor.storage.inbox import move_inbox_author
 from monitor.storage.models import Alert, Author, AuthorIdentity, Mention, utcnow
 from monitor.storage.tables import table_of
 
@@ -59,6 +60,7 @@ def merge_authors(conn: Connection, *, into: int, merged: int, settings: Setting
         sa.update(_IDENTITY).where(_IDENTITY.c.author_id == merged).values(author_id=into)
     ).rowcount
     conn.execute(sa.update(_ALERT).where(_ALERT.c.author_id == merged).values(author_id=into))
+    move_inbox_author(conn, merged=merged, into=into)
     if not authors[into].display_name and authors[merged].display_name:
         conn.execute(
             sa.update(_AUTHOR).where(_AUTHOR.c.id == into).values(display_name=authors[merged].display_name)

@@ -20,6 +20,7 @@ from monitor.authors.rows import lock_authors
 from monitor.config import Settings
 from monitor.scoring.store import recompute_authors
 from monitor.storage.erase import Erased, erase_alerts, erase_mentions, lock_mentions
+from monitor.storage.inbox import forget_inbox_authors
 from monitor.storage.models import Alert, Author, AuthorIdentity, Mention, utcnow
 from monitor.storage.sentiment_hours import cells_of, refresh_cells
 from monitor.storage.tables import table_of
@@ -70,6 +71,7 @@ def _remove_empty_authors(conn: Connection, author_ids: list[int]) -> tuple[Eras
     if not empty:
         return Erased(), 0
     erased = erase_alerts(conn, _ALERT.c.author_id.in_(empty))
+    forget_inbox_authors(conn, empty)
     conn.execute(sa.delete(_IDENTITY).where(_IDENTITY.c.author_id.in_(empty)))
     conn.execute(sa.delete(_AUTHOR).where(_AUTHOR.c.id.in_(empty)))
     return erased, len(empty)

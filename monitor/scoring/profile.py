@@ -110,10 +110,12 @@ class WordOfMouthDiscount:
     is_own_account: bool = False
     is_bot: bool = False
     is_spam: bool = False
+    # "spam" or "bot" when a person dismissed one of the author's inbox items as such (monitor.inbox)
+    suppressed_as: str | None = None
 
     @property
     def factor(self) -> float:
-        if self.is_own_account:
+        if self.is_own_account or self.suppressed_as is not None:
             return 0.0
         return (BOT_FACTOR if self.is_bot else 1.0) * (SPAM_FACTOR if self.is_spam else 1.0)
 
@@ -121,6 +123,8 @@ class WordOfMouthDiscount:
     def label(self) -> str:
         if self.is_own_account:
             return "own account"
+        if self.suppressed_as is not None:
+            return f"dismissed as {self.suppressed_as}"
         reasons = [name for name, flag in (("bot", self.is_bot), ("spam", self.is_spam)) if flag]
         return ", ".join(reasons) or "none"
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -24,6 +24,7 @@ from monitor.scoring.profile import (
     classify_non_word_of_mouth,
     is_own_account,
 )
+from monitor.storage.inbox import suppressed_authors
 from monitor.storage.labels import effective_classification
 from monitor.storage.models import (
     AuthorBrandStats,
@@ -194,10 +195,14 @@ def compute_profiles(
     for row in _scored_rows(conn, author_ids):
         grouped[(row.author_id, row.brand_id)].append(row)
     handles = _brand_handles(conn)
+    # dismissed as spam or a bot in the inbox: counts in no score (undone when the item is reopened)
+    suppressed = suppressed_authors(conn, None if author_ids is None else list(author_ids))
     stats: list[dict[str, Any]] = []
     changes: list[dict[str, Any]] = []
     for (author_id, brand_id), rows in grouped.items():
         discount = _discount(rows, handles=handles.get(brand_id, {}), staff=settings.scoring.staff_handles)
+        if author_id in suppressed:
+            discount = replace(discount, suppressed_as=suppressed[author_id])
         profile = build_profile([_scored(r) for r in rows], settings=settings.scoring, discount=discount)
         stats.append(_stats_row(author_id, brand_id, profile))
         changes.extend(

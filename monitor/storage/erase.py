@@ -1,7 +1,8 @@
 """Deleting mentions with every row that points at them (forgetting a person, retention).
 
 What goes with a mention: its classifications, its label, its brand links, the alerts about it and
-their notification deliveries. Author profiles are derived from mentions, so the caller recomputes
+their notification deliveries, and its place in an inbox item (an item left without mentions goes).
+Author profiles are derived from mentions, so the caller recomputes
 them afterwards (monitor.scoring.store.recompute_authors), and the sentiment hours the mentions counted
 in (monitor.storage.sentiment_hours.refresh_cells) last of all.
 """
@@ -14,6 +15,7 @@ from dataclasses import dataclass, fields
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from monitor.storage.inbox import erase_inbox_mentions
 from monitor.storage.models import (
     Alert,
     Classification,
@@ -93,6 +95,7 @@ def erase_mentions(conn: Connection, mention_ids: Sequence[int]) -> Erased:
     erased = Erased()
     for chunk in _chunks(sorted(set(mention_ids))):
         erased.add(erase_alerts(conn, _ALERT.c.mention_id.in_(chunk)))
+        erase_inbox_mentions(conn, chunk)
         erased.classifications += conn.execute(
             sa.delete(_CLASSIFICATION).where(_CLASSIFICATION.c.mention_id.in_(chunk))
         ).rowcount

@@ -1,0 +1,127 @@
+"""The inbox's decisions, pure: a mention's conversation, whether it opens an item, what it does to the item
+it joins, an item's priority and due time, and which action fits which state.
+
+Priority, 0 to 100, from the item's author mentions (the highest wins; the brand's replies do not count):
+
+    reach      40 * min(1, log10(1 + reach) / 5)        100,000 followers or more: the full 40
+    sentiment  25 negative, 10 neutral, 0 positive
+    segment    20 ambassador, 15 fan or detractor, 10 critic, 5 otherwise (the author's segment for the
+               brand when the mention was processed)
+    age        15 * (1 - min(1, hours from posting to collecting / 168)): a fresh post gets the full 15, one
+               wom found a week or more after it was written (a backfill) none
+
+Due: the first mention's time + the brand's first-response target ([[brands]] first_response_hours, else
+[inbox] first_response_hours).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+__all__ = [
+    "ACTIONS",
+    "DISMISS_REASONS",
+    "OPENING_INTENTS",
+    "STATUSES",
+    "SUPPRESSING_REASONS",
+    "Action",
+    "FollowUp",
+    "MentionRole",
+    "action_target",
+    "due_at",
+    "follow_up",
+    "opens_item",
+    "priority",
+    "thread_key",
+]
+
+STATUSES = ("open", "acknowledged", "answered", "resolved", "dismissed")
+DISMISS_REASONS = ("not_relevant", "spam", "bot", "handled_elsewhere")
+# a dismissal for these reasons suppresses the author: no new items, no score (until the item is reopened)
+SUPPRESSING_REASONS = ("spam", "bot")
+OPENING_INTENTS = ("complaint", "question")
+Action = Literal["ack", "assign", "answer", "resolve", "dismiss", "reopen"]
+MentionRole = Literal["author", "own", "other"]
+
+_WAITING = ("open", "acknowledged")
+_LIVE = ("open", "acknowledged", "answered")
+# action -> (the states it fits, the state it leads to; None keeps the state)
+ACTIONS: dict[Action, tuple[tuple[str, ...], str | None]] = {
+    "ack": (("open",), "acknowledged"),
+    "assign": (_LIVE, None),
+    "answer": (_WAITING, "answered"),
+    "resolve": (_LIVE, "resolved"),
+    "dismiss": (_LIVE, "dismissed"),
+    "reopen": (("answered", "resolved", "dismissed"), "open"),
+}
+_SENTIMENT_POINTS = {"negative": 25.0, "neutral": 10.0, "positive": 0.0}
+_SEGMENT_POINTS = {"ambassador": 20.0, "fan": 15.0, "detractor": 15.0, "critic": 10.0}
+_LATE_HOURS = 168.0
+
+
+def thread_key(source: str, external_id: str, *, thread_id: str | None, in_reply_to: str | None) -> str:
+    """The conversation of a mention: its thread's id, else the post it replies to, else its own id."""
+    return f"{source}:{thread_id or in_reply_to or external_id}"
+
+
+def opens_item(intent: str | None, *, own_account: bool, suppressed: bool) -> bool:
+    """A complaint or question by someone other than the brand, whose author is not suppressed."""
+    return intent in OPENING_INTENTS and not own_account and not suppressed
+
+
+def priority(
+    *, reach: int | None, sentiment: str | None, segment: str | None, created_at: datetime, seen_at: datetime
+) -> float:
+    """The formula of the module docstring, rounded to 0.1."""
+    reach_points = 40.0 * min(1.0, math.log10(1 + max(0, reach or 0)) / 5)
+    late_hours = max(0.0, (seen_at - created_at).total_seconds() / 3600)
+    age_points = 15.0 * (1 - min(1.0, late_hours / _LATE_HOURS))
+    total = (
+        reach_points
+        + _SENTIMENT_POINTS.get(sentiment or "", 10.0)
+        + _SEGMENT_POINTS.get(segment or "", 5.0)
+        + age_points
+    )
+    return round(total, 1)
+
+
+def due_at(opened_at: datetime, *, target_hours: float) -> datetime:
+    return opened_at + timedelta(hours=target_hours)
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUp:
+    """What a mention that joins an item does to it: the new status and the event that says why."""
+
+    status: str
+    action: str  # answered (by the brand's reply) or reopened (the author wrote again)
+
+
+def follow_up(
+    status: str,
+    *,
+    role: MentionRole,
+    at: datetime,
+    answered_at: datetime | None,
+    resolved_at: datetime | None,
+) -> FollowUp | None:
+    """The brand's reply answers a waiting item; the author writing after the answer (or the resolution)
+    reopens it. Anyone else, and a dismissed item, change nothing."""
+    if role == "own" and status in _WAITING:
+        return FollowUp("answered", "answered")
+    if role == "author" and status in ("answered", "resolved"):
+        since = resolved_at if status == "resolved" else answered_at
+        if since is None or at > since:
+            return FollowUp("open", "reopened")
+    return None
+
+
+def action_target(action: Action, status: str) -> str | None:
+    """The state `action` leads to from `status` (the same state for assign); None when it does not fit."""
+    allowed, target = ACTIONS[action]
+    if status not in allowed:
+        return None
+    return target or status

@@ -1,0 +1,133 @@
+"""The inbox stage on SQLite and PostgreSQL: which mentions open items, threading, the fold window, the
+brand's reply, the author writing again, and running it again or in another order."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from monitor.inbox.rules import priority
+from tests.inbox.world import EVENT, ITEM, ITEM_MENTION, T0, InboxWorld, inbox_settings
+
+
+def test_a_complaint_or_question_to_the_brand_opens_an_item_and_nothing_else_does(engine: Engine) -> None:
+    world = InboxWorld(engine)
+    world.post("ann", hours=0, intent="complaint", reach=1000)
+    world.post("bob", hours=1, intent="question", sentiment="neutral")
+    world.post("cat", hours=2, intent="praise", sentiment="positive")
+    world.post("dan", hours=3, intent="complaint", brand="Globex")  # a competitor is not answered
+    world.post("acme", hours=4, intent="complaint")  # the brand's own account
+    world.post("acme_anna", hours=5, intent="question")  # staff
+    counts = world.run()
+    assert counts.opened == 2
+    first, second = world.items()
+    assert (first["intent"], first["status"], first["version"]) == ("complaint", "open", 1)
+    assert first["opened_at"] == T0
+    assert first["due_at"] == T0 + timedelta(hours=24)
+    # reach 1000: 40 * 3.0004 / 5; negative 25; no profile: 5; collected at once: 15
+    assert first["priority"] == round(40 * 0.60009 + 25 + 5 + 15, 1) == 69.0
+    assert second["intent"] == "question"
+    assert second["priority"] == priority(
+        reach=100, sentiment="neutral", segment=None, created_at=T0, seen_at=T0
+    )
+    assert world.events(first["id"]) == [("opened", None, "open", "pipeline")]
+
+
+def test_a_brand_target_overrides_the_default_and_a_late_find_lowers_priority(engine: Engine) -> None:
+    settings = inbox_settings(first_response_hours=12)
+    world = InboxWorld(engine, settings)
+    world.post("ann", hours=0, late_hours=168)
+    world.run()
+    (item,) = world.items()
+    assert item["due_at"] == T0 + timedelta(hours=12)
+    assert item["priority"] == round(40 * 0.40086 + 25 + 5 + 0, 1)
+
+
+def test_replies_in_the_thread_join_its_item(engine: Engine) -> None:
+    world = InboxWorld(engine)
+    root = world.post("ann", hours=0)
+    reply = world.post("bob", hours=1, intent="other", sentiment="neutral", reply_to=root, thread=root)
+    world.post("cat", hours=2, intent="complaint", reply_to=reply)  # a reply to the reply, no thread id
+    world.post("dan", hours=3, intent="complaint", thread=root)
+    world.run()
+    (item,) = world.items()
+    assert world.thread_of(item["id"]) == ["p1", "p2", "p3", "p4"]
+    assert item["last_mention_id"] == world.ids["p4"]
+    with engine.connect() as conn:
+        roles = dict(conn.execute(sa.select(ITEM_MENTION.c.mention_id, ITEM_MENTION.c.role)).all())
+    assert [roles[world.ids[p]] for p in ("p1", "p2", "p3", "p4")] == ["author", "other", "other", "other"]
+
+
+def test_the_same_authors_messages_fold_within_the_window_and_open_a_new_item_after(engine: Engine) -> None:
+    world = InboxWorld(engine, inbox_settings(fold_hours=48))
+    world.post("ann", hours=0)
+    world.post("ann", hours=47, intent="other", sentiment="neutral")  # folds: 47 h after the first
+    world.post("ann", hours=94, intent="question")  # folds: 47 h after the last
+    world.post("ann", hours=143, intent="complaint")  # 49 h later: a new conversation
+    world.run()
+    first, second = world.items()
+    assert world.thread_of(first["id"]) == ["p1", "p2", "p3"]
+    assert world.thread_of(second["id"]) == ["p4"]
+    assert first["last_mention_at"] == T0 + timedelta(hours=94)
+
+
+def test_the_brands_reply_answers_and_the_author_writing_again_reopens(engine: Engine) -> None:
+    world = InboxWorld(engine)
+    root = world.post("ann", hours=0)
+    world.post("acme", hours=3, intent="other", sentiment="neutral", reply_to=root, thread=root)
+    world.run()
+    (item,) = world.items()
+    assert item["status"] == "answered"
+    assert item["first_response_at"] == item["answered_at"] == T0 + timedelta(hours=3)
+    world.post("ann", hours=5, reply_to=root, thread=root)
+    world.run()
+    (item,) = world.items()
+    assert item["status"] == "open"
+    assert item["first_response_at"] == T0 + timedelta(hours=3)
+    world.post("acme_anna", hours=6, intent="other", sentiment="neutral", thread=root)
+    world.run()
+    (item,) = world.items()
+    assert (item["status"], item["answered_at"]) == ("answered", T0 + timedelta(hours=6))
+    assert item["first_response_at"] == T0 + timedelta(hours=3)
+    assert world.events(item["id"]) == [
+        ("opened", None, "open", "pipeline"),
+        ("answered", "open", "answered", "own:x:acme"),
+        ("reopened", "answered", "open", "pipeline"),
+        ("answered", "open", "answered", "own:x:acme_anna"),
+    ]
+
+
+def test_running_the_stage_again_changes_nothing(engine: Engine) -> None:
+    world = InboxWorld(engine)
+    root = world.post("ann", hours=0)
+    world.post("acme", hours=2, intent="other", reply_to=root, thread=root)
+    world.post("ann", hours=4, thread=root)
+    world.post("bob", hours=5, intent="question")
+    everything = list(world.pending)
+    world.run()
+    before = world.dump()
+    counts = world.run(everything)
+    assert (counts.opened, counts.joined, counts.answered, counts.reopened) == (0, 0, 0, 0)
+    assert world.dump() == before
+
+
+def test_one_by_one_out_of_order_equals_all_at_once(engine: Engine) -> None:
+    """A reply stored (and through the stage) before the post it answers: the item ends the same."""
+    world = InboxWorld(engine)
+    root = world.post("ann", hours=0)
+    world.post("acme", hours=2, intent="other", sentiment="neutral", reply_to=root, thread=root)
+    world.post("bob", hours=3, intent="other", sentiment="neutral", reply_to=root)
+    world.post("ann", hours=4, thread=root)
+    world.post("cat", hours=30, intent="question")
+    ids = list(world.pending)
+    for mention_id in reversed(ids):
+        world.run([mention_id])
+    scattered = world.dump()
+    with engine.begin() as conn:
+        for table in (EVENT, ITEM_MENTION, ITEM):
+            conn.execute(sa.delete(table))
+    world.run(ids)
+    assert world.dump() == scattered
+    assert len(scattered["items"]) == 2
