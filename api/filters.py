@@ -13,8 +13,9 @@ from monitor.scoring.profile import SEGMENTS
 
 __all__ = ["ALERT_STATUSES", "SEGMENTS", "one_of"]
 
-# "open" and "withdrawn" are set by monitor/alerts/evaluate.py; "resolved" is stored by people and tools
-ALERT_STATUSES = ("open", "resolved", "withdrawn")
+# "open" and "withdrawn" are set by monitor/alerts/evaluate.py, "resolved" by the spike detector when an
+# incident ends (monitor/alerts/incidents.py) and by people, "acknowledged" by people
+ALERT_STATUSES = ("open", "acknowledged", "resolved", "withdrawn")
 
 
 def one_of(name: str, value: str | None, allowed: Sequence[str]) -> str | None:

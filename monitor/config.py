@@ -205,9 +205,21 @@ _PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9-]+(\.[
 
 class AlertSettings(_Section):
     influential_min_reach: int = Field(default=5000, ge=0)
+    # spike detection (monitor/alerts/spikes.py)
+    spike_windows_minutes: list[int] = Field(default_factory=lambda: [60, 360])
+    spike_step_minutes: int = Field(default=10, ge=1, le=60)
+    spike_history_weeks: int = Field(default=4, ge=1, le=52)
+    spike_min_history_weeks: int = Field(default=2, ge=1, le=52)
+    spike_p_value: float = Field(default=1e-3, gt=0, lt=0.5)
+    spike_keep_p_value: float = Field(default=0.05, gt=0, lt=1)
+    spike_share_p_value: float = Field(default=1e-3, gt=0, lt=1)
+    spike_dispersion: float = Field(default=0.05, ge=0, le=10)
+    spike_quiet_minutes: int = Field(default=60, ge=0, le=1440)
+    spike_min_count: int = Field(default=5, ge=1)
+    volume_spike_min_count: int = Field(default=20, ge=1)
+    # replaced by the sliding-window detector; still accepted so that older configs load, and unused
     spike_window_hours: int = Field(default=6, ge=1, le=168)
     spike_baseline_days: int = Field(default=14, ge=1, le=365)
-    spike_min_count: int = Field(default=5, ge=1)
     spike_factor: float = Field(default=3.0, gt=1)
     max_age_days: int = Field(default=14, ge=1)
     email_to: list[str] = Field(default_factory=list)
@@ -223,6 +235,31 @@ class AlertSettings(_Section):
                     f"{address!r} is not one e-mail address like owner@example.com; give one address per entry"
                 )
         return value
+
+    @field_validator("spike_windows_minutes")
+    @classmethod
+    def _spike_windows(cls, value: list[int]) -> list[int]:
+        if not value or any(not 10 <= minutes <= 1440 for minutes in value):
+            raise ValueError(
+                f"{value!r}: give one or more window widths in minutes, each from 10 to 1440, e.g. [60, 360]"
+            )
+        return sorted(set(value))
+
+    @model_validator(mode="after")
+    def _spike_bars(self) -> AlertSettings:
+        if self.spike_keep_p_value < self.spike_p_value:
+            raise ValueError(
+                f"alerts.spike_keep_p_value ({self.spike_keep_p_value}) is below alerts.spike_p_value "
+                f"({self.spike_p_value}): the bar that keeps an incident open must be the lower one; "
+                "raise spike_keep_p_value or lower spike_p_value"
+            )
+        if self.spike_min_history_weeks > self.spike_history_weeks:
+            raise ValueError(
+                f"alerts.spike_min_history_weeks ({self.spike_min_history_weeks}) is more than "
+                f"alerts.spike_history_weeks ({self.spike_history_weeks}); the baseline never reads that "
+                "many weeks: lower spike_min_history_weeks or raise spike_history_weeks"
+            )
+        return self
 
 
 class InboxSettings(_Section):

@@ -65,3 +65,13 @@ def test_api_load_benchmark_runs(capsys: pytest.CaptureFixture[str]) -> None:
     assert result["label"] == "sqlite" and result["pairs"] > 0
     assert all(endpoint.latencies and endpoint.errors == 0 for endpoint in result["endpoints"])
     assert "worst p95" in capsys.readouterr().out
+
+
+def test_spike_detection_benchmark_runs() -> None:
+    from benchmarks.spike_detection import compare
+
+    result = compare([7], days=42)
+    assert sorted(result) == ["new", "old"]
+    for metrics in result.values():
+        assert 0.0 <= metrics["recall"] <= 1.0
+        assert metrics["false_alarms_per_brand_month"] >= 0.0

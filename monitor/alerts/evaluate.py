@@ -9,23 +9,20 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
+from monitor.alerts.incidents import SPIKE_KINDS, spike_drafts, store_incident
 from monitor.alerts.rules import (
     AlertDraft,
     MentionFacts,
     ambassador_at_risk,
-    bucket_negatives,
     complaint_to_answer,
     influential_negative,
-    negative_spike,
-    spike_baseline,
-    spike_window_start,
 )
 from monitor.config import Settings
 from monitor.scoring.profile import SegmentChangeEvent, is_own_account
@@ -215,63 +212,6 @@ def revise_mention_alerts(
     return len(withdraw), len(reopen)
 
 
-def _spike_drafts(
-    conn: Connection,
-    rows: Sequence[sa.Row[Any]],
-    *,
-    settings: Settings,
-    handles: dict[int, Any],
-    now: datetime,
-) -> list[AlertDraft]:
-    """Negative spikes in the windows of this batch's negative mentions; the brand's own posts do not count."""
-    alerts = settings.alerts
-    staff = settings.scoring.staff_handles
-
-    def word_of_mouth(row: sa.Row[Any]) -> bool:
-        return not is_own_account(
-            row.author_handle,
-            source=row.source,
-            brand_handles=handles.get(row.brand_id, {}),
-            staff_handles=staff,
-        )
-
-    hours = alerts.spike_window_hours
-    windows = {
-        (row.brand_id, spike_window_start(row.created_at, window_hours=hours))
-        for row in rows
-        if row.sentiment == "negative"
-        and now - row.created_at <= timedelta(days=alerts.max_age_days)
-        and word_of_mouth(row)
-    }
-    drafts: list[AlertDraft] = []
-    for brand_id, start in sorted(windows):
-        history_start = conn.execute(
-            sa.select(sa.func.min(_MENTION.c.created_at))
-            .select_from(_MENTION.join(_LINK, _LINK.c.mention_id == _MENTION.c.id))
-            .where(_LINK.c.brand_id == brand_id)
-        ).scalar_one()
-        since = start - timedelta(days=alerts.spike_baseline_days)
-        events = [
-            (row.created_at, row.sentiment)
-            for row in _classified_mentions(
-                conn,
-                where=sa.and_(
-                    _LINK.c.brand_id == brand_id,
-                    _MENTION.c.created_at >= since,
-                    _MENTION.c.created_at < start + timedelta(hours=hours),
-                ),
-            )
-            if word_of_mouth(row)
-        ]
-        counts = bucket_negatives(events, window_hours=hours)
-        history = spike_window_start(history_start, window_hours=hours) if history_start else None
-        baseline = spike_baseline(counts, latest_start=start, settings=alerts, history_start=history)
-        draft = negative_spike(brand_id, counts, baseline, settings=alerts, now=start)
-        if draft is not None:
-            drafts.append(draft)
-    return drafts
-
-
 def _at_risk_drafts(
     conn: Connection,
     mention_ids: Sequence[int],
@@ -329,9 +269,17 @@ def alert_drafts_for(
             row.id: dict(row.handles or {}) for row in conn.execute(sa.select(_BRAND.c.id, _BRAND.c.handles))
         }
         sentiments = {row.id: (row.sentiment, row.intent) for row in rows}
+        is_own = _own_account_check(settings, handles)
+        batch = [
+            (row.brand_id, row.created_at)
+            for row in rows
+            if not is_own(row.brand_id, row.source, row.author_handle)
+        ]
         return [
             *_mention_drafts(conn, rows, settings=settings, handles=handles, now=now),
-            *_spike_drafts(conn, rows, settings=settings, handles=handles, now=now),
+            *spike_drafts(
+                conn, batch, own_brands=own_brands, is_own=is_own, settings=settings.alerts, now=now
+            ),
             *(
                 draft
                 for draft in _at_risk_drafts(
@@ -345,15 +293,25 @@ def alert_drafts_for(
 def store_alerts(
     conn: Connection, *, drafts: Sequence[AlertDraft], recipients: Sequence[str], now: datetime
 ) -> int:
-    """Insert new alerts (by dedupe key) and their pending deliveries. Returns the number of new alerts."""
+    """Insert new alerts (by dedupe key) and their pending deliveries. Returns the number of new alerts.
+
+    A spike's alert is one per incident, updated while it lasts (`monitor.alerts.incidents.store_incident`).
+    Deliveries go only to new alerts whose draft says `notify`.
+    """
     if not drafts:
         return 0
-    unique = {draft.dedupe_key: draft for draft in drafts}
-    insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(_ALERT)
-    new_ids = [
-        row[0]
-        for row in conn.execute(
-            insert.on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(_ALERT.c.id),
+    unique = {draft.dedupe_key: draft for draft in drafts if draft.kind not in SPIKE_KINDS}
+    spikes = {draft.dedupe_key: draft for draft in drafts if draft.kind in SPIKE_KINDS}
+    new_spikes = [
+        (alert_id, draft)
+        for draft in spikes.values()
+        if (alert_id := store_incident(conn, draft, now=now)) is not None
+    ]
+    new_rows = (
+        conn.execute(
+            _insert(conn)
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(_ALERT.c.id, _ALERT.c.dedupe_key),
             [
                 {
                     "brand_id": d.brand_id,
@@ -364,15 +322,19 @@ def store_alerts(
                     "detail": d.detail,
                     "mention_id": d.mention_id,
                     "author_id": d.author_id,
-                    "status": "open",
+                    "status": d.status,
                     "event_at": d.event_at,
                     "created_at": now,
                 }
                 for d in unique.values()
             ],
-        )
-    ]
-    if new_ids and recipients:
+        ).all()
+        if unique
+        else []
+    )
+    new_alerts = [*new_spikes, *((alert_id, unique[key]) for alert_id, key in new_rows)]
+    notified = [alert_id for alert_id, draft in new_alerts if draft.notify]
+    if notified and recipients:
         conn.execute(
             sa.insert(_DELIVERY),
             [
@@ -386,8 +348,12 @@ def store_alerts(
                     "last_error": "",
                     "next_attempt_at": now,
                 }
-                for alert_id in new_ids
+                for alert_id in notified
                 for recipient in recipients
             ],
         )
-    return len(new_ids)
+    return len(new_alerts)
+
+
+def _insert(conn: Connection) -> Any:
+    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(_ALERT)

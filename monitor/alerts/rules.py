@@ -1,6 +1,7 @@
 """Alert rules: pure functions from facts to `AlertDraft`s. Storing, grouping and delivery live elsewhere.
 
-Each rule takes `settings: AlertSettings` and `now` (aware UTC) and returns a draft or None. A draft's
+Each rule takes `settings: AlertSettings` and `now` (aware UTC) and returns a draft or None. Spikes are
+found over a brand's whole series, not per mention: monitor.alerts.spikes and monitor.alerts.incidents. A draft's
 `dedupe_key` names its cause, so evaluating a rule again for the same cause yields the same key and the
 unique index on `alert.dedupe_key` keeps one alert. Causes older than `alerts.max_age_days` before `now`
 fire nothing, so a backfill import does not raise a year of alerts.
@@ -11,12 +12,9 @@ only into `detail["excerpt"]`, truncated. Every channel escapes both for its own
 
 from __future__ import annotations
 
-import math
 import re
-from collections import Counter
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from monitor.config import AlertSettings
@@ -27,13 +25,9 @@ __all__ = [
     "AlertDraft",
     "MentionFacts",
     "ambassador_at_risk",
-    "bucket_negatives",
     "complaint_to_answer",
     "influential_negative",
-    "negative_spike",
     "plain_text",
-    "spike_baseline",
-    "spike_window_start",
 ]
 
 EXCERPT_CHARS = 280
@@ -41,7 +35,6 @@ TITLE_HANDLE_CHARS = 60
 # An engagement (like, share, reply) counts for this many followers when judging influence: a post with
 # influential_min_reach / 10 engagements travels about as far as one from an influential account.
 REACH_PER_ENGAGEMENT = 10
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # C0/C1 controls (CR/LF included), line separators, the bidi overrides that can reorder what a reader sees,
 # and lone surrogates (they cannot be encoded, so a message holding one fails every send)
 _UNSAFE_CHARS_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029\ud800-\udfff]+")
@@ -59,6 +52,8 @@ class AlertDraft:
     brand_id: int
     mention_id: int | None = None
     author_id: int | None = None
+    status: str = "open"  # open | resolved (an incident already over, or older than max_age_days)
+    notify: bool = True  # whether a new alert gets its e-mails
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,84 +132,6 @@ def influential_negative(facts: MentionFacts, *, settings: AlertSettings, now: d
         brand_id=facts.brand_id,
         mention_id=facts.mention_id,
         author_id=facts.author_id,
-    )
-
-
-def spike_window_start(at: datetime, *, window_hours: int) -> datetime:
-    """Start of the fixed UTC window holding `at`: windows are counted from 1970-01-01T00:00Z."""
-    if at.tzinfo is None:
-        raise ValueError(f"naive datetime {at!r}; pass aware UTC times")
-    width = timedelta(hours=window_hours)
-    return _EPOCH + ((at - _EPOCH) // width) * width
-
-
-def bucket_negatives(events: Iterable[tuple[datetime, str]], *, window_hours: int) -> dict[datetime, int]:
-    """Negative mentions per window: {window start: count} from (created_at, sentiment) pairs."""
-    counts = Counter(
-        spike_window_start(at, window_hours=window_hours)
-        for at, sentiment in events
-        if sentiment == "negative"
-    )
-    return dict(counts)
-
-
-def spike_baseline(
-    window_counts: Mapping[datetime, int],
-    *,
-    latest_start: datetime,
-    settings: AlertSettings,
-    history_start: datetime | None = None,
-) -> float:
-    """Mean negatives per window over the `spike_baseline_days` before the window starting at `latest_start`.
-
-    Windows with no entry count as 0. Windows that begin before `history_start` (when the brand's collection
-    began) are left out rather than counted as quiet; with none left the baseline is 0.
-    """
-    width = timedelta(hours=settings.spike_window_hours)
-    windows = max(1, settings.spike_baseline_days * 24 // settings.spike_window_hours)
-    starts = [latest_start - k * width for k in range(1, windows + 1)]
-    if history_start is not None:
-        starts = [start for start in starts if start >= history_start]
-    if not starts:
-        return 0.0
-    return sum(window_counts.get(start, 0) for start in starts) / len(starts)
-
-
-def negative_spike(
-    brand_id: int,
-    window_counts: Mapping[datetime, int],
-    baseline: float,
-    *,
-    settings: AlertSettings,
-    now: datetime,
-) -> AlertDraft | None:
-    """Negatives in the window holding `now` ≥ spike_min_count and ≥ spike_factor × `baseline`.
-
-    `window_counts` comes from `bucket_negatives`, `baseline` from `spike_baseline`. Evaluating again inside
-    the same window gives the same dedupe_key, so a spike is one alert per window however often it is checked.
-    """
-    start = spike_window_start(now, window_hours=settings.spike_window_hours)
-    count = window_counts.get(start, 0)
-    threshold = max(float(settings.spike_min_count), settings.spike_factor * baseline)
-    if count < threshold:
-        return None
-    hours = settings.spike_window_hours
-    end = start + timedelta(hours=hours)
-    return AlertDraft(
-        kind="negative_spike",
-        dedupe_key=f"spike:{brand_id}:{start.isoformat()}",
-        severity="critical" if count >= 2 * threshold else "warning",
-        title=f"Negative spike: {count} negative mentions in {hours} h (usually {baseline:.1f})",
-        detail={
-            "window_start": start.isoformat(),
-            "window_end": end.isoformat(),
-            "negatives": count,
-            "baseline_mean": baseline,
-            "threshold": math.ceil(threshold),
-            "spike_factor": settings.spike_factor,
-        },
-        event_at=start,
-        brand_id=brand_id,
     )
 
 

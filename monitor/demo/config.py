@@ -57,10 +57,9 @@ detractor = 3.0   # ... at or above this: detractor
 
 [alerts]
 influential_min_reach = 5000  # a negative mention from an author with this reach alerts at once
-spike_window_hours = 6        # negative mentions are counted in windows of this many hours
-spike_baseline_days = 14      # ... and compared with the average window of these past days
+spike_windows_minutes = [60, 360]  # negatives are counted in sliding windows of these many minutes
+spike_p_value = 0.001         # ... and fire when this unlikely under the brand's usual rate for that time
 spike_min_count = 5           # a spike needs at least this many negative mentions in its window
-spike_factor = 3.0            # ... and this many times the baseline
 max_age_days = 3650           # the sample is from Oct-Nov 2026: keep its alerts whenever the demo runs
 email_to = []                 # the demo sends no e-mail; alerts show on the dashboard
 

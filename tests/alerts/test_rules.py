@@ -10,13 +10,9 @@ from monitor.alerts.rules import (
     AlertDraft,
     MentionFacts,
     ambassador_at_risk,
-    bucket_negatives,
     complaint_to_answer,
     influential_negative,
-    negative_spike,
     plain_text,
-    spike_baseline,
-    spike_window_start,
 )
 from monitor.config import AlertSettings, ScoringSettings
 from monitor.scoring.profile import ScoredMention, SegmentChangeEvent, WordOfMouthDiscount, build_profile
@@ -147,97 +143,6 @@ def test_influential_negative_by_reach_or_engagement() -> None:
     assert influential_negative(facts(reach=4999, engagement_total=499), settings=SETTINGS, now=NOW) is None
     assert influential_negative(facts(reach=9000, sentiment="positive"), settings=SETTINGS, now=NOW) is None
     assert influential_negative(facts(reach=9000, is_own_account=True), settings=SETTINGS, now=NOW) is None
-
-
-def test_windows_are_fixed_utc_boundaries() -> None:
-    assert spike_window_start(NOW, window_hours=6) == datetime(2026, 3, 10, 12, tzinfo=UTC)
-    assert spike_window_start(datetime(2026, 3, 10, 12, tzinfo=UTC), window_hours=6) == datetime(
-        2026, 3, 10, 12, tzinfo=UTC
-    )
-    assert spike_window_start(datetime(1969, 12, 31, 23, tzinfo=UTC), window_hours=6) == datetime(
-        1969, 12, 31, 18, tzinfo=UTC
-    )
-    with pytest.raises(ValueError, match="aware UTC"):
-        spike_window_start(datetime(2026, 3, 10), window_hours=6)
-    events = [
-        (datetime(2026, 3, 10, 11, 59, tzinfo=UTC), "negative"),
-        (datetime(2026, 3, 10, 12, 0, tzinfo=UTC), "negative"),
-        (datetime(2026, 3, 10, 17, 59, tzinfo=UTC), "negative"),
-        (datetime(2026, 3, 10, 13, 0, tzinfo=UTC), "positive"),
-    ]
-    assert bucket_negatives(events, window_hours=6) == {
-        datetime(2026, 3, 10, 6, tzinfo=UTC): 1,
-        datetime(2026, 3, 10, 12, tzinfo=UTC): 2,
-    }
-
-
-def hourly_negatives(per_window: int, *, days: int, current: int) -> list[tuple[datetime, str]]:
-    """`per_window` negatives in each 6 h window of the last `days`, and `current` in the window holding NOW."""
-    start = spike_window_start(NOW, window_hours=6)
-    events = [
-        (start - timedelta(hours=6 * w) + timedelta(minutes=10 * i), "negative")
-        for w in range(1, days * 4 + 1)
-        for i in range(per_window)
-    ]
-    return events + [(start + timedelta(minutes=i), "negative") for i in range(current)]
-
-
-def evaluate(events: list[tuple[datetime, str]], now: datetime) -> AlertDraft | None:
-    counts = bucket_negatives(events, window_hours=SETTINGS.spike_window_hours)
-    start = spike_window_start(now, window_hours=SETTINGS.spike_window_hours)
-    baseline = spike_baseline(counts, latest_start=start, settings=SETTINGS)
-    return negative_spike(3, counts, baseline, settings=SETTINGS, now=now)
-
-
-def test_spike_fires_once_per_window() -> None:
-    events = hourly_negatives(1, days=14, current=6)
-    draft = evaluate(events, NOW)
-    assert draft is not None
-    assert draft.dedupe_key == "spike:3:2026-03-10T12:00:00+00:00"
-    assert draft.event_at == datetime(2026, 3, 10, 12, tzinfo=UTC)
-    assert draft.severity == "warning"
-    assert draft.title == "Negative spike: 6 negative mentions in 6 h (usually 1.0)"
-    assert draft.detail == {
-        "window_start": "2026-03-10T12:00:00+00:00",
-        "window_end": "2026-03-10T18:00:00+00:00",
-        "negatives": 6,
-        "baseline_mean": 1.0,
-        "threshold": 5,
-        "spike_factor": 3.0,
-    }
-    # evaluated every 15 minutes for a day: one key, re-evaluation inside the window repeats it exactly
-    ticks = [NOW - timedelta(hours=12) + timedelta(minutes=15 * i) for i in range(96)]
-    drafts = [d for d in (evaluate(events, tick) for tick in ticks) if d is not None]
-    assert {d.dedupe_key for d in drafts} == {draft.dedupe_key}
-    assert all(d == draft for d in drafts)
-    assert len(drafts) == 24  # 12:00 to 17:45
-
-
-def test_spike_silent_on_a_flat_baseline_and_below_min_count() -> None:
-    assert evaluate(hourly_negatives(5, days=14, current=5), NOW) is None
-    assert evaluate(hourly_negatives(5, days=14, current=14), NOW) is None
-    assert evaluate(hourly_negatives(0, days=14, current=4), NOW) is None
-    big = evaluate(hourly_negatives(5, days=14, current=30), NOW)
-    assert big is not None
-    assert big.severity == "critical"
-
-
-def test_spike_ignores_a_backfilled_year_of_negatives() -> None:
-    year = [(NOW - timedelta(days=15 + d, minutes=i), "negative") for d in range(365) for i in range(50)]
-    assert evaluate(year, NOW) is None
-
-
-def test_spike_baseline_leaves_out_windows_before_history() -> None:
-    counts = {datetime(2026, 3, 10, 6, tzinfo=UTC): 4, datetime(2026, 3, 10, 0, tzinfo=UTC): 2}
-    latest = datetime(2026, 3, 10, 12, tzinfo=UTC)
-    assert spike_baseline(counts, latest_start=latest, settings=SETTINGS) == 6 / 56
-    assert (
-        spike_baseline(
-            counts, latest_start=latest, settings=SETTINGS, history_start=latest - timedelta(hours=12)
-        )
-        == 3
-    )
-    assert spike_baseline(counts, latest_start=latest, settings=SETTINGS, history_start=latest) == 0.0
 
 
 def at_risk(change: SegmentChangeEvent, *, negative: bool = True) -> AlertDraft | None:

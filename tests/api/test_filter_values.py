@@ -15,12 +15,12 @@ AFTER = ". Fix the request and retry; /docs lists the values."
         (
             "/api/v1/alerts",
             {"status": "foo"},
-            "query parameter 'status': Input should be 'open', 'resolved' or 'withdrawn'",
+            "query parameter 'status': Input should be 'open', 'acknowledged', 'resolved' or 'withdrawn'",
         ),
         (
             "/api/v1/alerts",
             {"status": "OPEN"},
-            "query parameter 'status': Input should be 'open', 'resolved' or 'withdrawn'",
+            "query parameter 'status': Input should be 'open', 'acknowledged', 'resolved' or 'withdrawn'",
         ),
         (
             "/api/v1/ambassadors",
@@ -49,7 +49,7 @@ def test_a_value_outside_the_set_is_a_422_naming_the_allowed_values(
     assert error_of(response) == {"code": "invalid_request", "message": message + AFTER}
 
 
-@pytest.mark.parametrize("status", ["open", "resolved", "withdrawn"])
+@pytest.mark.parametrize("status", ["open", "acknowledged", "resolved", "withdrawn"])
 def test_every_alert_status_is_accepted(client: TestClient, seeded: Seeded, status: str) -> None:
     assert client.get("/api/v1/alerts", params={"status": status}).status_code == 200
 
