@@ -15,6 +15,7 @@ WomError
 ├── DeliveryError            an alert could not be delivered; .permanent says if a retry helps
 ├── ApiKeyError              an API key cannot be made or revoked as asked (unknown role, brand, id or prefix)
 ├── ForbiddenBrandError      an item names a brand outside a brand-scoped caller's brands (the API: 403)
+├── UnknownBrandError        no configured brand has that name; names the brands there are
 ├── UnknownMentionError      no mention has that id (the API: 404)
 ├── AuthorError              an author cannot be merged, split or forgotten as asked; .code names the case
 │   └── UnknownAuthorError   no author has that id
@@ -55,6 +56,7 @@ __all__ = [
     "TransientError",
     "UnknownAssigneeError",
     "UnknownAuthorError",
+    "UnknownBrandError",
     "UnknownInboxItemError",
     "UnknownMentionError",
     "UnknownUserError",
@@ -126,6 +128,14 @@ class DeliveryError(WomError):
 
 class ForbiddenBrandError(WomError):
     """An item names a brand outside a brand-scoped caller's brands; nothing of the request was stored."""
+
+
+class UnknownBrandError(WomError):
+    def __init__(self, name: str, known: list[str]) -> None:
+        self.name = name
+        super().__init__(
+            f"no brand is named {name!r}; the brands are: {', '.join(known) or '(none: run wom process or add [[brands]])'}"
+        )
 
 
 class UnknownMentionError(WomError):

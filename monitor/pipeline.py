@@ -272,6 +272,7 @@ class Pipeline:
 
     def _alert(self, ids: Sequence[int], detail: dict[str, int]) -> int:
         from monitor.alerts.evaluate import alert_drafts_for, store_alerts
+        from monitor.storage.outbox import legacy_recipients
 
         now = self._now()
         drafts: list[AlertDraft] = alert_drafts_for(
@@ -284,7 +285,8 @@ class Pipeline:
                 for d in drafts
                 if d.mention_id is None or d.mention_id in owned or d.kind == "negative_spike"
             ]
-            created = store_alerts(conn, drafts=kept, recipients=self.settings.alerts.email_to, now=now)
+            recipients = legacy_recipients(conn, self.settings.alerts.email_to)
+            created = store_alerts(conn, drafts=kept, recipients=recipients, now=now)
             inbox = update_inbox(conn, mention_ids=sorted(owned), settings=self.settings, now=now)
         detail["alerts"] = detail.get("alerts", 0) + created
         detail["inbox_opened"] = detail.get("inbox_opened", 0) + inbox.opened

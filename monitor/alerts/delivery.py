@@ -1,4 +1,4 @@
-"""Delivering pending alert e-mails: claim, send, mark sent, with bounded retries.
+"""Delivering the outbox (e-mails, Slack and Standard Webhooks): claim, send, mark sent, bounded retries.
 
 E-mail cannot be exactly-once: a crash between send and mark-sent resends once, with the same
 Message-ID, so receivers can drop the copy (../shared/RELIABILITY.md (b)). A crash between claim and send
@@ -13,7 +13,7 @@ retried with backoff; the run goes on with the next one.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -23,8 +23,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from monitor.alerts.email import DeliveryError, render_alert_email, send_email
+from monitor.alerts.email import DeliveryError, render_alert_email, render_stored_email, send_email
 from monitor.alerts.rules import plain_text
+from monitor.alerts.webhooks import encode_body, post_webhook, standard_headers
+from monitor.collectors.outbound import OutboundPolicy
 from monitor.config import Settings, SmtpSettings
 from monitor.faults import fault_point
 from monitor.storage.models import Alert, Brand, NotificationDelivery, utcnow
@@ -52,12 +54,14 @@ def _backoff(attempts: int) -> timedelta:
     return timedelta(minutes=min(240, 2 ** (attempts - 1)))
 
 
-def _claim_one(engine: Engine, *, now: datetime) -> tuple[int, int] | None:
+def _claim_one(engine: Engine, *, now: datetime, ids: Sequence[int] | None = None) -> tuple[int, int] | None:
     """Take one due delivery (pending, or sending with an ended lease): (id, attempts counting this one)."""
     due = sa.or_(
         sa.and_(_DELIVERY.c.status == "pending", _DELIVERY.c.next_attempt_at <= now),
         sa.and_(_DELIVERY.c.status == "sending", _DELIVERY.c.next_attempt_at <= now),
     )
+    if ids is not None:
+        due = sa.and_(due, _DELIVERY.c.id.in_(list(ids)))
     pick = sa.select(_DELIVERY.c.id).where(due).order_by(_DELIVERY.c.id).limit(1)
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
@@ -78,8 +82,10 @@ def deliver_pending(
     send: Sender | None = None,
     now: Callable[[], datetime] = utcnow,
     limit: int = 100,
+    ids: Sequence[int] | None = None,
 ) -> DeliveryResult:
-    """Send up to `limit` due deliveries. A failure is retried with backoff up to MAX_ATTEMPTS times.
+    """Send up to `limit` due deliveries (only those of `ids` when given). A failure is retried with
+    backoff up to MAX_ATTEMPTS times.
 
     Never raises for one delivery's failure (that is counted on the delivery); raises only when the
     database cannot be written.
@@ -87,7 +93,7 @@ def deliver_pending(
     sender = send or (lambda message, smtp: send_email(message, smtp=smtp))
     result = DeliveryResult()
     for _ in range(limit):
-        claimed = _claim_one(engine, now=now())
+        claimed = _claim_one(engine, now=now(), ids=ids)
         if claimed is None:
             break
         fault_point("delivery.after_claim_before_send")
@@ -110,25 +116,27 @@ def _deliver_one(
     try:
         with Session(engine, expire_on_commit=False) as session:
             delivery = session.get(NotificationDelivery, delivery_id)
-            alert = session.get(Alert, delivery.alert_id) if delivery else None
+            alert = session.get(Alert, delivery.alert_id) if delivery and delivery.alert_id else None
             brand = session.get(Brand, alert.brand_id) if alert else None
-        if delivery is None or alert is None or brand is None:
+        if delivery is None:
+            _finish(engine, delivery_id, status="failed", error="the delivery was deleted", now=now())
+            return "failed"
+        needs_alert = delivery.kind in ("alert", "reminder")
+        if needs_alert and (alert is None or brand is None):
             _finish(
                 engine, delivery_id, status="failed", error="the alert or its brand was deleted", now=now()
             )
             return "failed"
-        message = render_alert_email(
-            alert,
-            recipient=delivery.recipient,
-            sender=settings.smtp.sender,
-            brand_name=brand.name,
-            dashboard_url=settings.api.public_url,
-        )
-        message_id = str(message["Message-ID"])
-        send(message, settings.smtp)
+        message_id = delivery.message_id
+        if delivery.channel == "email":
+            message = _email(delivery, alert, brand, settings=settings, now=now())
+            message_id = str(message["Message-ID"])
+            send(message, settings.smtp)
+        else:
+            _post(delivery, settings, at=now())
     except Exception as e:  # one delivery's failure must not stop the others (issue 13)
         final = (isinstance(e, DeliveryError) and e.permanent) or attempts >= MAX_ATTEMPTS
-        error = _safe_error(e, secrets=(settings.smtp.password,))
+        error = _safe_error(e, secrets=(settings.smtp.password, *(hook.secret for hook in settings.webhooks)))
         _finish(
             engine,
             delivery_id,
@@ -151,6 +159,58 @@ def _deliver_one(
     fault_point("delivery.after_send_before_mark")
     _finish(engine, delivery_id, status="sent", error="", now=now(), message_id=message_id)
     return "sent"
+
+
+def _email(
+    delivery: NotificationDelivery,
+    alert: Alert | None,
+    brand: Brand | None,
+    *,
+    settings: Settings,
+    now: datetime,
+) -> EmailMessage:
+    payload = dict(delivery.payload or {})
+    if alert is not None and brand is not None and delivery.kind in ("alert", "reminder"):
+        prefixes = {"remind": "Reminder: ", "update": "Updated: "}
+        return render_alert_email(
+            alert,
+            recipient=delivery.recipient,
+            sender=settings.smtp.sender,
+            brand_name=brand.name,
+            dashboard_url=settings.dashboard.public_url or settings.api.public_url,
+            message_id=delivery.message_id or None,
+            zone=payload.get("timezone"),
+            subject_prefix=prefixes.get(str(payload.get("note", "")), ""),
+        )
+    return render_stored_email(
+        subject=str(payload.get("subject", "")),
+        text=str(payload.get("text", "")),
+        html=str(payload.get("html", "")),
+        recipient=delivery.recipient,
+        sender=settings.smtp.sender,
+        message_id=delivery.message_id,
+        now=now,
+    )
+
+
+def _post(delivery: NotificationDelivery, settings: Settings, *, at: datetime) -> None:
+    hook = next((hook for hook in settings.webhooks if hook.name == delivery.recipient), None)
+    if hook is None:
+        raise DeliveryError(
+            f"no [[webhooks]] entry is named {delivery.recipient!r} any more; nothing to send it to",
+            permanent=True,
+        )
+    body = encode_body(dict(delivery.payload or {}).get("body") or {})
+    headers: dict[str, str] = {}
+    if hook.kind == "standard":
+        if not hook.secret:
+            raise DeliveryError(
+                f"webhooks {hook.name!r}: the variable {hook.secret_env} is empty; set it to the whsec_ secret",
+                permanent=False,
+            )
+        headers = standard_headers(hook.secret, message_id=delivery.message_id, at=at, body=body)
+    policy = OutboundPolicy.from_hosts(settings.collectors.allow_private_hosts)
+    post_webhook(hook.url, body=body, headers=headers, policy=policy)
 
 
 def _safe_error(error: Exception, *, secrets: tuple[str, ...]) -> str:

@@ -26,6 +26,7 @@ from email.parser import BytesHeaderParser
 from email.utils import format_datetime, getaddresses, parseaddr
 from typing import Any, Protocol
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import jinja2
 
@@ -40,6 +41,7 @@ __all__ = [
     "alert_message_id",
     "header_text",
     "render_alert_email",
+    "render_stored_email",
     "send_email",
 ]
 
@@ -124,6 +126,9 @@ def render_alert_email(
     brand_name: str,
     dashboard_url: str,
     now: datetime | None = None,
+    message_id: str | None = None,
+    zone: str | None = None,
+    subject_prefix: str = "",
 ) -> EmailMessage:
     """One e-mail for one alert to one recipient: a plain-text part and an escaped HTML part.
 
@@ -137,6 +142,8 @@ def render_alert_email(
     title = plain_text(alert.title, limit=SUBJECT_CHARS) or plain_text(alert.kind, limit=80)
     brand = plain_text(brand_name, limit=80)
     event_at = alert.event_at.isoformat() if alert.event_at else ""
+    if alert.event_at and zone:  # the recipient's clock (a user's time zone)
+        event_at = alert.event_at.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M %Z")
     excerpt = _multiline(str(detail.get("excerpt") or ""))
     facts = [
         (plain_text(str(key), limit=40), plain_text(_fact(value), limit=FACT_CHARS))
@@ -149,7 +156,9 @@ def render_alert_email(
     severity = plain_text(alert.severity, limit=20)
 
     message = EmailMessage()
-    message["Subject"] = header_text(f"[wom] {brand}: {title}", limit=SUBJECT_CHARS)
+    prefix = plain_text(subject_prefix, limit=40)
+    prefix = f"{prefix} " if prefix else ""
+    message["Subject"] = header_text(f"[wom] {prefix}{brand}: {title}", limit=SUBJECT_CHARS)
     message["From"] = header_text(sender, limit=300)
     message["To"] = header_text(recipient, limit=300)
     to_addresses = [address.addr_spec for address in message["To"].addresses]
@@ -160,7 +169,7 @@ def render_alert_email(
             permanent=True,
         )
     message["Date"] = format_datetime(now or datetime.now(UTC))
-    message["Message-ID"] = alert_message_id(alert.id, recipient, sender=sender)
+    message["Message-ID"] = message_id or alert_message_id(alert.id, recipient, sender=sender)
     message["Auto-Submitted"] = "auto-generated"
     message["X-Auto-Response-Suppress"] = "All"
     message["X-Wom-Alert-Id"] = str(alert.id)
@@ -184,6 +193,29 @@ def render_alert_email(
         source_url=source_url,
         alert_url=alert_url,
     )
+    message.add_alternative(html, subtype="html")
+    return message
+
+
+def render_stored_email(
+    *, subject: str, text: str, html: str, recipient: str, sender: str, message_id: str, now: datetime
+) -> EmailMessage:
+    """An e-mail whose parts were rendered when it was queued (a digest, a test): headers made safe here,
+    `html` already escaped by its template."""
+    message = EmailMessage()
+    message["Subject"] = header_text(subject, limit=SUBJECT_CHARS)
+    message["From"] = header_text(sender, limit=300)
+    message["To"] = header_text(recipient, limit=300)
+    if [address.addr_spec for address in message["To"].addresses] != [recipient.strip()]:
+        raise DeliveryError(
+            f"the recipient {plain_text(recipient, limit=100)!r} is not one address; fix the user's e-mail",
+            permanent=True,
+        )
+    message["Date"] = format_datetime(now)
+    message["Message-ID"] = message_id
+    message["Auto-Submitted"] = "auto-generated"
+    message["X-Auto-Response-Suppress"] = "All"
+    message.set_content(text)
     message.add_alternative(html, subtype="html")
     return message
 

@@ -8,7 +8,20 @@ from typing import Annotated
 import typer
 
 from monitor import __version__
-from monitor.cli import apikey, authors, collect, demo, ingest, model, process, serve, setup, status, users
+from monitor.cli import (
+    alerts,
+    apikey,
+    authors,
+    collect,
+    demo,
+    ingest,
+    model,
+    process,
+    serve,
+    setup,
+    status,
+    users,
+)
 from monitor.cli.context import state
 
 __all__ = ["app", "main"]
@@ -43,7 +56,7 @@ def _root(
     state.config_path = config
 
 
-for module in (setup, ingest, collect, process, serve, status, demo, model, apikey, users, authors):
+for module in (setup, ingest, collect, process, serve, status, demo, model, apikey, users, authors, alerts):
     module.register(app)
 
 

@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Engine
 
-from monitor.alerts.delivery import deliver_pending
 from monitor.classify.cache import CachedClassifier
 from monitor.config import Settings
 from monitor.pipeline import STAGE_ORDER, Pipeline, StageResult
 from monitor.scheduler import heartbeat
+from monitor.service.notify import deliver_outbox
 from monitor.storage.claims import Stage
 from monitor.storage.runs import finish_run, start_run
 
@@ -125,8 +125,8 @@ def run_pipeline_once(
     progress: StageProgress | None = None,
     stop: Callable[[], bool] | None = None,
 ) -> PipelinePass:
-    """Every stage in order until nothing is pending (or `max_batches` batches per stage), then the due
-    alert e-mails when `deliver` and [alerts] email_to is set (`deliver_limit` at most).
+    """Every stage in order until nothing is pending (or `max_batches` batches per stage), then, when
+    `deliver`, the new alerts routed and the due outbox messages sent (`deliver_limit` at most).
 
     `record`: one JobRun per stage, for `wom status`. `stop`: asked after each stage; when it says so,
     the later stages are left for the next pass. Raises what a stage raises (its claims given back)."""
@@ -136,8 +136,8 @@ def run_pipeline_once(
         done.stages[stage] = run(pipeline, stage, max_batches=max_batches, progress=progress)
         if stop is not None and stop():
             break
-    if deliver and pipeline.settings.alerts.email_to:
-        done.sent = deliver_pending(pipeline.engine, pipeline.settings, limit=deliver_limit).sent
+    if deliver:
+        done.sent = deliver_outbox(pipeline.engine, pipeline.settings, limit=deliver_limit).sent
     return done
 
 

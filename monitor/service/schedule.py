@@ -1,5 +1,6 @@
-"""The jobs `wom run` schedules, built from the config: the pipeline, alert e-mails, retention and one
-job per collected source (monitor.scheduler runs them, each recorded as a JobRun)."""
+"""The jobs `wom run` schedules, built from the config: the pipeline, the outbox (alerts routed, e-mails and
+webhooks sent), daily digests, retention and one job per collected source (monitor.scheduler runs them,
+each recorded as a JobRun)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,15 @@ import logging
 
 from sqlalchemy.engine import Engine
 
-from monitor.alerts.delivery import deliver_pending
 from monitor.authors.retention import apply_retention
 from monitor.collectors.runner import SourceRunner
 from monitor.config import Settings
 from monitor.scheduler import JobResult, ScheduledJob
+from monitor.service.digest import queue_due_digests
+from monitor.service.notify import deliver_outbox
 from monitor.service.pipeline import make_pipeline, run_pipeline_once
 from monitor.service.status import source_health
+from monitor.storage.models import utcnow
 
 __all__ = ["collect_job_name", "collector_jobs", "scheduled_jobs"]
 
@@ -38,16 +41,20 @@ def scheduled_jobs(
         return JobResult(read=done.claimed, new=done.done)
 
     def deliver() -> JobResult:
-        result = deliver_pending(engine, settings)
+        result = deliver_outbox(engine, settings)
         return JobResult(new=result.sent, failed=result.failed, detail={"retrying": result.retrying})
+
+    def digests() -> JobResult:
+        return JobResult(new=queue_due_digests(engine, settings, now=utcnow()))
 
     def retain() -> JobResult:
         result = apply_retention(engine, settings)
         return JobResult(read=result.erased.mentions, detail=result.summary())
 
     jobs = [ScheduledJob("pipeline", run_pipeline, settings.pipeline.interval_seconds, "pipeline")]
-    if settings.alerts.email_to:
-        jobs.append(ScheduledJob("deliver-alerts", deliver, 60, "maintenance"))
+    # users may be added while wom runs, so the outbox and digest jobs always run (cheap when idle)
+    jobs.append(ScheduledJob("deliver-alerts", deliver, 60, "maintenance"))
+    jobs.append(ScheduledJob("digests", digests, 300, "maintenance"))
     if settings.privacy.retention_days:
         jobs.append(ScheduledJob("retention", retain, 3600, "maintenance"))
     jobs.extend(collector_jobs(settings, engine, runner=runner))

@@ -11,6 +11,7 @@ from sqlmodel import Field, SQLModel
 
 __all__ = [
     "Alert",
+    "AlertNotice",
     "Author",
     "AuthorBrandStats",
     "AuthorIdentity",
@@ -268,17 +269,51 @@ class Alert(SQLModel, table=True):
 
 
 class NotificationDelivery(SQLModel, table=True):
-    __table_args__ = (sa.UniqueConstraint("alert_id", "channel", "recipient", name="uq_delivery"),)
+    """The outbox: one message to one recipient on one channel, sent by `monitor.alerts.delivery`.
+
+    `channel` is email, slack or webhook; `recipient` an e-mail address or a webhook's name; `kind` alert,
+    reminder, digest or test. `dedupe_key` says what the message is (one row per alert, reminder number,
+    user and channel; one digest per user and local day), so routing twice queues nothing new.
+    `message_id` is fixed when the row is queued (the e-mail's Message-ID, the webhook-id): a resend after
+    a crash in the send window carries the same id. `status`: pending, sending (claimed; `next_attempt_at`
+    is the lease's end), sent, failed, or digest (not pushed: rolled into the user's digest).
+    """
+
+    __table_args__ = (sa.Index("ix_notificationdelivery_due", "status", "next_attempt_at"),)
     id: int | None = Field(default=None, primary_key=True)
-    alert_id: int = Field(foreign_key="alert.id", index=True)
+    alert_id: int | None = Field(default=None, foreign_key="alert.id", index=True)
     channel: str = "email"
     recipient: str
+    kind: str = Field(
+        default="alert", sa_column=sa.Column(sa.String(16), nullable=False, server_default="alert")
+    )
+    user_id: int | None = Field(default=None, foreign_key="user.id", index=True)
+    dedupe_key: str | None = Field(
+        default=None, sa_column=sa.Column(sa.String(400), nullable=True, unique=True)
+    )
+    payload: dict[str, Any] | None = _json({})
     status: str = "pending"
     attempts: int = 0
     message_id: str = ""
     last_error: str = ""
+    created_at: datetime | None = _time()
     next_attempt_at: datetime | None = _time()
     sent_at: datetime | None = _time()
+
+
+class AlertNotice(SQLModel, table=True):
+    """What routing did with an alert: `state` waiting (a spike inside group_wait), pushed, recorded (not
+    pushed: over before group_wait, or nothing to push), or inhibited (an influential negative inside an
+    open spike of its brand, `inhibited_by`). `pushed_severity` is the severity last pushed (a rise pushes
+    an update); `reminders` how many repeat-interval reminders went out, the last at `last_pushed_at`."""
+
+    alert_id: int = Field(foreign_key="alert.id", primary_key=True)
+    state: str = Field(max_length=16)
+    pushed_severity: str = Field(default="", max_length=16)
+    inhibited_by: int | None = None
+    reminders: int = 0
+    routed_at: datetime | None = _time(nullable=False)
+    last_pushed_at: datetime | None = _time()
 
 
 class MentionLabel(SQLModel, table=True):

@@ -1,0 +1,201 @@
+"""What a user's daily digest shows, read for their brands over one period: volume and sentiment (and the
+period before), top complaints, new ambassadors, ambassadors at risk, the period's alerts, open alerts.
+
+The inbox's backlog and response times are not here: monitor/read/inbox.py does not exist yet, so the
+digest leaves that section out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from monitor.storage.models import (
+    Alert,
+    Author,
+    Brand,
+    Mention,
+    MentionBrand,
+    SegmentChange,
+    SentimentHour,
+)
+from monitor.storage.tables import table_of
+
+__all__ = [
+    "DigestAlert",
+    "DigestComplaint",
+    "DigestData",
+    "SentimentCounts",
+    "digest_data",
+]
+
+_HOUR = table_of(SentimentHour)
+_ALERT = table_of(Alert)
+_BRAND = table_of(Brand)
+_MENTION = table_of(Mention)
+_LINK = table_of(MentionBrand)
+_CHANGE = table_of(SegmentChange)
+_AUTHOR = table_of(Author)
+TOP_COMPLAINTS = 5
+LISTED = 200
+
+
+@dataclass(frozen=True, slots=True)
+class SentimentCounts:
+    positive: int = 0
+    neutral: int = 0
+    negative: int = 0
+    unclassified: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.positive + self.neutral + self.negative + self.unclassified
+
+
+@dataclass(frozen=True, slots=True)
+class DigestAlert:
+    id: int
+    brand: str
+    kind: str
+    severity: str
+    status: str
+    title: str
+    event_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DigestComplaint:
+    mention_id: int
+    brand: str
+    author: str
+    text: str
+    url: str | None
+    reach: int
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DigestData:
+    since: datetime
+    until: datetime
+    now: SentimentCounts
+    before: SentimentCounts
+    complaints: list[DigestComplaint]
+    new_ambassadors: list[tuple[str, str]]  # (brand, author name)
+    at_risk: list[DigestAlert]
+    alerts: list[DigestAlert]  # raised in the period
+    alerts_total: int
+    open_alerts: list[DigestAlert]
+
+
+def _counts(conn: Connection, brand_ids: Sequence[int], since: datetime, until: datetime) -> SentimentCounts:
+    row = conn.execute(
+        sa.select(
+            sa.func.coalesce(sa.func.sum(_HOUR.c.positive), 0),
+            sa.func.coalesce(sa.func.sum(_HOUR.c.neutral), 0),
+            sa.func.coalesce(sa.func.sum(_HOUR.c.negative), 0),
+            sa.func.coalesce(sa.func.sum(_HOUR.c.unclassified), 0),
+        ).where(_HOUR.c.brand_id.in_(list(brand_ids)), _HOUR.c.hour >= since, _HOUR.c.hour < until)
+    ).one()
+    return SentimentCounts(*(int(value) for value in row))
+
+
+def _alerts(conn: Connection, *where: sa.ColumnElement[bool], limit: int = LISTED) -> list[DigestAlert]:
+    rows = conn.execute(
+        sa.select(
+            _ALERT.c.id,
+            _BRAND.c.name,
+            _ALERT.c.kind,
+            _ALERT.c.severity,
+            _ALERT.c.status,
+            _ALERT.c.title,
+            _ALERT.c.event_at,
+        )
+        .join(_BRAND, _BRAND.c.id == _ALERT.c.brand_id)
+        .where(*where)
+        .order_by(_ALERT.c.event_at.desc(), _ALERT.c.id.desc())
+        .limit(limit)
+    ).all()
+    return [DigestAlert(int(r[0]), str(r[1]), str(r[2]), str(r[3]), str(r[4]), str(r[5]), r[6]) for r in rows]
+
+
+def digest_data(
+    conn: Connection,
+    *,
+    brand_ids: Sequence[int],
+    alert_kinds: Sequence[str],
+    min_severities: Sequence[str],
+    since: datetime,
+    until: datetime,
+) -> DigestData:
+    """The digest of `brand_ids` over [since, until); alerts limited to the user's kinds (empty: all) and
+    severities."""
+    previous = since - (until - since)
+    followed = [_ALERT.c.brand_id.in_(list(brand_ids)), _ALERT.c.severity.in_(list(min_severities))]
+    if alert_kinds:
+        followed.append(_ALERT.c.kind.in_(list(alert_kinds)))
+    in_period = [_ALERT.c.created_at >= since, _ALERT.c.created_at < until]
+    alerts_total = int(
+        conn.execute(sa.select(sa.func.count()).select_from(_ALERT).where(*followed, *in_period)).scalar_one()
+    )
+    complaint_rows = conn.execute(
+        sa.select(
+            _MENTION.c.id,
+            _BRAND.c.name,
+            _MENTION.c.author_handle,
+            _MENTION.c.text,
+            _MENTION.c.url,
+            sa.func.coalesce(_MENTION.c.reach, 0),
+            _MENTION.c.created_at,
+        )
+        .select_from(
+            _LINK.join(_MENTION, _MENTION.c.id == _LINK.c.mention_id).join(
+                _BRAND, _BRAND.c.id == _LINK.c.brand_id
+            )
+        )
+        .where(
+            _LINK.c.brand_id.in_(list(brand_ids)),
+            _LINK.c.intent == "complaint",
+            _LINK.c.created_at >= since,
+            _LINK.c.created_at < until,
+        )
+        .order_by(sa.func.coalesce(_MENTION.c.reach, 0).desc(), _MENTION.c.id)
+        .limit(TOP_COMPLAINTS)
+    ).all()
+    ambassadors = conn.execute(
+        sa.select(_BRAND.c.name, _AUTHOR.c.display_name)
+        .select_from(
+            _CHANGE.join(_BRAND, _BRAND.c.id == _CHANGE.c.brand_id).join(
+                _AUTHOR, _AUTHOR.c.id == _CHANGE.c.author_id
+            )
+        )
+        .where(
+            _CHANGE.c.brand_id.in_(list(brand_ids)),
+            _CHANGE.c.to_segment == "ambassador",
+            _CHANGE.c.changed_at >= since,
+            _CHANGE.c.changed_at < until,
+        )
+        .order_by(_CHANGE.c.changed_at)
+        .limit(LISTED)
+    ).all()
+    return DigestData(
+        since=since,
+        until=until,
+        now=_counts(conn, brand_ids, since, until),
+        before=_counts(conn, brand_ids, previous, since),
+        complaints=[
+            DigestComplaint(int(r[0]), str(r[1]), str(r[2] or ""), str(r[3]), r[4], int(r[5]), r[6])
+            for r in complaint_rows
+        ],
+        new_ambassadors=[(str(r[0]), str(r[1] or "")) for r in ambassadors],
+        at_risk=_alerts(
+            conn, _ALERT.c.brand_id.in_(list(brand_ids)), _ALERT.c.kind == "ambassador_at_risk", *in_period
+        ),
+        alerts=_alerts(conn, *followed, *in_period),
+        alerts_total=alerts_total,
+        open_alerts=_alerts(conn, *followed, _ALERT.c.status.in_(("open", "acknowledged"))),
+    )
