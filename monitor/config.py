@@ -16,6 +16,7 @@ import types
 import typing
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from urllib.parse import urlsplit
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -38,6 +39,7 @@ __all__ = [
     "ApiSettings",
     "BrandSettings",
     "ClassifierSettings",
+    "DashboardSettings",
     "DatabaseSettings",
     "InboxSettings",
     "PipelineSettings",
@@ -45,6 +47,7 @@ __all__ = [
     "ScoringSettings",
     "Settings",
     "SmtpSettings",
+    "WebhookSettings",
     "find_config_path",
     "load_settings",
     "mask_url_password",
@@ -149,6 +152,53 @@ class ApiSettings(_Section):
         return value
 
 
+class DashboardSettings(_Section):
+    # the address people open the dashboard at; links in digests and alert messages start with it
+    public_url: str = ""
+
+    @field_validator("public_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if value and (parts.scheme not in ("http", "https") or not parts.netloc):
+            raise ValueError("use an http(s) address such as https://wom.example.com, or leave it empty")
+        return value
+
+
+class WebhookSettings(_Section):
+    """One `[[webhooks]]` entry: a Slack incoming webhook, or generic JSON signed per Standard Webhooks."""
+
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    kind: Literal["slack", "standard"] = "standard"
+    url: str
+    # the environment variable holding the signing secret (`whsec_<base64>`); standard webhooks only
+    secret_env: str = ""
+    min_severity: Literal["info", "warning", "critical"] = "warning"
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(
+                "use the http(s) address the receiver gave you, e.g. https://hooks.slack.com/..."
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _secret_for_standard(self) -> WebhookSettings:
+        if self.kind == "standard" and not self.secret_env:
+            raise ValueError(
+                f"webhooks {self.name!r}: a standard webhook is signed; set secret_env to the name of the "
+                "environment variable that holds its whsec_ secret"
+            )
+        return self
+
+    @property
+    def secret(self) -> str:
+        return os.environ.get(self.secret_env, "") if self.secret_env else ""
+
+
 class PrivacySettings(_Section):
     retention_days: int = Field(default=0, ge=0, le=36_500)
 
@@ -223,6 +273,12 @@ class AlertSettings(_Section):
     spike_factor: float = Field(default=3.0, gt=1)
     max_age_days: int = Field(default=14, ge=1)
     email_to: list[str] = Field(default_factory=list)
+    # delivery to users (monitor/service/notify.py): immediate e-mails per user per hour, the rest go to the
+    # digest; a spike resolved within group_wait_minutes is recorded, not pushed; reminders of an open,
+    # unchanged alert every repeat_hours (0: none)
+    max_immediate_per_hour: int = Field(default=5, ge=0, le=1000)
+    group_wait_minutes: int = Field(default=5, ge=0, le=1440)
+    repeat_hours: float = Field(default=4.0, ge=0, le=24 * 30)
 
     @field_validator("email_to")
     @classmethod
@@ -346,6 +402,8 @@ class Settings(_Section):
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     collectors: CollectorSettings = Field(default_factory=CollectorSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
+    dashboard: DashboardSettings = Field(default_factory=DashboardSettings)
+    webhooks: list[WebhookSettings] = Field(default_factory=list)
     brands: list[BrandSettings] = Field(default_factory=list)
 
     @model_validator(mode="after")
