@@ -29,7 +29,7 @@ from api.errors import DATABASE_FAILED, error_response
 from api.key_first import KeyBeforeBodyMiddleware
 from api.metrics import CONTENT_TYPE, HttpMetrics, MetricsMiddleware, get_metrics, route_templates
 from api.query_names import refuse_unknown_query_names
-from api.routes import alerts, author_profile, authors, brands, mentions, stats
+from api.routes import alerts, author_profile, authors, brands, inbox, mentions, stats
 from api.security_headers import SecurityHeadersMiddleware
 from monitor import __version__
 from monitor.config import Settings
@@ -46,6 +46,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     authors.router,
     author_profile.router,
     stats.router,
+    inbox.router,
 )
 # builds a router of pages from the settings and the (read-only) engine, mounted at /
 PageRouter = Callable[[Settings, Engine], APIRouter]

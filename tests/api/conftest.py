@@ -136,6 +136,8 @@ class Seeded:
     created: dict[str, datetime] = field(default_factory=dict)
     alerts: dict[str, int] = field(default_factory=dict)
     classifications: dict[str, list[int]] = field(default_factory=dict)
+    # mention key -> its inbox item, once tests.api.inbox_seed placed the mentions
+    inbox: dict[str, int] = field(default_factory=dict)
 
     def newest_first(self, keys: list[str]) -> list[int]:
         """Mention ids of `keys` in the API's order: created_at, then id, both descending."""

@@ -23,7 +23,9 @@ from monitor.config import Settings
 from monitor.storage.api_keys import create_api_key, revoke_api_key
 from monitor.storage.db import connect
 from tests.api.conftest import KeylessClient, Seeded, build_app, error_of, seed
+from tests.api.inbox_seed import seed_inbox
 
+INBOX_ACTIONS = ("ack", "answer", "assign", "dismiss", "reopen", "resolve")
 # method, path template -> the lowest role that may call it (anything else is a read: viewer)
 WRITE_ROLE = {
     ("POST", "/api/v1/mentions"): "manager",
@@ -33,6 +35,7 @@ WRITE_ROLE = {
     ("POST", "/api/v1/authors/{author_id}/split"): "manager",
     ("DELETE", "/api/v1/authors/{author_id}"): "admin",
     ("GET", "/api/v1/authors/{author_id}/export"): "admin",
+    **{("POST", f"/api/v1/inbox/{{item_id}}/{action}"): "manager" for action in INBOX_ACTIONS},
 }
 # answers that cover every brand: a key limited to one brand may not have them, whatever its role
 EVERY_BRAND = {
@@ -101,7 +104,11 @@ OPERATIONS = all_operations()
 
 def _path(op: Operation, seeded: Seeded) -> str:
     # carol writes about Acme (and Rival) only, so a key of Other must not reach her or her mentions
-    values = {"mentions": seeded.mentions["m01"], "authors": seeded.authors["carol"]}
+    values = {
+        "mentions": seeded.mentions["m01"],
+        "authors": seeded.authors["carol"],
+        "inbox": seeded.inbox["m02"],
+    }
 
     def value(match: re.Match[str]) -> str:
         resource = op.path[: match.start()].rstrip("/").rsplit("/", 1)[-1]
@@ -124,6 +131,9 @@ def _body(op: Operation, seeded: Seeded) -> Any:
         ("POST", "/api/v1/authors/merge"): {"into": seeded.authors["carol"], "from": seeded.authors["erin"]},
         # identity 1 is alice's, not carol's: refused (422), after the role and brand checks
         ("POST", "/api/v1/authors/{author_id}/split"): {"identity_ids": [1]},
+        # the item's brand is checked after the body is read: a body that passes, so that check answers
+        ("POST", "/api/v1/inbox/{item_id}/assign"): {"assignee_user_id": None},
+        ("POST", "/api/v1/inbox/{item_id}/dismiss"): {"reason": "not_relevant"},
     }
     return bodies.get(op.key)
 
@@ -166,6 +176,7 @@ class Keys:
 @pytest.fixture
 def world(engine: Engine) -> Iterator[tuple[KeylessClient, Seeded, Keys]]:
     seeded = seed(engine)
+    seed_inbox(engine, seeded)
     keys = Keys(engine)
     with KeylessClient(build_app(engine)) as client:
         yield client, seeded, keys
