@@ -45,7 +45,8 @@ def world_settings(
                 {"name": "Acme", "keywords": ["acme"]},
                 {"name": "Globex", "keywords": ["globex"]},
             ],
-            "alerts": {"email_to": list(email_to), **(alerts or {})},
+            # no reminders unless a test asks for them (the repeat-interval test does)
+            "alerts": {"email_to": list(email_to), "repeat_hours": 0, **(alerts or {})},
             "smtp": {"host": "127.0.0.1", "port": smtp_port, "sender": SENDER, "starttls": False},
             "dashboard": {"public_url": public_url},
             "collectors": {"allow_private_hosts": allowed},
