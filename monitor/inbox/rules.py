@@ -67,9 +67,10 @@ def thread_key(source: str, external_id: str, *, thread_id: str | None, in_reply
     return f"{source}:{thread_id or in_reply_to or external_id}"
 
 
-def opens_item(intent: str | None, *, own_account: bool, suppressed: bool) -> bool:
-    """A complaint or question by someone other than the brand, whose author is not suppressed."""
-    return intent in OPENING_INTENTS and not own_account and not suppressed
+def opens_item(intent: str | None, *, own_account: bool, suppressed: bool, automated: bool = False) -> bool:
+    """A complaint or question by someone other than the brand, whose author is not suppressed (dismissed as
+    spam or a bot by a person) nor `automated` (a bot or giveaway spammer by the author's profile)."""
+    return intent in OPENING_INTENTS and not own_account and not suppressed and not automated
 
 
 def priority(

@@ -6,7 +6,7 @@ to the inbox. The decisions are in monitor.inbox.rules; the stage in monitor.inb
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -83,6 +83,8 @@ class MentionFacts:
     intent: str | None
     segment: str | None
     suppressed: bool
+    # the author's profile for the brand calls them a bot or a giveaway spammer (monitor.scoring.profile)
+    automated: bool = False
 
     @property
     def author_key(self) -> str:
@@ -109,6 +111,7 @@ def _facts_query(condition: sa.ColumnElement[bool]) -> sa.Select[Any]:
             _LINK.c.intent,
             _STATS.c.segment,
             _SUPPRESSION.c.author_id.is_not(None).label("suppressed"),
+            _STATS.c.score_terms,
         )
         .select_from(
             _MENTION.join(_LINK, _LINK.c.mention_id == _MENTION.c.id)
@@ -126,8 +129,17 @@ def _facts_query(condition: sa.ColumnElement[bool]) -> sa.Select[Any]:
     )
 
 
+def _automated(score_terms: dict[str, Any] | None) -> bool:
+    """The profile's word-of-mouth discount names a bot or spam (not a person's dismissal: `suppressed`)."""
+    label = str((score_terms or {}).get("discount", ""))
+    return not label.startswith("dismissed") and any(word in label.split(", ") for word in ("bot", "spam"))
+
+
 def _facts(conn: Connection, condition: sa.ColumnElement[bool]) -> list[MentionFacts]:
-    return [MentionFacts(*row) for row in conn.execute(_facts_query(condition))]
+    return [
+        replace(MentionFacts(*row[:-1]), automated=_automated(row[-1]))
+        for row in conn.execute(_facts_query(condition))
+    ]
 
 
 def mention_facts(conn: Connection, mention_ids: Sequence[int]) -> list[MentionFacts]:

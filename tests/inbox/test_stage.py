@@ -9,6 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from monitor.inbox.rules import priority
+from monitor.storage.models import AuthorBrandStats
+from monitor.storage.tables import table_of
 from tests.inbox.world import EVENT, ITEM, ITEM_MENTION, T0, InboxWorld, inbox_settings
 
 
@@ -131,3 +133,41 @@ def test_one_by_one_out_of_order_equals_all_at_once(engine: Engine) -> None:
     world.run(ids)
     assert world.dump() == scattered
     assert len(scattered["items"]) == 2
+
+
+def test_an_author_the_profile_calls_a_bot_or_spammer_opens_no_item(engine: Engine) -> None:
+    world = InboxWorld(engine)
+    stats = table_of(AuthorBrandStats)
+    for handle, discount in (
+        ("dealbot", "bot"),
+        ("winnie", "spam"),
+        ("ann", "none"),
+        ("bea", "dismissed as x"),
+    ):
+        author_id = world.author(handle)
+        with engine.begin() as conn:
+            conn.execute(
+                sa.insert(stats).values(
+                    author_id=author_id,
+                    brand_id=world.brands["Acme"],
+                    mentions=1,
+                    positive=0,
+                    neutral=0,
+                    negative=1,
+                    complaints=1,
+                    questions=0,
+                    reach=100,
+                    engagement=0,
+                    ambassador_score=0.0,
+                    detractor_score=0.0,
+                    segment="neutral",
+                    score_terms={"discount": discount},
+                    evidence=[],
+                )
+            )
+        world.post(handle, hours=0)
+    world.post("cat", hours=0)  # no profile yet
+    world.run()
+    by_id = {mention_id: external_id for external_id, mention_id in world.ids.items()}
+    opened_by = sorted(by_id[item["first_mention_id"]] for item in world.items())
+    assert opened_by == ["p3", "p4", "p5"]  # ann, bea (a label no heuristic gave) and cat
