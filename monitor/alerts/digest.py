@@ -146,6 +146,26 @@ def render_digest(
     hidden = data.alerts_total - len(shown)
     sections = [
         _Section(
+            _("Inbox"),
+            [
+                _Line(
+                    tr.gettext(
+                        "%(brand)s: %(waiting)s waiting, %(overdue)s overdue; %(opened)s opened, "
+                        "%(responded)s answered, median first response %(median)s h"
+                    )
+                    % {
+                        "brand": plain_text(i.brand, limit=80),
+                        "waiting": i.waiting,
+                        "overdue": i.overdue,
+                        "opened": i.opened,
+                        "responded": i.responded,
+                        "median": "-" if i.median_hours is None else f"{i.median_hours:.1f}",
+                    }
+                )
+                for i in data.inbox
+            ],
+        ),
+        _Section(
             _("Top complaints"),
             [
                 _Line(

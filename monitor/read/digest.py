@@ -1,12 +1,11 @@
 """What a user's daily digest shows, read for their brands over one period: volume and sentiment (and the
-period before), top complaints, new ambassadors, ambassadors at risk, the period's alerts, open alerts.
-
-The inbox's backlog and response times are not here: monitor/read/inbox.py does not exist yet, so the
-digest leaves that section out.
+period before), the inbox (backlog now and response times of the period), top complaints, new ambassadors,
+ambassadors at risk, the period's alerts, open alerts.
 """
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,6 +17,7 @@ from monitor.storage.models import (
     Alert,
     Author,
     Brand,
+    InboxItem,
     Mention,
     MentionBrand,
     SegmentChange,
@@ -29,6 +29,7 @@ __all__ = [
     "DigestAlert",
     "DigestComplaint",
     "DigestData",
+    "DigestInbox",
     "SentimentCounts",
     "digest_data",
 ]
@@ -40,6 +41,7 @@ _MENTION = table_of(Mention)
 _LINK = table_of(MentionBrand)
 _CHANGE = table_of(SegmentChange)
 _AUTHOR = table_of(Author)
+_ITEM = table_of(InboxItem)
 TOP_COMPLAINTS = 5
 LISTED = 200
 
@@ -79,11 +81,25 @@ class DigestComplaint:
 
 
 @dataclass(frozen=True, slots=True)
+class DigestInbox:
+    """One brand's inbox: waiting and overdue now; opened in the period, answered of those, and the
+    median hours to their first response."""
+
+    brand: str
+    waiting: int
+    overdue: int
+    opened: int
+    responded: int
+    median_hours: float | None
+
+
+@dataclass(frozen=True, slots=True)
 class DigestData:
     since: datetime
     until: datetime
     now: SentimentCounts
     before: SentimentCounts
+    inbox: list[DigestInbox]
     complaints: list[DigestComplaint]
     new_ambassadors: list[tuple[str, str]]  # (brand, author name)
     at_risk: list[DigestAlert]
@@ -121,6 +137,49 @@ def _alerts(conn: Connection, *where: sa.ColumnElement[bool], limit: int = LISTE
         .limit(limit)
     ).all()
     return [DigestAlert(int(r[0]), str(r[1]), str(r[2]), str(r[3]), str(r[4]), str(r[5]), r[6]) for r in rows]
+
+
+def _inbox(conn: Connection, brand_ids: Sequence[int], since: datetime, until: datetime) -> list[DigestInbox]:
+    waiting = ("open", "acknowledged")
+    backlog = {
+        int(row[0]): (int(row[1]), int(row[2] or 0))
+        for row in conn.execute(
+            sa.select(
+                _ITEM.c.brand_id,
+                sa.func.count(),
+                sa.func.sum(sa.case((_ITEM.c.due_at < until, 1), else_=0)),
+            )
+            .where(_ITEM.c.brand_id.in_(list(brand_ids)), _ITEM.c.status.in_(waiting))
+            .group_by(_ITEM.c.brand_id)
+        )
+    }
+    opened: dict[int, list[float | None]] = {}
+    for row in conn.execute(
+        sa.select(_ITEM.c.brand_id, _ITEM.c.opened_at, _ITEM.c.first_response_at).where(
+            _ITEM.c.brand_id.in_(list(brand_ids)), _ITEM.c.opened_at >= since, _ITEM.c.opened_at < until
+        )
+    ):
+        hours = (row[2] - row[1]).total_seconds() / 3600 if row[2] is not None else None
+        opened.setdefault(int(row[0]), []).append(hours)
+    names = dict(
+        conn.execute(sa.select(_BRAND.c.id, _BRAND.c.name).where(_BRAND.c.id.in_(list(brand_ids)))).all()
+    )
+    out = []
+    for brand_id in sorted(set(backlog) | set(opened), key=lambda b: str(names.get(b, ""))):
+        answered = sorted(h for h in opened.get(brand_id, []) if h is not None)
+        median = statistics.median(answered) if answered else None
+        waiting_now, overdue = backlog.get(brand_id, (0, 0))
+        out.append(
+            DigestInbox(
+                str(names.get(brand_id, "")),
+                waiting_now,
+                overdue,
+                len(opened.get(brand_id, [])),
+                len(answered),
+                median,
+            )
+        )
+    return out
 
 
 def digest_data(
@@ -187,6 +246,7 @@ def digest_data(
         until=until,
         now=_counts(conn, brand_ids, since, until),
         before=_counts(conn, brand_ids, previous, since),
+        inbox=_inbox(conn, brand_ids, since, until),
         complaints=[
             DigestComplaint(int(r[0]), str(r[1]), str(r[2] or ""), str(r[3]), r[4], int(r[5]), r[6])
             for r in complaint_rows

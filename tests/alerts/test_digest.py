@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 
 from monitor.config import Settings
 from monitor.service.digest import digest_period, queue_due_digests
-from monitor.storage.models import Mention, MentionBrand, SentimentHour
+from monitor.storage.models import InboxItem, Mention, MentionBrand, SentimentHour
 from monitor.storage.tables import table_of
 from tests.alerts.outbox_world import brand_ids, make_user, rows, step, store_alert, world_settings
 from tests.alerts.smtp_server import LoopbackController, Recorder
@@ -83,7 +83,7 @@ def test_a_digest_hour_inside_the_spring_gap_still_comes_once() -> None:
 
 def _complaint(
     engine: Engine, brand_id: int, *, at: datetime, text: str, handle: str, url: str, reach: int
-) -> None:
+) -> int:
     mentions, links = table_of(Mention), table_of(MentionBrand)
     with engine.begin() as conn:
         mention_id = conn.execute(
@@ -108,6 +108,33 @@ def _complaint(
                 source="x",
                 sentiment="negative",
                 intent="complaint",
+            )
+        )
+    return int(mention_id)
+
+
+def _inbox_item(
+    engine: Engine, brand_id: int, mention_id: int, *, opened: datetime, answered_after: timedelta | None
+) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            table_of(InboxItem)
+            .insert()
+            .values(
+                brand_id=brand_id,
+                thread_key=f"x:{mention_id}",
+                first_mention_id=mention_id,
+                last_mention_id=mention_id,
+                author_key=f"h:x:{mention_id}",
+                intent="complaint",
+                status="open" if answered_after is None else "answered",
+                priority=1.0,
+                opened_at=opened,
+                last_mention_at=opened,
+                due_at=opened + timedelta(hours=24),
+                first_response_at=None if answered_after is None else opened + answered_after,
+                answered_at=None if answered_after is None else opened + answered_after,
+                updated_at=opened,
             )
         )
 
@@ -146,12 +173,18 @@ def test_the_digest_in_the_users_language_with_hostile_text_escaped(
         brands=["Acme"],
     )
     day = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
-    _complaint(
+    hostile = _complaint(
         engine, acme, at=day, text=HOSTILE_TEXT, handle=HOSTILE_HANDLE, url="javascript:alert(1)", reach=900
     )
-    _complaint(
+    late = _complaint(
         engine, acme, at=day, text="late again", handle="bob", url="https://x.com/bob/status/1", reach=10
     )
+    old = _complaint(
+        engine, acme, at=day - timedelta(days=3), text="old", handle="cy", url="https://x.com/c/2", reach=1
+    )
+    _inbox_item(engine, acme, hostile, opened=day, answered_after=timedelta(hours=2))
+    _inbox_item(engine, acme, late, opened=day, answered_after=None)
+    _inbox_item(engine, acme, old, opened=day - timedelta(days=3), answered_after=None)
     _complaint(
         engine, ids["Globex"], at=day, text="globex only", handle="eve", url="https://x.com/e/1", reach=5
     )
@@ -177,3 +210,8 @@ def test_the_digest_in_the_users_language_with_hostile_text_escaped(
     assert "globex only" not in text  # ann follows Acme only
     assert "2026-11-20 13:00 CET" in text  # the complaint's time on ann's clock
     assert "10 (" in text  # mentions this period, against the day before
+    inbox = {
+        "en": "Acme: 2 waiting, 1 overdue; 2 opened, 1 answered, median first response 2.0 h",
+        "nl": "Acme: 2 wachtend, 1 te laat; 2 geopend, 1 beantwoord, mediaan eerste reactie 2.0 u",
+    }[language]
+    assert inbox in text and inbox in html
