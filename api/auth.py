@@ -25,7 +25,7 @@ from api.errors import ApiError
 from api.ratelimit import RequestLimiter
 from monitor.read.brands import competitor_ids
 from monitor.service.scope import BrandScope
-from monitor.storage.api_keys import Role, find_api_key, role_allows, touch_api_key
+from monitor.storage.api_keys import ROLES, Role, find_api_key, role_allows, touch_api_key
 from monitor.storage.models import Brand, utcnow
 
 __all__ = [
@@ -49,13 +49,16 @@ _HOW_TO_GET_ONE = "an admin makes one with `wom apikey create --role viewer` (se
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """The API key behind a request: its id, role, and for a brand-scoped key the brands it may see."""
+    """The API key behind a request: its id, role, for a brand-scoped key the brands it may see, and for a
+    key that belongs to a user that user's id and name (`role` is then the lower of key's and user's)."""
 
     key_id: int
     role: Role
     brand_id: int | None = None
     brand: str | None = None
     brand_ids: frozenset[int] = frozenset()  # the brand and its competitors; empty when not scoped
+    user_id: int | None = None
+    user_name: str | None = None
 
     @property
     def scoped(self) -> bool:
@@ -206,6 +209,14 @@ def authenticate(
             challenge,
         )
         raise _refuse(access, client, error)
+    if found.user is not None and not found.user.active:
+        error = _unauthorized(
+            "inactive_user",
+            f"this API key belongs to user {found.user.name!r}, who is inactive; "
+            f"an admin makes them active with `wom user set {found.user.name} --active`",
+            challenge,
+        )
+        raise _refuse(access, client, error)
     wait = access.per_key.take(("key", found.id))
     if wait:
         raise _rate_limited(
@@ -215,8 +226,18 @@ def authenticate(
         )
     access.usage.note(found.id)
     scope = frozenset() if found.brand_id is None else _scope(session, found.brand_id)
+    role = found.role
+    if found.user is not None and found.user.role in ROLES:
+        # a user's role lowered after the key was made lowers the key's with it
+        role = min(role, found.user.role, key=ROLES.index)
     return Principal(
-        key_id=found.id, role=found.role, brand_id=found.brand_id, brand=found.brand, brand_ids=scope
+        key_id=found.id,
+        role=role,
+        brand_id=found.brand_id,
+        brand=found.brand,
+        brand_ids=scope,
+        user_id=None if found.user is None else found.user.id,
+        user_name=None if found.user is None else found.user.name,
     )
 
 

@@ -29,11 +29,11 @@ from api.errors import DATABASE_FAILED, error_response
 from api.key_first import KeyBeforeBodyMiddleware
 from api.metrics import CONTENT_TYPE, HttpMetrics, MetricsMiddleware, get_metrics, route_templates
 from api.query_names import refuse_unknown_query_names
-from api.routes import alerts, author_profile, authors, brands, inbox, mentions, stats
+from api.routes import alerts, author_profile, authors, brands, inbox, mentions, stats, users
 from api.security_headers import SecurityHeadersMiddleware
 from monitor import __version__
 from monitor.config import Settings
-from monitor.storage.db import database_answers, read_only
+from monitor.storage.db import database_answers, read_only, writable
 
 __all__ = ["API_PREFIX", "API_ROUTERS", "ErrorBody", "PageRouter", "create_app", "settle_memory"]
 
@@ -46,6 +46,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     authors.router,
     author_profile.router,
     stats.router,
+    users.router,
     inbox.router,
 )
 # builds a router of pages from the settings and the (read-only) engine, mounted at /
@@ -173,10 +174,14 @@ def create_app(
     """The app over `engine`: `api_routers` under /api/v1 (behind the key check), and each of `pages`
     mounted at /."""
     access = AccessControl(requests_per_minute=settings.api.requests_per_minute, engine=engine)
+    # from the engine as given: on PostgreSQL, writable(read_only(engine)) still autocommits (the
+    # AUTOCOMMIT of read_only's connect hook runs after writable's), so a write was no transaction
+    write_engine = writable(engine)
     engine = read_only(engine)  # on SQLite, reads then never wait for (or block) the pipeline's writes
     app = FastAPI(title="wom", version=__version__, docs_url="/docs", redoc_url=None)
     app.state.settings = settings
     app.state.engine = engine
+    app.state.write_engine = write_engine
     app.state.access = access
     app.state.metrics = HttpMetrics()
     # innermost first: the key before the body, the body's cap around it, metrics around everything

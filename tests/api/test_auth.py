@@ -35,14 +35,28 @@ WRITE_ROLE = {
     ("POST", "/api/v1/authors/{author_id}/split"): "manager",
     ("DELETE", "/api/v1/authors/{author_id}"): "admin",
     ("GET", "/api/v1/authors/{author_id}/export"): "admin",
+    ("GET", "/api/v1/users"): "admin",
+    ("POST", "/api/v1/users"): "admin",
+    ("GET", "/api/v1/users/{user_id}"): "admin",
+    ("PATCH", "/api/v1/users/{user_id}"): "admin",
+    ("DELETE", "/api/v1/users/{user_id}"): "admin",
+    ("PATCH", "/api/v1/users/me"): "viewer",
+    ("PATCH", "/api/v1/users/me/preferences"): "viewer",
     **{("POST", f"/api/v1/inbox/{{item_id}}/{action}"): "manager" for action in INBOX_ACTIONS},
 }
+# writes that touch no brand's data (one's own settings): a key of any brand may make them
+OWN_SETTINGS = {("PATCH", "/api/v1/users/me"), ("PATCH", "/api/v1/users/me/preferences")}
 # answers that cover every brand: a key limited to one brand may not have them, whatever its role
 EVERY_BRAND = {
     ("GET", "/api/v1/status"),
     ("GET", "/metrics"),
     ("DELETE", "/api/v1/authors/{author_id}"),
     ("GET", "/api/v1/authors/{author_id}/export"),
+    ("GET", "/api/v1/users"),
+    ("POST", "/api/v1/users"),
+    ("GET", "/api/v1/users/{user_id}"),
+    ("PATCH", "/api/v1/users/{user_id}"),
+    ("DELETE", "/api/v1/users/{user_id}"),
 }
 OPEN = {("GET", "/healthz")}
 CODES = {
@@ -104,9 +118,11 @@ OPERATIONS = all_operations()
 
 def _path(op: Operation, seeded: Seeded) -> str:
     # carol writes about Acme (and Rival) only, so a key of Other must not reach her or her mentions
+    # no user is seeded: a user route that lets a caller through answers 404
     values = {
         "mentions": seeded.mentions["m01"],
         "authors": seeded.authors["carol"],
+        "users": 1,
         "inbox": seeded.inbox["m02"],
     }
 
@@ -149,6 +165,7 @@ def expected(op: Operation, caller: Caller) -> int | None:
     if caller.brand is not None and op.key in EVERY_BRAND:
         return 403
     touches_acme = "brand" in op.params or "{" in op.path or op.key in WRITE_ROLE
+    touches_acme = touches_acme and op.key not in OWN_SETTINGS
     if caller.brand == "Other" and touches_acme:
         return 403
     return None

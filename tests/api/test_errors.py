@@ -138,6 +138,10 @@ def test_openapi_lists_the_versioned_endpoints(engine: Engine) -> None:
         "/api/v1/stats/response-times",
         "/api/v1/stats/sentiment",
         "/api/v1/status",
+        "/api/v1/users",
+        "/api/v1/users/me",
+        "/api/v1/users/me/preferences",
+        "/api/v1/users/{user_id}",
     ]
     assert "/" not in schema["paths"]  # the dashboard is not part of the API
     documented = schema["paths"]["/api/v1/mentions"]["get"]["responses"]["422"]["content"]["application/json"]
