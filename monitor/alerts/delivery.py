@@ -36,7 +36,9 @@ __all__ = ["DeliveryResult", "deliver_pending"]
 
 log = logging.getLogger("wom.delivery")
 _DELIVERY = table_of(NotificationDelivery)
-MAX_ATTEMPTS = 6
+# backoff 1, 2, 4 ... 128 minutes, then every 4 hours: 30 attempts span about 3.7 days, near the 4-5 days
+# RFC 5321 4.5.4.1 asks before giving up, so a relay or receiver down over a weekend loses nothing
+MAX_ATTEMPTS = 30
 _SEND_LEASE = timedelta(minutes=5)
 _ERROR_CHARS = 1000
 Outcome = Literal["sent", "retrying", "failed"]

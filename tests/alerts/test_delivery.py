@@ -345,11 +345,12 @@ def test_a_temporary_refusal_is_retried_a_bounded_number_of_times(
     settings = _settings(database_url, smtp_server.port)
     _queue(engine, settings, handles=["@ann"], now=T0)
 
-    results = [deliver_pending(engine, settings, now=_at(T0 + timedelta(days=day))) for day in range(10)]
+    days = MAX_ATTEMPTS + 4
+    results = [deliver_pending(engine, settings, now=_at(T0 + timedelta(days=day))) for day in range(days)]
 
     assert results[: MAX_ATTEMPTS - 1] == [DeliveryResult(retrying=1)] * (MAX_ATTEMPTS - 1)
     assert results[MAX_ATTEMPTS - 1] == DeliveryResult(failed=1)
-    assert results[MAX_ATTEMPTS:] == [DeliveryResult()] * (10 - MAX_ATTEMPTS)
+    assert results[MAX_ATTEMPTS:] == [DeliveryResult()] * (days - MAX_ATTEMPTS)
     [row] = _deliveries(engine)
     assert (row["status"], row["attempts"]) == ("failed", MAX_ATTEMPTS)
     assert "421" in row["last_error"]

@@ -5,16 +5,19 @@ interval (A-3), the hourly cap and the digest (D-9), quiet hours and digest-only
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import Counter
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
+from aiosmtpd.smtp import SMTP, Envelope, Session
 from sqlalchemy.engine import Engine
 
 from monitor.alerts.delivery import DeliveryResult
 from monitor.service.digest import queue_due_digests
 from monitor.service.notify import route_alerts
+from monitor.storage.db import connect
 from tests.alerts.http_receiver import serve_receiver
 from tests.alerts.outbox_world import (
     SECRET,
@@ -266,41 +269,108 @@ def test_quiet_hours_and_digest_only_users_get_no_immediate_email(
 def test_smtp_down_then_up_delivers_each_user_message_once(
     engine: Engine, database_url: str, recorder: Recorder
 ) -> None:
-    # D-1 for routed messages: refused connections, then a 421, then 250
+    # D-1: 50 alerts to 3 users; nothing listens for the first 5 attempts, then 421, then 250; wom restarts
+    # (a new engine, nothing kept in memory) in the middle of the backoff
     first = LoopbackController(recorder, hostname="127.0.0.1", port=0)
     first.start()
     port = first.port
     first.stop()
-    settings = world_settings(
-        database_url, smtp_port=port, alerts={"max_immediate_per_hour": 100, "repeat_hours": 0}
-    )
+    settings = world_settings(database_url, smtp_port=port, alerts={"max_immediate_per_hour": 100})
     acme = brand_ids(engine, settings)["Acme"]
     for name in USERS:
         make_user(engine, name, now=T0)
     alerts = [
         store_alert(engine, brand_id=acme, kind="complaint_to_answer", title=f"c{n}", at=T0)
-        for n in range(10)
+        for n in range(50)
     ]
     moment = T0
-    assert step(engine, settings, moment)[1] == DeliveryResult(retrying=30)
-    moment += timedelta(minutes=1)
-    assert step(engine, settings, moment)[1] == DeliveryResult(retrying=30)
+    attempt_times = []
+    for attempt in range(1, 6):  # refused: the attempts follow the backoff, 1, 2, 4, 8 minutes apart
+        attempt_times.append(moment)
+        assert step(engine, settings, moment)[1] == DeliveryResult(retrying=150)
+        assert {r["next_attempt_at"] for r in rows(engine, kind="alert")} == {
+            moment + timedelta(minutes=2 ** (attempt - 1))
+        }
+        assert step(engine, settings, moment + timedelta(seconds=30))[1] == DeliveryResult()  # not due yet
+        moment += timedelta(minutes=2 ** (attempt - 1))
+        if attempt == 3:  # restart mid-backoff
+            engine.dispose()
+            engine = connect(database_url)
+    assert [t - T0 for t in attempt_times] == [timedelta(minutes=m) for m in (0, 1, 3, 7, 15)]
     up = LoopbackController(recorder, hostname="127.0.0.1", port=port)
     up.start()
     try:
         recorder.data_reply = "421 4.3.0 try again later"
-        moment += timedelta(minutes=2)
-        assert step(engine, settings, moment)[1] == DeliveryResult(retrying=30)
+        assert step(engine, settings, moment)[1] == DeliveryResult(retrying=150)
         recorder.data_reply = "250 OK"
-        moment += timedelta(minutes=4)
-        assert step(engine, settings, moment)[1] == DeliveryResult(sent=30)
+        moment += timedelta(minutes=32)
+        assert step(engine, settings, moment)[1] == DeliveryResult(sent=150)
         assert step(engine, settings, moment + timedelta(days=1))[1] == DeliveryResult()
     finally:
         up.stop()
     ids = Counter(str(m["Message-ID"]) for m in recorder.messages())
-    assert len(ids) == 30 and set(ids.values()) == {1}  # delivered once, none lost, none twice
+    assert len(ids) == 150 and set(ids.values()) == {1}  # delivered once each: none lost, none twice
     assert sorted(ids) == sorted(r["message_id"] for r in rows(engine, kind="alert"))
     assert {int(str(m["X-Wom-Alert-Id"])) for m in recorder.messages()} == set(alerts)
+    assert {(r["status"], r["attempts"]) for r in rows(engine)} == {("sent", 7)}
+    engine.dispose()
+
+
+class _SlowRecorder(Recorder):
+    """Accepts the first message but answers 250 only after the client gave up (the RFC 1047 gap)."""
+
+    slow: int = 1
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        reply = await super().handle_DATA(server, session, envelope)
+        if self.slow:
+            self.slow -= 1
+            await asyncio.sleep(3)
+        return reply
+
+
+def test_a_250_after_the_client_timeout_duplicates_once_with_the_same_message_id(
+    engine: Engine, database_url: str
+) -> None:
+    # D-4: the server kept the message but its 250 came after the 1 s timeout; the retry sends it again
+    recorder = _SlowRecorder()
+    server = LoopbackController(recorder, hostname="127.0.0.1", port=0)
+    server.start()
+    try:
+        settings = world_settings(database_url, smtp_port=server.port)
+        settings.smtp.timeout_seconds = 1
+        acme = brand_ids(engine, settings)["Acme"]
+        make_user(engine, "ann", now=T0)
+        store_alert(engine, brand_id=acme, kind="complaint_to_answer", title="slow", at=T0)
+        assert step(engine, settings, T0)[1] == DeliveryResult(retrying=1)
+        assert step(engine, settings, T0 + timedelta(minutes=1))[1] == DeliveryResult(sent=1)
+    finally:
+        server.stop()
+    copies = Counter(str(m["Message-ID"]) for m in recorder.messages())
+    [row] = rows(engine)
+    assert copies == Counter({row["message_id"]: 2})  # at most one duplicate, and it carries the same id
+
+
+def test_a_backfill_records_its_alerts_and_pushes_none(
+    engine: Engine, database_url: str, smtp_server: LoopbackController, recorder: Recorder
+) -> None:
+    # A-5: alerts about a year of imported history are recorded; none is older than max_age_days and pushed
+    settings = world_settings(database_url, smtp_port=smtp_server.port, alerts={"repeat_hours": 4})
+    acme = brand_ids(engine, settings)["Acme"]
+    make_user(engine, "ann", now=T0)
+    for day in range(15, 365, 7):
+        store_alert(
+            engine,
+            brand_id=acme,
+            kind="negative_spike",
+            title=f"old {day}",
+            at=T0 - timedelta(days=day),
+            detail=_spike_detail(T0 - timedelta(days=day)),
+            created_at=T0,
+        )
+    routed = [step(engine, settings, T0 + timedelta(hours=h))[0] for h in range(0, 25)]
+    assert routed[0].recorded == len(range(15, 365, 7)) and sum(r.pushed + r.reminders for r in routed) == 0
+    assert recorder.envelopes == [] and rows(engine) == []
 
 
 def test_email_to_addresses_that_are_users_follow_the_users_preferences(
