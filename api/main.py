@@ -1,5 +1,6 @@
-"""The HTTP app: the API under /api/v1, /healthz, /metrics, OpenAPI at /docs, and the page routers it is
-given (`wom serve` gives it the dashboard's, see dashboards/site.py; the API knows no dashboard).
+"""The HTTP app: the API under /api/v1, /healthz, /metrics, OpenAPI at /docs (offline, api/docs.py), and
+the page routers it is given (`wom serve` gives it the dashboard's, see dashboards/site.py; the API knows
+no dashboard).
 
 Every route but /healthz and /docs needs an API key (api/auth.py).
 
@@ -25,6 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.auth import AccessControl
 from api.body_limit import BodyLimitMiddleware
 from api.deps import ApiError, api_access, get_engine
+from api.docs import DOCS_PATH, add_docs
 from api.errors import DATABASE_FAILED, error_response
 from api.key_first import KeyBeforeBodyMiddleware
 from api.metrics import CONTENT_TYPE, HttpMetrics, MetricsMiddleware, get_metrics, route_templates
@@ -178,7 +180,7 @@ def create_app(
     # AUTOCOMMIT of read_only's connect hook runs after writable's), so a write was no transaction
     write_engine = writable(engine)
     engine = read_only(engine)  # on SQLite, reads then never wait for (or block) the pipeline's writes
-    app = FastAPI(title="wom", version=__version__, docs_url="/docs", redoc_url=None)
+    app = FastAPI(title="wom", version=__version__, docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.engine = engine
     app.state.write_engine = write_engine
@@ -188,7 +190,7 @@ def create_app(
     app.add_middleware(KeyBeforeBodyMiddleware, prefix=API_PREFIX)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.api.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics, templates=lambda: route_templates(app))
-    app.add_middleware(SecurityHeadersMiddleware, docs_path=app.docs_url)
+    app.add_middleware(SecurityHeadersMiddleware, docs_path=DOCS_PATH)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(sa.exc.OperationalError, _database_error)
@@ -222,6 +224,7 @@ def create_app(
             **{code: _ERROR_RESPONSES[code] for code in (401, 403, 429, 503)},
         },
     )
+    add_docs(app)
     for page_router in pages:
         app.include_router(page_router(settings, engine))
     return app

@@ -2,8 +2,8 @@
 
 The dashboard's pages set their own Content-Security-Policy (dashboards/app.py SECURITY_HEADERS); every
 other answer (JSON, errors, the dashboard's 401) gets `API_CSP`, which allows nothing, and /docs gets
-`DOCS_CSP`: swagger-ui comes from a CDN and starts with an inline script, so only framing, forms, <base>
-and plugins are restricted there. Every answer also carries X-Frame-Options: DENY (for browsers without
+`DOCS_CSP`: Swagger UI is served by wom itself (api/docs.py) without inline script, so scripts, styles and
+requests come only from wom; its stylesheet draws icons from data: images. Every answer also carries X-Frame-Options: DENY (for browsers without
 frame-ancestors) and X-Content-Type-Options: nosniff. Issue 13, item 8: the dashboard could be framed.
 """
 
@@ -15,7 +15,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 __all__ = ["API_CSP", "DOCS_CSP", "SecurityHeadersMiddleware"]
 
 API_CSP = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-DOCS_CSP = "base-uri 'none'; form-action 'self'; frame-ancestors 'none'; object-src 'none'"
+DOCS_CSP = (
+    "default-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; "
+    "object-src 'none'"
+)
 
 
 class SecurityHeadersMiddleware:

@@ -1,7 +1,9 @@
-"""`wom demo`: a Dutch web shop and its competitor, a sample of real-looking mentions, no API keys."""
+"""`wom demo`: a Dutch web shop and its competitor, a sample of real-looking mentions, and an admin user
+to sign in to the dashboard with."""
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,16 +17,18 @@ from sqlmodel import Session
 from monitor.cli.context import console, open_database, state, wom_command
 from monitor.cli.ingest import print_summary, run_import
 from monitor.cli.process import process_pending
+from monitor.errors import UnknownUserError
 from monitor.read.alerts import alert_counts
 from monitor.read.authors import author_accounts
 from monitor.read.brands import brand_id_named
 from monitor.read.rankings import Ranking, rank_authors
-from monitor.storage.api_keys import create_api_key
+from monitor.service.users import add_user, set_password, user_id_for
 from monitor.storage.models import utcnow
 
-__all__ = ["SAMPLE", "register", "shift_sample", "top_authors"]
+__all__ = ["DEMO_USER", "SAMPLE", "register", "shift_sample", "top_authors"]
 
 SAMPLE = Path(__file__).resolve().parents[1] / "demo" / "sample_mentions.jsonl"
+DEMO_USER = "demo"
 
 
 def shift_sample(source: Path, target: Path, *, now: datetime) -> timedelta:
@@ -90,6 +94,19 @@ def _print_findings(engine: Engine, *, brand: str, half_life_days: float) -> Non
     console.print("alerts: " + (", ".join(f"{kind} {count}" for kind, count in counts) or "none"))
 
 
+def _demo_admin(engine: Engine) -> str:
+    """Make the demo's admin user (or give it a new password); returns the password."""
+    password = secrets.token_urlsafe(12)
+    with engine.begin() as conn:
+        try:
+            set_password(conn, user_id_for(conn, DEMO_USER), password)
+        except UnknownUserError:
+            add_user(
+                conn, name=DEMO_USER, email="demo@wom.example", role="admin", password=password, now=utcnow()
+            )
+    return password
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     @wom_command
@@ -118,13 +135,14 @@ def register(app: typer.Typer) -> None:
         process_pending(settings, engine)
         brand = settings.brands[0].name
         _print_findings(engine, brand=brand, half_life_days=settings.scoring.half_life_days)
+        password = _demo_admin(engine)
+        console.print(
+            f"dashboard: http://127.0.0.1:{port}/  user name {DEMO_USER}, password {password} "
+            "(an admin made for the demo; every `wom demo` gives it a new password)",
+            soft_wrap=True,
+        )
+        console.print(f"reopen it later with: wom serve -c {config_path}", soft_wrap=True)
         if serve:
             from monitor.cli.serve import run_service
 
-            made = create_api_key(engine, role="viewer", label="wom demo")
-            console.print(
-                f"dashboard login: any user name, password {made.key} (a viewer key made for the demo; "
-                f"`wom apikey revoke {made.info.id}` ends it)",
-                soft_wrap=True,
-            )
             run_service(settings, engine, with_scheduler=True)

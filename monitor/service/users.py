@@ -29,6 +29,7 @@ from monitor.storage.users import (
     user_id_named,
     user_names,
 )
+from monitor.storage.web_sessions import delete_sessions_of
 
 __all__ = [
     "ALERT_KINDS",
@@ -242,10 +243,12 @@ def set_user(conn: Connection, user_id: int, changes: Mapping[str, Any]) -> None
 
 
 def set_password(conn: Connection, user_id: int, password: str | None) -> None:
-    """Set (or with None, clear) user `user_id`'s password. Raises UnknownUserError, UserError `invalid_value`."""
+    """Set (or with None, clear) user `user_id`'s password; their sessions end.
+    Raises UnknownUserError, UserError `invalid_value`."""
     update_user(
         conn, user_id, values={"password_hash": None if password is None else hash_password(password)}
     )
+    delete_sessions_of(conn, user_id)
 
 
 def remove_user(conn: Connection, user_id: int, *, now: datetime) -> int:

@@ -31,6 +31,7 @@ __all__ = [
     "SegmentChange",
     "SentimentHour",
     "User",
+    "WebSession",
     "utcnow",
 ]
 
@@ -379,6 +380,20 @@ class User(SQLModel, table=True):
     password_hash: str | None = Field(default=None, max_length=200)
     active: bool = True
     created_at: datetime | None = _time(nullable=False)
+
+
+class WebSession(SQLModel, table=True):
+    """A signed-in browser (monitor.service.sessions): the cookie holds a random token, only its SHA-256
+    digest is stored here, so a copy of the table signs nobody in. `csrf_token` is the synchronizer token
+    every dashboard form carries. A session ends at `expires_at` or after the idle limit past
+    `last_seen_at`, whichever comes first, or when its user signs out."""
+
+    id_hash: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    csrf_token: str = Field(max_length=64)
+    created_at: datetime | None = _time(nullable=False)
+    last_seen_at: datetime | None = _time(nullable=False)
+    expires_at: datetime | None = _time(nullable=False, index=True)
 
 
 # --- the inbox: people's work queue (monitor.inbox); items carry what people did, so no rebuild --------

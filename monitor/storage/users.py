@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 from monitor.errors import UnknownUserError, UserError
 from monitor.storage.models import ApiKey, Brand, User
 from monitor.storage.tables import table_of
+from monitor.storage.web_sessions import delete_sessions_of
 
 __all__ = [
     "brand_names",
@@ -82,8 +83,9 @@ def update_user(conn: Connection, user_id: int, *, values: Mapping[str, Any]) ->
 
 
 def delete_user(conn: Connection, user_id: int, *, now: datetime) -> int:
-    """Delete user `user_id`; its API keys are revoked (at `now`, unless they already were) and kept
-    without a user. Returns how many keys were revoked now. Raises UnknownUserError."""
+    """Delete user `user_id`; its sessions end, its API keys are revoked (at `now`, unless they already
+    were) and kept without a user. Returns how many keys were revoked now. Raises UnknownUserError."""
+    delete_sessions_of(conn, user_id)
     revoked = conn.execute(
         _KEY.update().where(_KEY.c.user_id == user_id, _KEY.c.revoked_at.is_(None)).values(revoked_at=now)
     ).rowcount

@@ -60,6 +60,10 @@ def test_only_http_links_are_drawn(client: TestClient) -> None:
     hrefs = re.findall(r'href="([^"]*)"', page(client))
     assert hrefs == [
         "/static/style.css",
+        "#main",  # skip to the content
+        "/",  # the logo
+        "/",  # the navigation: overview and status (a key for every brand)
+        "/status",
         "https://x.com/bob/status/2",  # evidence of the ambassador bob
         "https://x.com/bob/status/6",
         "https://social.example/@carol/1",  # of carol
@@ -73,7 +77,6 @@ def test_only_http_links_are_drawn(client: TestClient) -> None:
         "https://x.com/bob/status/6",
         "https://www.trustpilot.com/reviews/7",
         "/docs",
-        "/status",
     ]
 
 
@@ -167,7 +170,7 @@ def test_safe_url(url: str | None, expected: str | None) -> None:
 def test_every_template_autoescapes() -> None:
     env = template_environment()
     assert env.autoescape is True  # a bool, not select_autoescape: no file name escapes it
-    assert env.list_templates() == ["base.html", "index.html", "status.html"]
+    assert env.list_templates() == ["base.html", "index.html", "signin.html", "status.html"]
     assert env.from_string("{{ x }}").render(x='<b a="1">') == "&lt;b a=&#34;1&#34;&gt;"
 
 

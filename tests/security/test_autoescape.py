@@ -35,6 +35,7 @@ RENDERED = {
     "dashboard": {
         "base.html": "extended by both pages",
         "index.html": "/ and its 404",
+        "signin.html": "/signin (a form over no stored data)",
         "status.html": "/status",
     },
     "e-mail": {"alert.html": "render_alert_email"},
@@ -100,6 +101,7 @@ def test_dashboard_templates_add_no_markup_from_data(twin_clients: tuple[TestCli
             status=404,
         )
     compare("status", "/status", "/status")  # every job run, configured brand and the back-off reason
+    compare("signin", "/signin", "/signin")
     assert extra == {}
 
 

@@ -1,0 +1,131 @@
+"""The dashboard in headless Chromium, as a person uses it: sign in, switch language, read the overview and
+the status page on a 390 px phone and a 1280 px desktop, and open /docs with no internet.
+
+The Content-Security-Policy is enforced here (not bypassed as in the XSS battery), so a violation shows as
+a console error. Screenshots go to $SCREENSHOT_DIR when set, else to the test's tmp dir.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from sqlalchemy.engine import Engine
+
+from tests.api.conftest import build_app, seed
+from tests.dashboards.signin_helpers import PASSWORD, make_user
+from tests.security.chromium import launch_chromium
+from tests.security.xss_world import serve_in_thread
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, BrowserContext, Page
+
+WIDTHS = (390, 1280)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with launch_chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+def screenshots(tmp_path: Path) -> Path:
+    folder = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path / "screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture
+def base(sqlite_engine: Engine) -> Iterator[str]:
+    seed(sqlite_engine)
+    make_user(sqlite_engine, "ada", role="admin", timezone="Europe/Amsterdam")
+    with serve_in_thread(build_app(sqlite_engine)) as url:
+        yield url
+
+
+class _Watch:
+    """Console errors (CSP violations among them) and requests that left wom's own address."""
+
+    def __init__(self, context: BrowserContext, base: str) -> None:
+        self.errors: list[str] = []
+        self.outside: list[str] = []
+
+        def route(route: object) -> None:
+            request = route.request  # type: ignore[attr-defined]
+            if request.url.startswith(base) or request.url.startswith("data:"):
+                route.continue_()  # type: ignore[attr-defined]
+            else:
+                self.outside.append(request.url)
+                route.abort()  # type: ignore[attr-defined]
+
+        context.route("**/*", route)
+
+    def page(self, context: BrowserContext) -> Page:
+        page = context.new_page()
+        page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+        return page
+
+
+def _page_width(page: Page) -> int:
+    return int(page.evaluate("() => document.documentElement.scrollWidth"))
+
+
+def test_sign_in_switch_language_and_read_every_page(browser: Browser, base: str, screenshots: Path) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+    watch = _Watch(context, base)
+    page = watch.page(context)
+    page.goto(f"{base}/?brand=Acme&period=7")
+    assert page.url == f"{base}/signin?next=%2F%3Fbrand%3DAcme%26period%3D7"
+    page.fill("#name", "ada")
+    page.fill("#password", PASSWORD)
+    page.click("form[action='/signin'] button")
+    page.wait_for_load_state("load")
+    assert page.url == f"{base}/?brand=Acme&period=7"
+    assert page.inner_text("h1") == "Overview Acme"
+    assert page.eval_on_selector("#period", "s => s.value") == "7"
+
+    page.click("button[name=language][value=nl]")
+    page.wait_for_load_state("load")
+    assert page.url == f"{base}/?brand=Acme&period=7"
+    assert page.get_attribute("html", "lang") == "nl"
+    assert page.inner_text("nav").split() == ["Overzicht", "Bronnen"]
+    assert page.inner_text("h1") == "Overzicht Acme"
+
+    widths = {}
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 900})
+        for name, path in (("overview", "/?brand=Acme&period=30"), ("status", "/status")):
+            for language in ("nl", "en"):
+                if page.get_attribute("html", "lang") != language:
+                    page.click(f"button[name=language][value={language}]")
+                    page.wait_for_load_state("load")
+                page.goto(base + path)
+                widths[f"{name}-{language}-{width}"] = _page_width(page)
+                page.screenshot(path=screenshots / f"{name}-{language}-{width}.png", full_page=True)
+                page.screenshot(path=screenshots / f"{name}-{language}-{width}-top.png")
+    # nothing is wider than the screen: no sideways scrolling on a phone
+    assert widths == {key: int(key.rsplit("-", 1)[1]) for key in widths}
+
+    page.click("form.signout button")
+    page.wait_for_load_state("load")
+    assert page.url == f"{base}/signin"
+    page.goto(base + "/status")
+    assert page.url.startswith(f"{base}/signin")
+    assert watch.errors == [] and watch.outside == []
+
+
+def test_docs_work_without_the_internet(browser: Browser, base: str, screenshots: Path) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    watch = _Watch(context, base)
+    page = watch.page(context)
+    page.goto(f"{base}/docs")
+    page.wait_for_selector(".opblock-summary-path", timeout=20_000)
+    paths = page.eval_on_selector_all(".opblock-summary-path", "els => els.map(e => e.textContent)")
+    assert "/api/v1/mentions" in [p.replace("\u200b", "") for p in paths]
+    page.screenshot(path=screenshots / "docs-1280.png")
+    assert watch.errors == [] and watch.outside == []
