@@ -34,7 +34,9 @@ def test_example_config_is_valid_and_documents_every_key() -> None:
 
             assert "# [[webhooks]]" in text
             for leaf in WebhookSettings.model_fields:
-                assert f"\n# {leaf} = " in text, f"key webhooks.{leaf} is not documented in config.example.toml"
+                assert f"\n# {leaf} = " in text, (
+                    f"key webhooks.{leaf} is not documented in config.example.toml"
+                )
             continue
         section, _, leaf = key.rpartition(".")
         assert f"[{section}]" in text, f"section [{section}] is not in config.example.toml"
