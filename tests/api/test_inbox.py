@@ -333,3 +333,10 @@ def test_response_times_per_brand_and_week(inbox: Inbox) -> None:
     early = inbox.client.get("/api/v1/stats/response-times", params={"until": "0001-01-05T00:00:00Z"}).json()
     assert (early["since"], early["weeks"]) == ("0001-01-01T00:00:00Z", [])
 
+
+def test_a_key_of_a_user_acts_as_that_user(inbox: Inbox) -> None:
+    mia = create_api_key(inbox.engine, role="manager", user="mia").key
+    acked = inbox.client.post(
+        f"/api/v1/inbox/{inbox.item('m04')}/ack", headers={"Authorization": f"Bearer {mia}"}
+    )
+    assert [(e["action"], e["actor"]) for e in acked.json()["events"]][-1] == ("ack", "user:mia")
