@@ -1,5 +1,6 @@
 """The dashboard in headless Chromium, as a person uses it: sign in, switch language, read the overview and
-the status page on a 390 px phone and a 1280 px desktop, and open /docs with no internet.
+the status page on a 390 px phone and a 1280 px desktop, check them with axe-core, and open /docs with no
+internet.
 
 The Content-Security-Policy is enforced here (not bypassed as in the XSS battery), so a violation shows as
 a console error. Screenshots go to $SCREENSHOT_DIR when set, else to the test's tmp dir.
@@ -129,3 +130,49 @@ def test_docs_work_without_the_internet(browser: Browser, base: str, screenshots
     assert "/api/v1/mentions" in [p.replace("\u200b", "") for p in paths]
     page.screenshot(path=screenshots / "docs-1280.png")
     assert watch.errors == [] and watch.outside == []
+
+
+AXE = Path(__file__).resolve().parents[1] / "vendor" / "axe-core" / "axe.min.js"
+_AXE_RUN = """
+async () => {
+  const result = await axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21aa"]}});
+  const serious = result.violations
+    .filter(v => v.impact === "serious" || v.impact === "critical")
+    .map(v => `${v.id} (${v.impact}): ${v.nodes.map(n => n.target.join(" ")).join(", ")}`);
+  return {serious: serious, passed: result.passes.length};
+}
+"""
+
+
+def test_no_serious_accessibility_violations(browser: Browser, base: str) -> None:
+    """axe-core (tests/vendor) on the sign-in page, the overview and the status page, in both languages,
+    at both widths. The CSP is bypassed here only so that axe's script can be added to the page."""
+    found: dict[str, list[str]] = {}
+
+    def check(page: Page, where: str) -> None:
+        page.add_script_tag(path=AXE)
+        result = page.evaluate(_AXE_RUN)
+        assert result["passed"] > 10, where  # axe ran its rules over the page
+        found[where] = result["serious"]
+
+    for width in WIDTHS:
+        for language in ("en", "nl"):
+            context = browser.new_context(
+                viewport={"width": width, "height": 900}, bypass_csp=True, locale=language
+            )
+            page = context.new_page()
+            page.goto(f"{base}/signin")
+            assert page.get_attribute("html", "lang") == language  # from the browser's language
+            check(page, f"signin-{language}-{width}")
+            page.fill("#name", "ada")
+            page.fill("#password", PASSWORD)
+            page.click("form[action='/signin'] button")
+            page.wait_for_load_state("load")
+            if page.get_attribute("html", "lang") != language:  # the user's own language wins; switch
+                page.click(f"button[name=language][value={language}]")
+                page.wait_for_load_state("load")
+            for name, path in (("overview", "/?brand=Acme"), ("status", "/status")):
+                page.goto(base + path)
+                check(page, f"{name}-{language}-{width}")
+            context.close()
+    assert {where: problems for where, problems in found.items() if problems} == {}
