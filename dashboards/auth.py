@@ -204,7 +204,7 @@ def current_visitor(request: Request, now: Annotated[datetime, Depends(get_now)]
     if user is not None:
         # a person sees every brand; the brands they follow pick the one shown first
         role: Role = next((r for r in ROLES if r == user.role), "viewer")
-        principal = Principal(key_id=0, role=role)
+        principal = Principal(key_id=0, role=role, user_id=user.user_id, user_name=user.name)
         return Visitor(principal, user, _language(request, user.language), zone_named(user.timezone))
     if request.headers.get("authorization") is None and wants_html(request):
         return None
