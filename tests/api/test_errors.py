@@ -62,8 +62,12 @@ def test_healthz_503_when_postgres_does_not_listen() -> None:
 
 def test_a_failing_query_does_not_leak_sql(engine: Engine, seeded: Seeded) -> None:
     with engine.begin() as conn:
-        conn.execute(sa.text("DROP TABLE notificationdelivery"))
-        conn.execute(sa.text("DROP TABLE alert"))
+        for table in (
+            "notificationdelivery",
+            "alertnotice",
+            "alert",
+        ):  # the alert table and those that refer to it
+            conn.execute(sa.text(f"DROP TABLE {table}"))
     with TestClient(build_app(engine), raise_server_exceptions=False) as client:
         response = client.get("/api/v1/alerts")
     # SQLite reports a missing table as an OperationalError, PostgreSQL as a ProgrammingError
