@@ -24,6 +24,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from monitor.alerts.email import DeliveryError, render_alert_email, render_stored_email, send_email
+from monitor.alerts.i18n import translations
 from monitor.alerts.rules import plain_text
 from monitor.alerts.webhooks import encode_body, post_webhook, standard_headers
 from monitor.collectors.outbound import OutboundPolicy
@@ -173,7 +174,9 @@ def _email(
 ) -> EmailMessage:
     payload = dict(delivery.payload or {})
     if alert is not None and brand is not None and delivery.kind in ("alert", "reminder"):
-        prefixes = {"remind": "Reminder: ", "update": "Updated: "}
+        language = str(payload.get("language", "en"))
+        _ = translations(language).gettext
+        prefixes = {"remind": _("Reminder:"), "update": _("Updated:")}
         return render_alert_email(
             alert,
             recipient=delivery.recipient,
@@ -183,6 +186,7 @@ def _email(
             message_id=delivery.message_id or None,
             zone=payload.get("timezone"),
             subject_prefix=prefixes.get(str(payload.get("note", "")), ""),
+            language=language,
         )
     return render_stored_email(
         subject=str(payload.get("subject", "")),

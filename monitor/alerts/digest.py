@@ -1,34 +1,26 @@
 """Render a user's daily digest (and the test e-mail) as subject, plain text and escaped HTML, in Dutch or
 English, with times on the user's clock.
 
-The catalogues are `monitor/locale/<lang>/LC_MESSAGES/wom.po`, compiled in memory on first use (babel's
-pofile and mofile), so installing wom needs no build step; the message ids are the English texts. The HTML
+The texts come from the catalogues of monitor.alerts.i18n; the message ids are the English texts. The HTML
 comes from a jinja2 Environment with autoescape on for every template: mention text, author and brand
 names are hostile. Links are only http(s).
 """
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import jinja2
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from babel.support import Translations
 
+from monitor.alerts.i18n import LANGUAGES, translations
 from monitor.alerts.rules import plain_text
 from monitor.read.digest import DigestAlert, DigestData, SentimentCounts
 
 __all__ = ["LANGUAGES", "RenderedEmail", "render_digest", "render_test_email", "translations"]
 
-LOCALE = Path(__file__).resolve().parents[1] / "locale"
-LANGUAGES = ("nl", "en")
 TEXT_CHARS = 280
 ALERTS_LISTED = 100
 
@@ -85,18 +77,6 @@ class _Section:
     heading: str
     lines: list[_Line]
     more: str = ""
-
-
-@cache
-def translations(language: str) -> Translations:
-    """The compiled catalogue of `language` (nl or en; anything else reads as en)."""
-    language = language if language in LANGUAGES else "en"
-    with (LOCALE / language / "LC_MESSAGES" / "wom.po").open("rb") as po:
-        catalog = read_po(po, locale=language)
-    compiled = io.BytesIO()
-    write_mo(compiled, catalog)
-    compiled.seek(0)
-    return Translations(compiled)
 
 
 def _http_url(value: str | None) -> str | None:

@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 
+from monitor.alerts.i18n import LANGUAGES, translations
 from monitor.alerts.rules import plain_text
 from monitor.config import SmtpSettings
 from monitor.errors import DeliveryError
@@ -52,7 +53,7 @@ _HIDDEN_FACTS = frozenset({"excerpt", "url"})
 
 _ALERT_HTML = """\
 <!doctype html>
-<html lang="en">
+<html lang="{{ lang | default("en") }}">
 <head><meta charset="utf-8"><title>{{ title }}</title></head>
 <body style="font-family: Arial, Helvetica, sans-serif; color: #1f2328; max-width: 640px;">
 <p style="font-size: 12px; color: #57606a;">{{ severity | upper }} · {{ brand_name }} · {{ event_at }}</p>
@@ -63,9 +64,9 @@ white-space: pre-wrap;">{{ excerpt }}</blockquote>{% endif %}
 {% for label, value in facts %}<tr><th align="left" style="padding-right: 12px;">{{ label }}</th>\
 <td>{{ value }}</td></tr>
 {% endfor %}</table>{% endif %}
-{% if source_url %}<p><a href="{{ source_url }}">View the original post</a></p>{% endif %}
-{% if alert_url %}<p><a href="{{ alert_url }}">Open this alert in wom</a></p>{% endif %}
-<p style="font-size: 12px; color: #57606a;">Sent by wom, the word-of-mouth monitor.</p>
+{% if source_url %}<p><a href="{{ source_url }}">{{ _("View the original post") }}</a></p>{% endif %}
+{% if alert_url %}<p><a href="{{ alert_url }}">{{ _("Open this alert in wom") }}</a></p>{% endif %}
+<p style="font-size: 12px; color: #57606a;">{{ _("Sent by wom, the word-of-mouth monitor.") }}</p>
 </body>
 </html>
 """
@@ -77,6 +78,8 @@ TEMPLATE_ENV = jinja2.Environment(
     undefined=jinja2.StrictUndefined,
     keep_trailing_newline=True,
 )
+# English unless a render passes the recipient's catalogue as `_`
+TEMPLATE_ENV.globals["_"] = str
 
 
 class AlertFields(Protocol):
@@ -129,6 +132,7 @@ def render_alert_email(
     message_id: str | None = None,
     zone: str | None = None,
     subject_prefix: str = "",
+    language: str = "en",
 ) -> EmailMessage:
     """One e-mail for one alert to one recipient: a plain-text part and an escaped HTML part.
 
@@ -173,15 +177,16 @@ def render_alert_email(
     message["Auto-Submitted"] = "auto-generated"
     message["X-Auto-Response-Suppress"] = "All"
     message["X-Wom-Alert-Id"] = str(alert.id)
-    lines = [f"{severity.upper()}: {title}", f"Brand: {brand}", f"When: {event_at}", ""]
+    _ = translations(language).gettext
+    lines = [f"{severity.upper()}: {title}", f"{_('Brand')}: {brand}", f"{_('When')}: {event_at}", ""]
     if excerpt:
         lines += [excerpt, ""]
     lines += [f"{label}: {value}" for label, value in facts]
     if source_url:
-        lines += ["", f"Original post: {source_url}"]
+        lines += ["", f"{_('Original post')}: {source_url}"]
     if alert_url:
-        lines += ["", f"Open this alert in wom: {alert_url}"]
-    lines += ["", "-- ", "Sent by wom, the word-of-mouth monitor."]
+        lines += ["", f"{_('Open this alert in wom')}: {alert_url}"]
+    lines += ["", "-- ", _("Sent by wom, the word-of-mouth monitor.")]
     message.set_content("\n".join(lines) + "\n")
     html = TEMPLATE_ENV.get_template("alert.html").render(
         title=title,
@@ -192,6 +197,8 @@ def render_alert_email(
         facts=facts,
         source_url=source_url,
         alert_url=alert_url,
+        lang=language if language in LANGUAGES else "en",
+        _=_,
     )
     message.add_alternative(html, subtype="html")
     return message

@@ -384,3 +384,42 @@ def test_email_to_addresses_that_are_users_follow_the_users_preferences(
     make_user(engine, "ann", now=T0, delivery="digest_only")
     with engine.connect() as conn:
         assert legacy_recipients(conn, settings.alerts.email_to) == ["old@acme.example"]
+
+
+@pytest.mark.parametrize(
+    ("language", "brand_label", "when_label", "reminder"),
+    [
+        ("nl", "Merk", "Wanneer", "[wom] Herinnering: Acme: "),
+        ("en", "Brand", "When", "[wom] Reminder: Acme: "),
+    ],
+)
+def test_a_users_alert_email_is_in_their_language_and_time_zone_and_hostile_text_stays_put(
+    engine: Engine,
+    database_url: str,
+    smtp_server: LoopbackController,
+    recorder: Recorder,
+    language: str,
+    brand_label: str,
+    when_label: str,
+    reminder: str,
+) -> None:
+    settings = world_settings(database_url, smtp_port=smtp_server.port, alerts={"repeat_hours": 4})
+    acme = brand_ids(engine, settings)["Acme"]
+    make_user(engine, "ann", now=T0, language=language, timezone="Europe/Amsterdam")
+    hostile = "lost <script>x</script>\r\nBcc: victim@evil.example =?utf-8?q?=0D=0ABcc:_v@evil.example?="
+    store_alert(engine, brand_id=acme, kind="complaint_to_answer", title=hostile, at=T0)
+    step(engine, settings, T0)
+    step(engine, settings, T0 + timedelta(hours=4))
+    first, again = recorder.messages()
+    assert [envelope.rcpt_tos for envelope in recorder.envelopes] == [["ann@acme.example"]] * 2
+    text = first.get_body(("plain",)).get_content()
+    html = first.get_body(("html",)).get_content()
+    assert f"{brand_label}: Acme" in text and f"{when_label}: 2026-11-20 13:00 CET" in text
+    assert f'<html lang="{language}">' in html
+    assert "<script>x" not in html and "&lt;script&gt;x&lt;/script&gt;" in html
+    for message in (first, again):
+        subject = str(message["Subject"])
+        assert subject.splitlines() == [subject] and "=?" not in subject
+        assert "Bcc" not in {key for key in message}
+    assert str(again["Subject"]).startswith(reminder)
+    assert str(first["Message-ID"]) != str(again["Message-ID"])
