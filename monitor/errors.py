@@ -23,6 +23,9 @@ WomError
 │   ├── UnknownInboxItemError  no inbox item has that id (the API: 404)
 │   ├── InboxStateError      the action does not fit the item's state, or another change won (409)
 │   └── UnknownAssigneeError no active user has that id (the API: 422)
+├── AlertError               an alert cannot be acknowledged or resolved as asked; .code names the case
+│   ├── UnknownAlertError    no alert has that id
+│   └── AlertStateError      the action does not fit the alert's status (open, acknowledged, resolved)
 ├── UserError                a user cannot be added or changed as asked; .code names the case, .field the value
 │   └── UnknownUserError     no user has that id or name
 └── RangeTooLongError        a series asked for more buckets than one answer holds (monitor.read.series)
@@ -36,6 +39,8 @@ from __future__ import annotations
 from datetime import datetime
 
 __all__ = [
+    "AlertError",
+    "AlertStateError",
     "ApiKeyError",
     "AuthorError",
     "BlockedURLError",
@@ -54,6 +59,7 @@ __all__ = [
     "SchedulerLockError",
     "StorageError",
     "TransientError",
+    "UnknownAlertError",
     "UnknownAssigneeError",
     "UnknownAuthorError",
     "UnknownBrandError",
@@ -226,4 +232,30 @@ class UnknownAssigneeError(InboxError):
         super().__init__(
             "unknown_assignee",
             f"there is no active user {user_id} to assign; list them with `wom user list`",
+        )
+
+
+class AlertError(WomError):
+    """`code` is a stable name for the case, e.g. `wrong_state`."""
+
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code
+        super().__init__(message)
+
+
+class UnknownAlertError(AlertError):
+    def __init__(self, alert_id: int) -> None:
+        self.alert_id = alert_id
+        super().__init__("unknown_alert", f"there is no alert {alert_id}; take ids from GET /api/v1/alerts")
+
+
+class AlertStateError(AlertError):
+    """The action does not fit the alert's `state`, or someone changed it meanwhile; nothing was changed."""
+
+    def __init__(self, alert_id: int, *, action: str, state: str, fits: tuple[str, ...]) -> None:
+        self.state = state
+        super().__init__(
+            "wrong_state",
+            f"cannot {action} alert {alert_id}: it is {state}, and {action} fits an alert that is "
+            f"{' or '.join(fits)}; reload the page to see what changed",
         )

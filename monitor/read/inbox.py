@@ -128,6 +128,7 @@ class InboxFilter:
 
     brand_id: int | None = None
     status: str | None = None
+    statuses: tuple[str, ...] | None = None  # any of these (the dashboard's "still to do")
     assignee_user_id: int | None = None
     unassigned: bool = False
     intent: str | None = None
@@ -202,6 +203,8 @@ def _conditions(filters: InboxFilter, *, now: datetime) -> list[sa.ColumnElement
         conditions.append(item.brand_id == filters.brand_id)
     if filters.status is not None:
         conditions.append(item.status == filters.status)
+    if filters.statuses is not None:
+        conditions.append(item.status.in_(filters.statuses))
     if filters.unassigned:
         conditions.append(item.assignee_user_id.is_(None))
     elif filters.assignee_user_id is not None:
