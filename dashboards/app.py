@@ -24,7 +24,9 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 
 from dashboards.charts import TrendChart, trend_chart
+from dashboards.mention_pages import mention_page_routes
 from dashboards.pages import page_routes
+from dashboards.ranking_pages import ranking_page_routes
 from dashboards.render import SECURITY_HEADERS, Renderer, safe_url, template_environment
 from dashboards.signin import SignInLimits, sign_in_routes
 from monitor.config import Settings
@@ -57,4 +59,6 @@ def dashboard_router(settings: Settings, engine: Engine) -> APIRouter:
     render = Renderer()
     sign_in_routes(router, render, SignInLimits())
     page_routes(router, render, settings, engine)
+    mention_page_routes(router, render, engine)
+    ranking_page_routes(router, render, settings, engine)
     return router

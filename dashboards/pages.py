@@ -36,14 +36,15 @@ from monitor.service.labels import label_mention
 from monitor.service.status import status_report
 from monitor.storage.models import Brand
 
-__all__ = ["PERIODS", "page_routes"]
+__all__ = ["INTENTS", "PERIODS", "SENTIMENTS", "default_brand", "page_routes"]
 
 PERIODS = (7, 30, 90)  # days an overview may cover
 _DEFAULT_PERIOD = 30
 SENTIMENTS = ("positive", "neutral", "negative")
+INTENTS = ("complaint", "question", "praise", "other")
 
 
-def _default_brand(brands: list[BrandOut], visitor: Visitor) -> str | None:
+def default_brand(brands: list[BrandOut], visitor: Visitor) -> str | None:
     if visitor.principal.brand is not None:
         return visitor.principal.brand
     own = [b for b in brands if b.competitor_of is None and b.active]
@@ -91,7 +92,7 @@ def _overview_context(
         "period": days,
         "periods": PERIODS,
     }
-    name = brand_name or _default_brand(brands, visitor)
+    name = brand_name or default_brand(brands, visitor)
     if name is None:
         return 200, context
     try:
@@ -157,7 +158,8 @@ def page_routes(router: APIRouter, render: Renderer, settings: Settings, engine:
         form: Annotated[dict[str, str], Depends(read_form)],
         mention_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     ) -> Response:
-        """A manager's correction of a mention's sentiment; back to the page the form was on."""
+        """A manager's correction of a mention's sentiment (and, from the mentions page, its intent); back to
+        the page the form was on."""
         if visitor is None or visitor.user is None:
             raise FormRefusedError("sign in to correct a label")
         check_form(request, form, expected=visitor.csrf_token)
@@ -170,12 +172,19 @@ def page_routes(router: APIRouter, render: Renderer, settings: Settings, engine:
                 code="invalid_request",
                 message=f"sentiment {sentiment[:20]!r}: use one of {', '.join(SENTIMENTS)}",
             )
+        intent = form.get("intent") or None  # the mentions page corrects the intent too
+        if intent is not None and intent not in INTENTS:
+            raise ApiError(
+                422,
+                code="invalid_request",
+                message=f"intent {intent[:20]!r}: use one of {', '.join(INTENTS)}",
+            )
         try:
             label_mention(
                 write_engine(request),
                 mention_id=mention_id,
                 sentiment=sentiment,
-                intent=None,
+                intent=intent,
                 labeled_by=f"user:{visitor.user.name}",
                 scope=visitor.principal.scope,
                 settings=settings,

@@ -109,7 +109,12 @@ class Renderer:
         if visitor is None:
             return []
         gettext = translations(env.globals["language_code"]).gettext
-        items = [NavItem("overview", "/", gettext("Overview"))]
+        items = [
+            NavItem("overview", "/", gettext("Overview")),
+            NavItem("mentions", "/mentions", gettext("Mentions")),
+            NavItem("ambassadors", "/ambassadors", gettext("Ambassadors")),
+            NavItem("detractors", "/detractors", gettext("Detractors")),
+        ]
         if not visitor.principal.scoped:
             items.append(NavItem("status", "/status", gettext("Sources")))
         return items

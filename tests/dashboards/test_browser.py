@@ -94,13 +94,25 @@ def test_sign_in_switch_language_and_read_every_page(browser: Browser, base: str
     page.wait_for_load_state("load")
     assert page.url == f"{base}/?brand=Acme&period=7"
     assert page.get_attribute("html", "lang") == "nl"
-    assert page.inner_text("nav").split() == ["Overzicht", "Bronnen"]
+    assert page.inner_text("nav").split() == [
+        "Overzicht",
+        "Vermeldingen",
+        "Ambassadeurs",
+        "Criticasters",
+        "Bronnen",
+    ]
     assert page.inner_text("h1") == "Overzicht Acme"
 
     widths = {}
     for width in WIDTHS:
         page.set_viewport_size({"width": width, "height": 900})
-        for name, path in (("overview", "/?brand=Acme&period=30"), ("status", "/status")):
+        for name, path in (
+            ("overview", "/?brand=Acme&period=30"),
+            ("mentions", "/mentions?brand=Acme"),
+            ("ambassadors", "/ambassadors?brand=Acme"),
+            ("detractors", "/detractors?brand=Acme"),
+            ("status", "/status"),
+        ):
             for language in ("nl", "en"):
                 if page.get_attribute("html", "lang") != language:
                     page.click(f"button[name=language][value={language}]")

@@ -62,7 +62,10 @@ def test_only_http_links_are_drawn(client: TestClient) -> None:
         "/static/style.css",
         "#main",  # skip to the content
         "/",  # the logo
-        "/",  # the navigation: overview and status (a key for every brand)
+        "/",  # the navigation: overview, mentions, ambassadors, detractors, status (a key for every brand)
+        "/mentions",
+        "/ambassadors",
+        "/detractors",
         "/status",
         "https://x.com/bob/status/2",  # evidence of the ambassador bob
         "https://x.com/bob/status/6",
@@ -170,7 +173,15 @@ def test_safe_url(url: str | None, expected: str | None) -> None:
 def test_every_template_autoescapes() -> None:
     env = template_environment()
     assert env.autoescape is True  # a bool, not select_autoescape: no file name escapes it
-    assert env.list_templates() == ["base.html", "index.html", "signin.html", "status.html"]
+    assert env.list_templates() == [
+        "_mention.html",
+        "base.html",
+        "index.html",
+        "mentions.html",
+        "ranking.html",
+        "signin.html",
+        "status.html",
+    ]
     assert env.from_string("{{ x }}").render(x='<b a="1">') == "&lt;b a=&#34;1&#34;&gt;"
 
 

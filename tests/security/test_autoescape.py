@@ -33,8 +33,11 @@ ENVIRONMENTS = {"dashboard": template_environment(), "e-mail": TEMPLATE_ENV}
 # what renders each template below; a template missing here fails test_every_template_is_rendered_here
 RENDERED = {
     "dashboard": {
-        "base.html": "extended by both pages",
+        "_mention.html": "a mention's card on /mentions",
+        "base.html": "extended by every page",
         "index.html": "/ and its 404",
+        "mentions.html": "/mentions?brand=",
+        "ranking.html": "/ambassadors?brand= and /detractors?brand=",
         "signin.html": "/signin (a form over no stored data)",
         "status.html": "/status",
     },
@@ -100,6 +103,12 @@ def test_dashboard_templates_add_no_markup_from_data(twin_clients: tuple[TestCli
             f"/?{urlencode({'brand': twin + ' (gone)'})}",
             status=404,
         )
+        for page in ("/mentions", "/ambassadors", "/detractors"):
+            compare(
+                f"{page} {payload.name}",
+                f"{page}?{urlencode({'brand': text})}",
+                f"{page}?{urlencode({'brand': twin})}",
+            )
     compare("status", "/status", "/status")  # every job run, configured brand and the back-off reason
     compare("signin", "/signin", "/signin")
     assert extra == {}

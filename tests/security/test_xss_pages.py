@@ -8,6 +8,8 @@ code elements (script, iframe, object...), none of which wom's templates have, s
 
 from __future__ import annotations
 
+import csv
+import io
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,6 +22,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy.engine import Engine
 
 from dashboards.app import dashboard_router
+from dashboards.ranking_pages import csv_cell
 from tests.api.conftest import build_app
 from tests.dashboards.signin_helpers import PASSWORD, make_user
 from tests.security.chromium import Findings, XssProbe
@@ -34,6 +37,11 @@ PAGES = {
     "/": "each payload's brand page (?brand=<payload>), and the 404 page reflecting ?brand=<payload> (gone)",
     "/status": "every job run and the collector back-off reason",
     "/signin": "the sign-in form (no stored data; opened once, and the battery signs in through it)",
+    "/mentions": "each payload's brand's mentions (?brand=<payload>): text, URL, handle, label",
+    "/ambassadors": "each payload's brand's ranked authors: name, handle, segment, evidence and its URL",
+    "/detractors": "the same for detractors",
+    "/ambassadors/export.csv": "a download, not a page: each brand's CSV read back, no cell a formula",
+    "/detractors/export.csv": "the same for detractors",
 }
 
 
@@ -91,6 +99,7 @@ class _Tally:
 def test_no_payload_runs_on_any_dashboard_page(browser: Browser, engine: Engine, tmp_path: Path) -> None:
     tally = _Tally()
     not_drawn: list[str] = []
+    formulas: list[str] = []  # CSV cells a spreadsheet would run
     with _serve(engine) as served:
         assert served.routes == set(PAGES), (
             f"add the new dashboard page to PAGES and open it here: {served.routes}"
@@ -108,6 +117,19 @@ def test_no_payload_runs_on_any_dashboard_page(browser: Browser, engine: Engine,
             ]
             if not all(drawn):
                 not_drawn.append(payload.name)
+            query = urlencode({"brand": payload.text})
+            tally.add(f"mentions {payload.name}", probe.goto(f"{served.base}/mentions?{query}"))
+            if _texts(probe, "article.mention p.text") != [payload.text]:
+                not_drawn.append(f"mentions: {payload.name}")
+            for ranking in ("ambassadors", "detractors"):
+                tally.add(f"{ranking} {payload.name}", probe.goto(f"{served.base}/{ranking}?{query}"))
+                if _texts(probe, "ol.ranklist span.handle") != [payload.text]:
+                    not_drawn.append(f"{ranking}: {payload.name}")
+                exported = probe.page.request.get(f"{served.base}/{ranking}/export.csv?{query}")
+                rows = list(csv.reader(io.StringIO(exported.text())))
+                if [row[3] for row in rows[1:]] != [csv_cell(payload.text)]:
+                    not_drawn.append(f"{ranking}.csv: {payload.name}")
+                formulas.extend(cell for row in rows for cell in row if cell.startswith(("=", "+", "-", "@")))
         tally.add("status", probe.goto(f"{served.base}/status"))
         messages = _texts(probe, "td.message")
         not_drawn += [f"status: {p.name}" for p in PAYLOADS if p.text not in messages]
@@ -117,10 +139,11 @@ def test_no_payload_runs_on_any_dashboard_page(browser: Browser, engine: Engine,
             probe.page.screenshot(path=tmp_path / f"brand-page-{width}.png", full_page=True)
     print(
         f"\nS-4 pages: {len(PAYLOADS)} payloads x {len(PAGE_FIELDS)} stored fields, {tally.loads} page loads "
-        f"(each payload's brand page, /status and /signin): {dict(tally.totals)}"
+        f"(each payload's overview, mentions, ambassadors and detractors, /status and /signin): {dict(tally.totals)}"
     )
     assert tally.hits == {}, tally.hits
     assert not_drawn == []
+    assert formulas == []
 
 
 def test_no_payload_runs_when_reflected_in_the_404_page(browser: Browser, sqlite_engine: Engine) -> None:
