@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 from monitor.storage.inbox import erase_inbox_mentions
 from monitor.storage.models import (
     Alert,
+    AlertNotice,
     Classification,
     Mention,
     MentionBrand,
@@ -34,6 +35,7 @@ _LABEL = table_of(MentionLabel)
 _LINK = table_of(MentionBrand)
 _ALERT = table_of(Alert)
 _DELIVERY = table_of(NotificationDelivery)
+_NOTICE = table_of(AlertNotice)
 # ids per statement: well under SQLite's 32,766 bound parameters, and short IN lists for PostgreSQL
 _CHUNK = 2_000
 
@@ -77,13 +79,14 @@ def lock_mentions(conn: Connection, mention_ids: Sequence[int], *, skip_locked: 
 
 
 def erase_alerts(conn: Connection, condition: sa.ColumnElement[bool]) -> Erased:
-    """Delete the alerts matching `condition` (on the alert table) and their deliveries."""
+    """Delete the alerts matching `condition` (on the alert table), their deliveries and routing notes."""
     alert_ids = [row[0] for row in conn.execute(sa.select(_ALERT.c.id).where(condition))]
     erased = Erased()
     for chunk in _chunks(alert_ids):
         erased.deliveries += conn.execute(
             sa.delete(_DELIVERY).where(_DELIVERY.c.alert_id.in_(chunk))
         ).rowcount
+        conn.execute(sa.delete(_NOTICE).where(_NOTICE.c.alert_id.in_(chunk)))
         erased.alerts += conn.execute(sa.delete(_ALERT).where(_ALERT.c.id.in_(chunk))).rowcount
     return erased
 

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from monitor.errors import UnknownUserError, UserError
-from monitor.storage.models import ApiKey, Brand, User
+from monitor.storage.models import ApiKey, Brand, NotificationDelivery, User
 from monitor.storage.tables import table_of
 from monitor.storage.web_sessions import delete_sessions_of
 
@@ -26,6 +26,7 @@ __all__ = [
 
 _USER = table_of(User)
 _KEY = table_of(ApiKey)
+_DELIVERY = table_of(NotificationDelivery)
 _BRAND = table_of(Brand)
 
 
@@ -84,12 +85,19 @@ def update_user(conn: Connection, user_id: int, *, values: Mapping[str, Any]) ->
 
 def delete_user(conn: Connection, user_id: int, *, now: datetime) -> int:
     """Delete user `user_id`; its sessions end, its API keys are revoked (at `now`, unless they already
-    were) and kept without a user. Returns how many keys were revoked now. Raises UnknownUserError."""
+    were) and kept without a user, its unsent messages are not sent. Returns how many keys were revoked now. Raises UnknownUserError."""
     delete_sessions_of(conn, user_id)
     revoked = conn.execute(
         _KEY.update().where(_KEY.c.user_id == user_id, _KEY.c.revoked_at.is_(None)).values(revoked_at=now)
     ).rowcount
     conn.execute(_KEY.update().where(_KEY.c.user_id == user_id).values(user_id=None))
+    # the outbox keeps what was sent to them, without the user; what was still to go is not sent
+    conn.execute(
+        _DELIVERY.update()
+        .where(_DELIVERY.c.user_id == user_id, _DELIVERY.c.status.in_(("pending", "sending", "digest")))
+        .values(status="failed", last_error="the user was removed")
+    )
+    conn.execute(_DELIVERY.update().where(_DELIVERY.c.user_id == user_id).values(user_id=None))
     if conn.execute(_USER.delete().where(_USER.c.id == user_id)).rowcount == 0:
         raise UnknownUserError(user_id)
     return int(revoked)

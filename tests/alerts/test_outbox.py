@@ -423,3 +423,35 @@ def test_a_users_alert_email_is_in_their_language_and_time_zone_and_hostile_text
         assert "Bcc" not in {key for key in message}
     assert str(again["Subject"]).startswith(reminder)
     assert str(first["Message-ID"]) != str(again["Message-ID"])
+
+
+def test_removing_a_user_and_erasing_alerts_keep_the_outbox_consistent(
+    engine: Engine, database_url: str, smtp_server: LoopbackController, recorder: Recorder
+) -> None:
+    # foreign keys hold on PostgreSQL: a removed user's messages lose the user, unsent ones are not sent;
+    # erased alerts take their deliveries and routing notes with them
+    from monitor.service.users import remove_user
+    from monitor.storage.erase import erase_alerts
+    from tests.alerts.outbox_world import ALERT
+
+    settings = world_settings(database_url, smtp_port=smtp_server.port, alerts={"max_immediate_per_hour": 1})
+    acme = brand_ids(engine, settings)["Acme"]
+    ann = make_user(engine, "ann", now=T0)
+    make_user(engine, "ben", now=T0)
+    first = store_alert(engine, brand_id=acme, kind="complaint_to_answer", title="first", at=T0)
+    step(engine, settings, T0)
+    store_alert(engine, brand_id=acme, kind="complaint_to_answer", title="second", at=T0)  # into the digest
+    route_alerts(engine, settings, now=T0)
+    with engine.begin() as conn:
+        remove_user(conn, ann, now=T0)
+    assert {
+        (r["recipient"], r["status"], r["user_id"]) for r in rows(engine) if r["recipient"].startswith("ann")
+    } == {
+        ("ann@acme.example", "sent", None),
+        ("ann@acme.example", "failed", None),
+    }
+    with engine.begin() as conn:
+        erased = erase_alerts(conn, ALERT.c.id == first)
+    assert (erased.alerts, erased.deliveries) == (1, 2)
+    assert [r["alert_id"] for r in rows(engine)] != [] and first not in [r["alert_id"] for r in rows(engine)]
+    assert step(engine, settings, T0 + timedelta(hours=2))[1] == DeliveryResult()
