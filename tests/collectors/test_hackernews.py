@@ -216,7 +216,13 @@ def test_a_title_that_is_not_text_is_left_out_not_a_crash() -> None:
 @pytest.mark.parametrize("seconds", [10**12, -(10**12), 2**63], ids=["year-31690", "before-year-1", "int64"])
 def test_a_time_past_the_calendar_is_an_unusable_hit_not_a_crash(seconds: int) -> None:
     """Found by the CI fuzz smoke: created_at_i past year 9999 raised OSError (errno 75) out of map_hit."""
-    hit = {"objectID": "1", "created_at_i": seconds, "author": "pg", "_tags": ["comment"], "comment_text": "Acme"}
+    hit = {
+        "objectID": "1",
+        "created_at_i": seconds,
+        "author": "pg",
+        "_tags": ["comment"],
+        "comment_text": "Acme",
+    }
     with pytest.raises(CollectorError, match="created_at_i"):
         map_hit(hit)
 
