@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
 
 from monitor.classify.cache import CachedClassifier
 from monitor.classify.factory import build_classifier
@@ -17,6 +18,8 @@ from monitor.demo.config import demo_config_toml
 from monitor.demo.story import DEMO_STORY
 from monitor.importer import import_file
 from monitor.pipeline import STAGE_ORDER, Pipeline
+from monitor.read.series import sentiment_series
+from monitor.scoring.profile import is_own_account
 from monitor.scoring.store import as_comparable, compute_profiles, stored_profiles
 from monitor.service.pipeline import run_pipeline_once
 from monitor.storage.brands import sync_brands
@@ -192,6 +195,49 @@ def test_derived_tables_equal_a_rebuild_and_reprocessing_adds_nothing(
             == conn.execute(sa.select(sa.func.count()).select_from(table_of(MentionBrand))).scalar_one()
         )
     assert alerts_after == alerts_before
+
+
+def test_the_shops_own_posts_are_a_series_of_their_own_not_word_of_mouth(
+    processed: tuple[Engine, Settings, Pipeline],
+) -> None:
+    """The shop's own and staff accounts' posts (its answers and apologies) count in no negative, volume or
+    share of voice of the trend: they are the buckets' `own_posts`."""
+    engine, settings, _ = processed
+    mention, link, brand_table = table_of(Mention), table_of(MentionBrand), table_of(Brand)
+    with engine.connect() as conn:
+        handles = dict(conn.execute(sa.select(brand_table.c.id, brand_table.c.handles)).all())
+        rows = conn.execute(
+            sa.select(
+                link.c.brand_id, link.c.own, link.c.sentiment, mention.c.source, mention.c.author_handle
+            ).join(mention, mention.c.id == link.c.mention_id)
+        ).all()
+    decided = [
+        is_own_account(
+            row.author_handle or "",
+            source=row.source,
+            brand_handles=handles[row.brand_id],
+            staff_handles=settings.scoring.staff_handles,
+        )
+        for row in rows
+    ]
+    assert [bool(row.own) for row in rows] == decided  # the match stage decided it as scoring does
+    with Session(engine) as session:
+        shop = session.exec(select(Brand).where(col(Brand.name) == DEMO_STORY.brand)).one()
+        assert shop.id is not None
+        series = sentiment_series(
+            session, brand=shop, interval="week", since=DEMO_STORY.first_day, until=DEMO_STORY.as_of
+        )
+    shop_rows = [row for row in rows if row.brand_id == shop.id]
+    own_negatives = [row for row in shop_rows if row.own and row.sentiment == "negative"]
+    word_of_mouth = [row for row in shop_rows if not row.own]
+    assert own_negatives  # the shop's apologies read as negative
+    assert series.totals.negative == sum(1 for row in word_of_mouth if row.sentiment == "negative")
+    assert series.totals.volume == len(word_of_mouth) == series.share_of_voice[0].mentions
+    assert (
+        series.totals.own_posts
+        == sum(1 for row in shop_rows if row.own)
+        == sum(bucket.own_posts for bucket in series.buckets)
+    )
 
 
 def test_complaints_the_brand_answered_raise_no_alert(processed: tuple[Engine, Settings, Pipeline]) -> None:

@@ -57,6 +57,9 @@ def get_sentiment(
     since: Annotated[Instant | None, Query(description="ISO 8601; default 30 days or 12 weeks back.")] = None,
     until: Annotated[Instant | None, Query(description="ISO 8601, exclusive; default now.")] = None,
 ) -> Response:
+    """Word of mouth per bucket: `volume`, the sentiment counts, `net_sentiment` and the share of voice
+    leave out the posts of the brand's own and staff accounts; those (its responses) are each bucket's
+    `own_posts`, a series of their own."""
     try:
         start, end = default_range(since, until, interval=interval, now=now)
         series = sentiment_series(session, brand=brand, interval=interval, since=start, until=end)

@@ -27,7 +27,8 @@ class BrandOut(BaseModel):
 
 
 def list_brands(session: Session) -> list[BrandOut]:
-    """Every brand, by name, with its competitors and the number of mentions matched to it."""
+    """Every brand, by name, with its competitors and the number of word-of-mouth mentions matched to it
+    (its own and staff accounts' posts left out: monitor.storage.sentiment_hours)."""
     brands = session.exec(select(Brand).order_by(col(Brand.name))).all()
     counts = dict(session.exec(select(BrandVolume.brand_id, BrandVolume.mentions)).all())
     names = {b.id: b.name for b in brands}

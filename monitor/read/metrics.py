@@ -1,5 +1,6 @@
-"""What the database holds now, as GET /metrics exposes it: mentions, mentions per brand, open alerts per
-brand, and per collector source its back-off and consecutive failures."""
+"""What the database holds now, as GET /metrics exposes it: mentions, word-of-mouth mentions per brand (the
+brand's own and staff accounts' posts left out), open alerts per brand, and per collector source its
+back-off and consecutive failures."""
 
 from __future__ import annotations
 
@@ -26,7 +27,9 @@ def wom_gauges(session: Session, *, now: datetime) -> list[Gauge]:
         session.exec(
             select(Brand.name, func.count(col(MentionBrand.mention_id)))
             .select_from(Brand)
-            .outerjoin(MentionBrand, col(MentionBrand.brand_id) == col(Brand.id))
+            .outerjoin(
+                MentionBrand, (col(MentionBrand.brand_id) == col(Brand.id)) & col(MentionBrand.own).is_(False)
+            )
             .group_by(col(Brand.name))
         ).all()
     )
@@ -44,7 +47,7 @@ def wom_gauges(session: Session, *, now: datetime) -> list[Gauge]:
         Gauge("wom_mentions", "Mentions stored.", [({}, mentions)]),
         Gauge(
             "wom_brand_mentions",
-            "Mentions matched to each brand.",
+            "Word-of-mouth mentions matched to each brand (its own and staff accounts' posts left out).",
             [({"brand": name}, n) for name, n in sorted(per_brand.items())],
         ),
         Gauge(

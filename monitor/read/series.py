@@ -1,5 +1,8 @@
 """Sentiment series and share of voice, as GET /api/v1/stats/sentiment shows them: volume and sentiment per
-hour, local day or week of a brand, from the kept hourly counts where they answer."""
+hour, local day or week of a brand, from the kept hourly counts where they answer.
+
+Every figure counts word of mouth only: posts by the brand's own or staff accounts (`mentionbrand.own`)
+are its responses, counted apart in each bucket's `own_posts` and in no volume, sentiment or share."""
 
 from __future__ import annotations
 
@@ -8,13 +11,20 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel
-from sqlalchemy import ColumnElement, SQLColumnExpression, case, func, literal
+from pydantic import BaseModel, Field
+from sqlalchemy import ColumnElement, SQLColumnExpression, case, false, func, literal
 from sqlmodel import Session, col, select
 
 from monitor.errors import RangeTooLongError
 from monitor.storage.models import Brand, MentionBrand, SentimentHour
-from monitor.storage.sentiment_hours import SENTIMENT_COLUMNS, UNCLASSIFIED, epoch_seconds, floor_hour
+from monitor.storage.sentiment_hours import (
+    HOUR_COLUMNS,
+    OWN,
+    SENTIMENT_COLUMNS,
+    UNCLASSIFIED,
+    epoch_seconds,
+    floor_hour,
+)
 from monitor.storage.tables import table_of
 
 __all__ = [
@@ -32,12 +42,18 @@ _LINK = table_of(MentionBrand)
 
 
 class SentimentBucket(BaseModel):
+    """Word of mouth in one bucket (the brand's own posts left out), and the brand's own posts apart."""
+
     start: datetime
     volume: int
     positive: int
     neutral: int
     negative: int
     net_sentiment: float | None
+    own_posts: int = Field(
+        default=0,
+        description="Posts by the brand's own and staff accounts (its responses), counted in no other field.",
+    )
 
 
 class ShareOfVoice(BaseModel):
@@ -105,12 +121,19 @@ def _bucket(start: datetime, counts: dict[str, int]) -> SentimentBucket:
     classified = positive + neutral + negative
     return SentimentBucket(
         start=start,
-        volume=sum(counts.values()),
+        volume=sum(counts.get(name, 0) for name in SENTIMENT_COLUMNS),
         positive=positive,
         neutral=neutral,
         negative=negative,
         net_sentiment=None if classified == 0 else (positive - negative) / classified,
+        own_posts=counts.get(OWN, 0),
     )
+
+
+def _counted_as() -> ColumnElement[str]:
+    """What a brand link counts as: 'own' for the brand's own posts, else its effective sentiment."""
+    link = _LINK.c
+    return case((link.own, literal(OWN)), else_=func.coalesce(link.sentiment, literal(UNCLASSIFIED)))
 
 
 def _bucket_of(
@@ -137,13 +160,13 @@ _HOURS_READ_ONE_BY_ONE = 4_000  # up to ~5 months of hours are read as rows; lon
 def _hour_counts(
     session: Session, *, brand_id: int, starts: list[datetime], low: datetime, high: datetime
 ) -> dict[int, dict[str, int]]:
-    """Per bucket and sentiment, from the kept counts of the whole UTC hours in [low, high)."""
+    """Per bucket and sentiment (and own posts), from the kept counts of the whole UTC hours in [low, high)."""
     in_range = (
         col(SentimentHour.brand_id) == brand_id,
         col(SentimentHour.hour) >= low,
         col(SentimentHour.hour) < high,
     )
-    columns = [getattr(SentimentHour, name) for name in SENTIMENT_COLUMNS]
+    columns = [getattr(SentimentHour, name) for name in HOUR_COLUMNS]
     counts: dict[int, dict[str, int]] = {}
     if (high - low) <= timedelta(hours=_HOURS_READ_ONE_BY_ONE):
         # hours as epoch seconds through the plain connection: making an aware datetime of each hour
@@ -154,37 +177,40 @@ def _hour_counts(
         sums: dict[int, list[int]] = {}
         per_sentiment: list[int]
         for hour, *per_sentiment in connection.execute(statement).all():
-            total = sums.setdefault(bisect_right(edges, hour) - 1, [0] * len(SENTIMENT_COLUMNS))
+            total = sums.setdefault(bisect_right(edges, hour) - 1, [0] * len(HOUR_COLUMNS))
             for position, count in enumerate(per_sentiment):
                 total[position] += count
-        return {index: dict(zip(SENTIMENT_COLUMNS, total, strict=True)) for index, total in sums.items()}
+        return {index: dict(zip(HOUR_COLUMNS, total, strict=True)) for index, total in sums.items()}
     rows = (
         select(_bucket_of(starts, 0, len(starts), col(SentimentHour.hour)).label("bucket"), *columns)
         .where(*in_range)
         .subquery()
     )
-    grouped = select(rows.c.bucket, *(func.sum(rows.c[name]) for name in SENTIMENT_COLUMNS)).group_by(
+    grouped = select(rows.c.bucket, *(func.sum(rows.c[name]) for name in HOUR_COLUMNS)).group_by(
         rows.c.bucket
     )
     for index, *per_sentiment in session.exec(grouped).all():
-        counts[int(index)] = {name: int(n) for name, n in zip(SENTIMENT_COLUMNS, per_sentiment, strict=True)}
+        counts[int(index)] = {name: int(n) for name, n in zip(HOUR_COLUMNS, per_sentiment, strict=True)}
     return counts
 
 
 def _recent_counts(
     session: Session, *, brand_ids: list[int], since: datetime, until: datetime
 ) -> dict[int, dict[str, int]]:
-    """Per brand and sentiment in [since, until) (the current, partial hour), from the brand links, which
-    carry their mention's time and effective sentiment (monitor.storage.brand_links)."""
+    """Per brand and sentiment (and own posts) in [since, until) (the current, partial hour), from the brand
+    links, which carry their mention's time and effective sentiment (monitor.storage.brand_links)."""
     link = _LINK.c
-    statement = (
-        select(link.brand_id, link.sentiment, func.count())
+    rows = (
+        select(link.brand_id, _counted_as().label("counted_as"))
         .where(link.brand_id.in_(brand_ids), link.created_at >= since, link.created_at < until)
-        .group_by(link.brand_id, link.sentiment)
+        .subquery()
+    )
+    statement = select(rows.c.brand_id, rows.c.counted_as, func.count()).group_by(
+        rows.c.brand_id, rows.c.counted_as
     )
     counts: dict[int, dict[str, int]] = {}
-    for brand_id, sentiment, count in session.connection().execute(statement).all():
-        counts.setdefault(brand_id, {})[sentiment or UNCLASSIFIED] = count
+    for brand_id, counted_as, count in session.connection().execute(statement).all():
+        counts.setdefault(brand_id, {})[counted_as] = count
     return counts
 
 
@@ -196,24 +222,27 @@ def _add(into: dict[str, int], counts: dict[str, int]) -> None:
 def _counts(
     session: Session, *, brand_id: int, starts: list[datetime], since: datetime, until: datetime
 ) -> dict[int, dict[str, int]]:
-    """Per bucket and sentiment, from the brand's links (they carry their mention's time and effective
-    sentiment): for buckets that do not start on whole UTC hours."""
+    """Per bucket and sentiment (and own posts), from the brand's links (they carry their mention's time
+    and effective sentiment): for buckets that do not start on whole UTC hours."""
     # bucket edges computed here keep the grouping exact in the brand's time zone (DST included) on both
     # backends; a tree, not a chain, of CASEs: 9 comparisons a row for a year of days instead of 365
     # (1 s -> 0.2 s at 60k mentions); a subquery, because PostgreSQL does not match a GROUP BY expression
     # with parameters to the same expression in the select list
     link = _LINK.c
     rows = (
-        select(_bucket_of(starts, 0, len(starts), link.created_at).label("bucket"), link.sentiment)
+        select(
+            _bucket_of(starts, 0, len(starts), link.created_at).label("bucket"),
+            _counted_as().label("counted_as"),
+        )
         .where(link.brand_id == brand_id, link.created_at >= since, link.created_at < until)
         .subquery()
     )
-    statement = select(rows.c.bucket, rows.c.sentiment, func.count()).group_by(
-        rows.c.bucket, rows.c.sentiment
+    statement = select(rows.c.bucket, rows.c.counted_as, func.count()).group_by(
+        rows.c.bucket, rows.c.counted_as
     )
     counts: dict[int, dict[str, int]] = {}
-    for index, sentiment, count in session.connection().execute(statement).all():
-        counts.setdefault(int(index), {})[sentiment or UNCLASSIFIED] = count
+    for index, counted_as, count in session.connection().execute(statement).all():
+        counts.setdefault(int(index), {})[counted_as] = count
     return counts
 
 
@@ -223,7 +252,12 @@ def _mention_counts(
     link = _LINK.c
     statement = (
         select(link.brand_id, func.count())
-        .where(link.brand_id.in_([b.id for b in brands]), link.created_at >= since, link.created_at < until)
+        .where(
+            link.brand_id.in_([b.id for b in brands]),
+            link.own == false(),
+            link.created_at >= since,
+            link.created_at < until,
+        )
         .group_by(link.brand_id)
     )
     return dict(session.connection().execute(statement).all())
@@ -232,7 +266,7 @@ def _mention_counts(
 def _hour_volumes(
     session: Session, *, brands: list[Brand], since: datetime, until: datetime
 ) -> dict[int | None, int]:
-    """Mentions per brand over the whole UTC hours in [since, until), from the kept counts."""
+    """Word-of-mouth mentions per brand over the whole UTC hours in [since, until), from the kept counts."""
     total = sum((col(getattr(SentimentHour, name)) for name in SENTIMENT_COLUMNS), literal(0))
     statement = (
         select(col(SentimentHour.brand_id), func.sum(total))
@@ -292,7 +326,8 @@ def _counted_from_hours(
         last = bisect_right([start.astimezone(UTC) for start in starts], whole_until) - 1
         _add(counts.setdefault(last, {}), recent.get(brand.id, {}))
         for brand_id, per_sentiment in recent.items():
-            volumes[brand_id] = volumes.get(brand_id, 0) + sum(per_sentiment.values())
+            word_of_mouth = sum(per_sentiment.get(name, 0) for name in SENTIMENT_COLUMNS)
+            volumes[brand_id] = volumes.get(brand_id, 0) + word_of_mouth
     return counts, volumes
 
 
@@ -301,7 +336,9 @@ def sentiment_series(
 ) -> SentimentSeries:
     """Volume and sentiment per hour, local day or week of `brand`, with its share of voice over the same range.
 
-    Unclassified mentions count in `volume` but not in the sentiment counts or `net_sentiment`. Where
+    Word of mouth only: a post by the brand's own or a staff account is in no volume, sentiment count or
+    share, but in its bucket's `own_posts`. Unclassified mentions count in `volume` but not in the
+    sentiment counts or `net_sentiment`. Where
     every bucket starts on a whole UTC hour (all but a few time zones), whole hours are read from the
     kept counts (monitor.storage.sentiment_hours); otherwise every mention in the range is counted.
 

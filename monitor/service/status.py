@@ -192,12 +192,18 @@ def _count(session: Session, model: type[SQLModel], *where: Any) -> int:
 
 
 def backlog(session: Session) -> Backlog:
-    """Mentions per active brand, mentions pending per stage, open alerts and e-mails not yet sent."""
+    """Word-of-mouth mentions per active brand (its own and staff accounts' posts left out), mentions pending
+    per stage, open alerts and e-mails not yet sent."""
     brands = [
         BrandCount(
             name=brand.name,
             competitor=brand.competitor_of_id is not None,
-            mentions=_count(session, MentionBrand, col(MentionBrand.brand_id) == brand.id),
+            mentions=_count(
+                session,
+                MentionBrand,
+                col(MentionBrand.brand_id) == brand.id,
+                col(MentionBrand.own).is_(False),
+            ),
         )
         for brand in session.exec(select(Brand).where(col(Brand.active).is_(True)).order_by(col(Brand.id)))
     ]

@@ -74,6 +74,8 @@ class Brand(SQLModel, table=True):
     exclusions: list[str] | None = _json([])
     hashtags: list[str] | None = _json([])
     handles: dict[str, list[str]] | None = _json({})
+    # [scoring] staff_handles as of the last sync: with `handles`, whose posts are the brand's own
+    staff_handles: list[str] | None = _json([])
     active: bool = True
 
 
@@ -162,6 +164,11 @@ class MentionBrand(SQLModel, table=True):
     source: str | None = Field(default=None, sa_column=sa.Column(sa.String(40), nullable=True))
     sentiment: str | None = Field(default=None, sa_column=sa.Column(sa.String(16), nullable=True))
     intent: str | None = Field(default=None, sa_column=sa.Column(sa.String(16), nullable=True))
+    # posted by the brand's own or a staff account (monitor.scoring.profile.is_own_account): a response,
+    # never word of mouth
+    own: bool = Field(
+        default=False, sa_column=sa.Column(sa.Boolean(), nullable=False, server_default=sa.false())
+    )
 
 
 class Classification(SQLModel, table=True):
@@ -231,6 +238,7 @@ class SentimentHour(SQLModel, table=True):
     neutral: int = 0
     negative: int = 0
     unclassified: int = 0
+    own: int = 0  # the brand's own posts (responses): in none of the columns above
 
 
 class BrandVolume(SQLModel, table=True):

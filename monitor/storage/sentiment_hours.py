@@ -1,6 +1,10 @@
 """Mention counts per brand, UTC hour and effective sentiment (`sentimenthour`), and per brand
 (`brandvolume`, the sum of the brand's hours, moved by the difference whenever its hours are recomputed).
 
+They count word of mouth only: a mention the brand's own or a staff account posted (`mentionbrand.own`,
+see monitor.storage.brand_links) is in no sentiment column and no volume, but in the hour's `own`
+column, the brand's responses as a series of their own.
+
 The sentiment trend, share of voice and brand counts read these few rows instead of scanning every
 mention. A cell (brand, hour) is recomputed from the mentions in the same transaction as anything that
 changes which brands a mention has, its classification or its label, or deletes it; so the table always
@@ -42,6 +46,8 @@ from monitor.storage.models import (
 from monitor.storage.tables import table_of
 
 __all__ = [
+    "HOUR_COLUMNS",
+    "OWN",
     "SENTIMENT_COLUMNS",
     "UNCLASSIFIED",
     "Cell",
@@ -102,19 +108,23 @@ def _current_classification() -> sa.ColumnElement[bool]:
 
 
 SENTIMENT_COLUMNS = ("positive", "neutral", "negative", UNCLASSIFIED)
-HourRow = tuple[int, datetime, int, int, int, int]
+OWN = "own"
+HOUR_COLUMNS = (*SENTIMENT_COLUMNS, OWN)
+HourRow = tuple[int, datetime, int, int, int, int, int]
 
 
 def _counted(
     conn: Connection, condition: sa.ColumnElement[bool]
-) -> sa.Select[int, datetime, int, int, int, int]:
-    """brand_id, hour and the mentions per sentiment column, for the linked mentions matching `condition`."""
+) -> sa.Select[int, datetime, int, int, int, int, int]:
+    """brand_id, hour, the word-of-mouth mentions per sentiment column and the brand's own posts, for the
+    linked mentions matching `condition`."""
     sentiment = sa.func.coalesce(effective_classification().sentiment, sa.literal_column(f"'{UNCLASSIFIED}'"))
     rows = (
         sa.select(
             _LINK.c.brand_id.label("brand_id"),
             hour_of(conn, _MENTION.c.created_at).label("hour"),
             sentiment.label("sentiment"),
+            _LINK.c.own.label("own"),
         )
         .select_from(
             _MENTION.join(_LINK, _LINK.c.mention_id == _MENTION.c.id)
@@ -126,10 +136,13 @@ def _counted(
     )
     # grouped outside: PostgreSQL does not match a GROUP BY expression to the same one in the select list
     per_sentiment = [
-        sa.func.sum(sa.case((rows.c.sentiment == sa.literal_column(f"'{name}'"), 1), else_=0)).label(name)
+        sa.func.sum(
+            sa.case((rows.c.own, 0), (rows.c.sentiment == sa.literal_column(f"'{name}'"), 1), else_=0)
+        ).label(name)
         for name in SENTIMENT_COLUMNS
     ]
-    return sa.select(rows.c.brand_id, rows.c.hour, *per_sentiment).group_by(rows.c.brand_id, rows.c.hour)
+    own = sa.func.sum(sa.case((rows.c.own, 1), else_=0)).label(OWN)
+    return sa.select(rows.c.brand_id, rows.c.hour, *per_sentiment, own).group_by(rows.c.brand_id, rows.c.hour)
 
 
 def cells_of(conn: Connection, mention_ids: Iterable[int]) -> set[Cell]:
@@ -213,12 +226,12 @@ def refresh_cells(conn: Connection, cells: Iterable[Cell]) -> int:
             conn.execute(
                 _HOURS.insert(),
                 [
-                    {"brand_id": b, "hour": hour, **dict(zip(SENTIMENT_COLUMNS, per_sentiment, strict=True))}
-                    for b, hour, *per_sentiment in counted
+                    {"brand_id": b, "hour": hour, **dict(zip(HOUR_COLUMNS, per_column, strict=True))}
+                    for b, hour, *per_column in counted
                 ],
             )
-        for brand_id, _, *per_sentiment in counted:
-            change[brand_id] = change.get(brand_id, 0) + sum(per_sentiment)
+        for brand_id, _, *per_column in counted:
+            change[brand_id] = change.get(brand_id, 0) + sum(per_column[: len(SENTIMENT_COLUMNS)])
     _move_volumes(conn, change)
     return len(ordered)
 
@@ -254,7 +267,7 @@ class SentimentCounts:
 
 def stored_sentiment_hours(conn: Connection) -> SentimentCounts:
     rows = conn.execute(
-        sa.select(_HOURS.c.brand_id, _HOURS.c.hour, *(_HOURS.c[name] for name in SENTIMENT_COLUMNS))
+        sa.select(_HOURS.c.brand_id, _HOURS.c.hour, *(_HOURS.c[name] for name in HOUR_COLUMNS))
     )
     volumes = conn.execute(sa.select(_VOLUME.c.brand_id, _VOLUME.c.mentions).where(_VOLUME.c.mentions != 0))
     return SentimentCounts(
@@ -266,7 +279,9 @@ def stored_sentiment_hours(conn: Connection) -> SentimentCounts:
 
 def computed_sentiment_hours(conn: Connection) -> SentimentCounts:
     """What a rebuild would store, without storing it (to compare with `stored_sentiment_hours`)."""
-    volumes = conn.execute(sa.select(_LINK.c.brand_id, sa.func.count()).group_by(_LINK.c.brand_id)).all()
+    volumes = conn.execute(
+        sa.select(_LINK.c.brand_id, sa.func.count()).where(_LINK.c.own.is_(False)).group_by(_LINK.c.brand_id)
+    ).all()
     return SentimentCounts(
         # (*row,) keeps the column types for mypy, tuple(row) does not
         hours=sorted((*row,) for row in conn.execute(_counted(conn, sa.true()))),
@@ -282,7 +297,7 @@ def rebuild_sentiment_hours(conn: Connection) -> int:
     conn.execute(sa.delete(_HOURS))
     conn.execute(sa.delete(_VOLUME))
     counted = _counted(conn, sa.true())
-    conn.execute(_HOURS.insert().from_select(["brand_id", "hour", *SENTIMENT_COLUMNS], counted))
+    conn.execute(_HOURS.insert().from_select(["brand_id", "hour", *HOUR_COLUMNS], counted))
     total = sum((_HOURS.c[name] for name in SENTIMENT_COLUMNS), sa.literal(0))
     conn.execute(
         _VOLUME.insert().from_select(

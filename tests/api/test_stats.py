@@ -24,7 +24,9 @@ def sentiment(client: TestClient, **params: Any) -> dict[str, Any]:
     return body
 
 
-def bucket(start: str, volume: int, positive: int, neutral: int, negative: int, net: Any) -> dict[str, Any]:
+def bucket(
+    start: str, volume: int, positive: int, neutral: int, negative: int, net: Any, own: int = 0
+) -> dict[str, Any]:
     return {
         "start": start,
         "volume": volume,
@@ -32,6 +34,7 @@ def bucket(start: str, volume: int, positive: int, neutral: int, negative: int, 
         "neutral": neutral,
         "negative": negative,
         "net_sentiment": net,
+        "own_posts": own,
     }
 
 

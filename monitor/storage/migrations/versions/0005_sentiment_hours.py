@@ -1,6 +1,6 @@
 """sentiment hours, brand volumes and brand-list copies on the brand links: mention counts per brand,
-UTC hour and sentiment, and per brand; each link's mention time, source, sentiment and intent; all filled
-from the stored mentions
+UTC hour and sentiment, and per brand; each link's mention time, source, sentiment and intent (filled
+from the stored mentions by 0011)
 
 Revision ID: 0005
 Revises: 0004
@@ -13,7 +13,6 @@ import sqlalchemy as sa
 from alembic import op
 
 import monitor.storage.models
-from monitor.storage.sentiment_hours import rebuild_sentiment_hours
 
 revision: str = '0005'
 down_revision: str | None = '0004'
@@ -49,7 +48,7 @@ def upgrade() -> None:
     with op.batch_alter_table('authorbrandstats', schema=None) as batch_op:
         batch_op.create_index('ix_authorbrandstats_segment_ambassador', ['brand_id', 'segment', 'ambassador_score', 'author_id'], unique=False)
         batch_op.create_index('ix_authorbrandstats_segment_detractor', ['brand_id', 'segment', 'detractor_score', 'author_id'], unique=False)
-    rebuild_sentiment_hours(op.get_bind())
+    # filled by 0011, which rebuilds them: the rebuild is today's code and reads columns added after this
 
 
 def downgrade() -> None:
