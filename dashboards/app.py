@@ -23,6 +23,7 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 
+from dashboards.author_pages import author_page_routes
 from dashboards.charts import TrendChart, trend_chart
 from dashboards.mention_pages import mention_page_routes
 from dashboards.pages import page_routes
@@ -61,4 +62,5 @@ def dashboard_router(settings: Settings, engine: Engine) -> APIRouter:
     page_routes(router, render, settings, engine)
     mention_page_routes(router, render, engine)
     ranking_page_routes(router, render, settings, engine)
+    author_page_routes(router, render, settings, engine)
     return router

@@ -111,6 +111,7 @@ def test_sign_in_switch_language_and_read_every_page(browser: Browser, base: str
             ("mentions", "/mentions?brand=Acme"),
             ("ambassadors", "/ambassadors?brand=Acme"),
             ("detractors", "/detractors?brand=Acme"),
+            ("author", "/authors/2"),
             ("status", "/status"),
         ):
             for language in ("nl", "en"):

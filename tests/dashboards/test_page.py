@@ -175,6 +175,7 @@ def test_every_template_autoescapes() -> None:
     assert env.autoescape is True  # a bool, not select_autoescape: no file name escapes it
     assert env.list_templates() == [
         "_mention.html",
+        "author.html",
         "base.html",
         "index.html",
         "mentions.html",

@@ -33,7 +33,8 @@ ENVIRONMENTS = {"dashboard": template_environment(), "e-mail": TEMPLATE_ENV}
 # what renders each template below; a template missing here fails test_every_template_is_rendered_here
 RENDERED = {
     "dashboard": {
-        "_mention.html": "a mention's card on /mentions",
+        "_mention.html": "a mention's card on /mentions and /authors/{id}",
+        "author.html": "/authors/{id}",
         "base.html": "extended by every page",
         "index.html": "/ and its 404",
         "mentions.html": "/mentions?brand=",
@@ -109,6 +110,8 @@ def test_dashboard_templates_add_no_markup_from_data(twin_clients: tuple[TestCli
                 f"{page}?{urlencode({'brand': text})}",
                 f"{page}?{urlencode({'brand': twin})}",
             )
+    for author_id in range(1, len(PAYLOADS) + 1):  # both worlds store their authors in the same order
+        compare(f"author {author_id}", f"/authors/{author_id}", f"/authors/{author_id}")
     compare("status", "/status", "/status")  # every job run, configured brand and the back-off reason
     compare("signin", "/signin", "/signin")
     assert extra == {}

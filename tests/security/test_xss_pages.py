@@ -42,6 +42,8 @@ PAGES = {
     "/detractors": "the same for detractors",
     "/ambassadors/export.csv": "a download, not a page: each brand's CSV read back, no cell a formula",
     "/detractors/export.csv": "the same for detractors",
+    "/authors/{author_id}": "each payload's author, opened from its mention: accounts, names, timeline",
+    "/authors/{author_id}/export.json": "a JSON download, not a page: read back as JSON",
 }
 
 
@@ -130,6 +132,14 @@ def test_no_payload_runs_on_any_dashboard_page(browser: Browser, engine: Engine,
                 if [row[3] for row in rows[1:]] != [csv_cell(payload.text)]:
                     not_drawn.append(f"{ranking}.csv: {payload.name}")
                 formulas.extend(cell for row in rows for cell in row if cell.startswith(("=", "+", "-", "@")))
+            probe.goto(f"{served.base}/mentions?{query}")
+            profile = probe.page.get_attribute("article.mention a[href^='/authors/']", "href")
+            tally.add(f"author {payload.name}", probe.goto(f"{served.base}{profile}"))
+            if _texts(probe, "section.identities td[data-label] + td") != [payload.text, payload.text, "100"]:
+                not_drawn.append(f"author: {payload.name}")
+            exported = probe.page.request.get(f"{served.base}{profile}/export.json")
+            if payload.text not in exported.json()["identities"][0].values():
+                not_drawn.append(f"author export: {payload.name}")
         tally.add("status", probe.goto(f"{served.base}/status"))
         messages = _texts(probe, "td.message")
         not_drawn += [f"status: {p.name}" for p in PAYLOADS if p.text not in messages]
