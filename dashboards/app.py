@@ -23,8 +23,10 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 
+from dashboards.alert_pages import alert_routes
 from dashboards.author_pages import author_page_routes
 from dashboards.charts import TrendChart, trend_chart
+from dashboards.inbox_pages import inbox_routes
 from dashboards.mention_pages import mention_page_routes
 from dashboards.pages import page_routes
 from dashboards.ranking_pages import ranking_page_routes
@@ -60,6 +62,8 @@ def dashboard_router(settings: Settings, engine: Engine) -> APIRouter:
     render = Renderer()
     sign_in_routes(router, render, SignInLimits())
     page_routes(router, render, settings, engine)
+    inbox_routes(router, render, settings, engine)
+    alert_routes(router, render, engine)
     mention_page_routes(router, render, engine)
     ranking_page_routes(router, render, settings, engine)
     author_page_routes(router, render, settings, engine)

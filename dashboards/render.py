@@ -111,9 +111,11 @@ class Renderer:
         gettext = translations(env.globals["language_code"]).gettext
         items = [
             NavItem("overview", "/", gettext("Overview")),
+            NavItem("inbox", "/inbox", gettext("Inbox")),
             NavItem("mentions", "/mentions", gettext("Mentions")),
             NavItem("ambassadors", "/ambassadors", gettext("Ambassadors")),
             NavItem("detractors", "/detractors", gettext("Detractors")),
+            NavItem("alerts", "/alerts", gettext("Alerts")),
         ]
         if not visitor.principal.scoped:
             items.append(NavItem("status", "/status", gettext("Sources")))

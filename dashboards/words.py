@@ -53,6 +53,22 @@ WORDS: dict[str, str] = {
     "succeeded": N_("succeeded"),
     "failed": N_("failed"),
     "stale": N_("stale"),
+    # an inbox item's state, the dashboard's inbox views, and a dismissal's reason
+    "open": N_("open"),
+    "acknowledged": N_("acknowledged"),
+    "answered": N_("answered"),
+    "resolved": N_("resolved"),
+    "dismissed": N_("dismissed"),
+    "withdrawn": N_("withdrawn"),
+    "to_do": N_("still to do"),
+    "all": N_("all"),
+    "not_relevant": N_("not relevant"),
+    "spam": N_("spam"),
+    "bot": N_("bot"),
+    "handled_elsewhere": N_("handled elsewhere"),
+    # who wrote a mention of an inbox item's conversation
+    "author": N_("customer"),
+    "own": N_("our reply"),
 }
 
 # the stored rows the status page counts, by table, and what it calls them

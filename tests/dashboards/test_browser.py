@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from tests.api.conftest import build_app, seed
+from tests.api.inbox_seed import seed_inbox
 from tests.dashboards.signin_helpers import PASSWORD, make_user
 from tests.security.chromium import launch_chromium
 from tests.security.xss_world import serve_in_thread
@@ -25,6 +26,17 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page
 
 WIDTHS = (390, 1280)
+# each page the screenshots show, and the address it is opened at
+PAGES = (
+    ("overview", "/?brand=Acme&period=30"),
+    ("inbox", "/inbox"),
+    ("mentions", "/mentions?brand=Acme"),
+    ("ambassadors", "/ambassadors?brand=Acme"),
+    ("detractors", "/detractors?brand=Acme"),
+    ("author", "/authors/2"),
+    ("alerts", "/alerts"),
+    ("status", "/status"),
+)
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +54,7 @@ def screenshots(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def base(sqlite_engine: Engine) -> Iterator[str]:
-    seed(sqlite_engine)
+    seed_inbox(sqlite_engine, seed(sqlite_engine))
     make_user(sqlite_engine, "ada", role="admin", timezone="Europe/Amsterdam")
     with serve_in_thread(build_app(sqlite_engine)) as url:
         yield url
@@ -96,9 +108,11 @@ def test_sign_in_switch_language_and_read_every_page(browser: Browser, base: str
     assert page.get_attribute("html", "lang") == "nl"
     assert page.inner_text("nav").split() == [
         "Overzicht",
+        "Inbox",
         "Vermeldingen",
         "Ambassadeurs",
         "Criticasters",
+        "Meldingen",
         "Bronnen",
     ]
     assert page.inner_text("h1") == "Overzicht Acme"
@@ -106,14 +120,7 @@ def test_sign_in_switch_language_and_read_every_page(browser: Browser, base: str
     widths = {}
     for width in WIDTHS:
         page.set_viewport_size({"width": width, "height": 900})
-        for name, path in (
-            ("overview", "/?brand=Acme&period=30"),
-            ("mentions", "/mentions?brand=Acme"),
-            ("ambassadors", "/ambassadors?brand=Acme"),
-            ("detractors", "/detractors?brand=Acme"),
-            ("author", "/authors/2"),
-            ("status", "/status"),
-        ):
+        for name, path in PAGES:
             for language in ("nl", "en"):
                 if page.get_attribute("html", "lang") != language:
                     page.click(f"button[name=language][value={language}]")
@@ -130,6 +137,55 @@ def test_sign_in_switch_language_and_read_every_page(browser: Browser, base: str
     assert page.url == f"{base}/signin"
     page.goto(base + "/status")
     assert page.url.startswith(f"{base}/signin")
+    assert watch.errors == [] and watch.outside == []
+
+
+def _sign_in(page: Page, base: str, path: str) -> None:
+    page.goto(base + path)
+    page.fill("#name", "ada")
+    page.fill("#password", PASSWORD)
+    page.click("form[action='/signin'] button")
+    page.wait_for_load_state("load")
+    assert page.url == base + path
+
+
+def _focused_item(page: Page) -> str | None:
+    return page.evaluate("() => document.activeElement && document.activeElement.id") or None
+
+
+def test_work_an_inbox_item_with_the_keyboard_and_its_forms(
+    browser: Browser, base: str, screenshots: Path
+) -> None:
+    """j and k move through the list (static/inbox.js, allowed by the CSP); acknowledge, then resolve the
+    first item and see it move: its state, then out of the list of what is still to do."""
+    context = browser.new_context(viewport={"width": 390, "height": 900}, locale="en-GB")
+    watch = _Watch(context, base)
+    page = watch.page(context)
+    _sign_in(page, base, "/inbox")
+    ids = page.eval_on_selector_all("article.item", "els => els.map(e => e.id)")
+    assert len(ids) == 5
+    page.keyboard.press("j")
+    assert _focused_item(page) == ids[0]
+    page.keyboard.press("j")
+    page.keyboard.press("j")
+    assert _focused_item(page) == ids[2]
+    page.keyboard.press("k")
+    assert _focused_item(page) == ids[1]
+    page.screenshot(path=screenshots / "inbox-keys-390-top.png")
+
+    first = f"#{ids[0]}"
+    page.click(f"{first} form[action$='/ack'] button")
+    page.wait_for_load_state("load")
+    assert page.inner_text(f"{first} .state") == "acknowledged"
+    page.select_option(f"{first} select[name=assignee]", label="ada")
+    page.click(f"{first} form[action$='/assign'] button")
+    page.wait_for_load_state("load")
+    assert "assigned to ada" in page.inner_text(f"{first} .meta")
+    page.click(f"{first} form[action$='/resolve'] button")
+    page.wait_for_load_state("load")
+    assert page.eval_on_selector_all("article.item", "els => els.map(e => e.id)") == ids[1:]
+    page.goto(f"{base}/inbox?status=resolved")
+    assert page.eval_on_selector_all("article.item", "els => els.map(e => e.id)") == ids[:1]
     assert watch.errors == [] and watch.outside == []
 
 
@@ -184,7 +240,7 @@ def test_no_serious_accessibility_violations(browser: Browser, base: str) -> Non
             if page.get_attribute("html", "lang") != language:  # the user's own language wins; switch
                 page.click(f"button[name=language][value={language}]")
                 page.wait_for_load_state("load")
-            for name, path in (("overview", "/?brand=Acme"), ("status", "/status")):
+            for name, path in PAGES:
                 page.goto(base + path)
                 check(page, f"{name}-{language}-{width}")
             context.close()

@@ -62,10 +62,12 @@ def test_only_http_links_are_drawn(client: TestClient) -> None:
         "/static/style.css",
         "#main",  # skip to the content
         "/",  # the logo
-        "/",  # the navigation: overview, mentions, ambassadors, detractors, status (a key for every brand)
+        "/",  # the navigation: overview, inbox, mentions, ambassadors, detractors, alerts, status
+        "/inbox",
         "/mentions",
         "/ambassadors",
         "/detractors",
+        "/alerts",
         "/status",
         "https://x.com/bob/status/2",  # evidence of the ambassador bob
         "https://x.com/bob/status/6",
@@ -175,11 +177,14 @@ def test_every_template_autoescapes() -> None:
     assert env.autoescape is True  # a bool, not select_autoescape: no file name escapes it
     assert env.list_templates() == [
         "_mention.html",
+        "alerts.html",
         "author.html",
         "base.html",
+        "inbox.html",
         "index.html",
         "mentions.html",
         "ranking.html",
+        "refused.html",
         "signin.html",
         "status.html",
     ]

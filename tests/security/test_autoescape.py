@@ -34,11 +34,14 @@ ENVIRONMENTS = {"dashboard": template_environment(), "e-mail": TEMPLATE_ENV}
 RENDERED = {
     "dashboard": {
         "_mention.html": "a mention's card on /mentions and /authors/{id}",
+        "alerts.html": "/alerts",
         "author.html": "/authors/{id}",
         "base.html": "extended by every page",
+        "inbox.html": "/inbox",
         "index.html": "/ and its 404",
         "mentions.html": "/mentions?brand=",
         "ranking.html": "/ambassadors?brand= and /detractors?brand=",
+        "refused.html": "an inbox or alert action that no longer fits (409)",
         "signin.html": "/signin (a form over no stored data)",
         "status.html": "/status",
     },

@@ -18,12 +18,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
+import sqlalchemy as sa
 from fastapi.routing import APIRoute
 from sqlalchemy.engine import Engine
 
 from dashboards.app import dashboard_router
 from dashboards.ranking_pages import csv_cell
-from tests.api.conftest import build_app
+from monitor.inbox.stage import update_inbox
+from monitor.storage.models import Mention
+from monitor.storage.tables import table_of
+from tests.api.conftest import NOW, build_app
 from tests.dashboards.signin_helpers import PASSWORD, make_user
 from tests.security.chromium import Findings, XssProbe
 from tests.security.xss_corpus import PAYLOADS
@@ -37,6 +41,8 @@ PAGES = {
     "/": "each payload's brand page (?brand=<payload>), and the 404 page reflecting ?brand=<payload> (gone)",
     "/status": "every job run and the collector back-off reason",
     "/signin": "the sign-in form (no stored data; opened once, and the battery signs in through it)",
+    "/inbox": "each payload's brand's inbox (?brand=<payload>): the item's thread, handle, original link",
+    "/alerts": "each payload's brand's alerts: title, kind, severity, detail and the mention behind it",
     "/mentions": "each payload's brand's mentions (?brand=<payload>): text, URL, handle, label",
     "/ambassadors": "each payload's brand's ranked authors: name, handle, segment, evidence and its URL",
     "/detractors": "the same for detractors",
@@ -56,6 +62,9 @@ class Served:
 @contextmanager
 def _serve(engine: Engine) -> Iterator[Served]:
     seed_hostile_world(engine)
+    with engine.begin() as conn:  # each payload's complaint opens an inbox item, as the stage does
+        mention_ids = list(conn.execute(sa.select(table_of(Mention).c.id)).scalars())
+        update_inbox(conn, mention_ids=mention_ids, settings=hostile_settings(), now=NOW)
     make_user(engine, "xss-battery", role="admin")  # an admin sees every form a page can have
     app = build_app(engine, hostile_settings())
     pages = dashboard_router(hostile_settings(), engine).routes
@@ -119,6 +128,13 @@ def test_no_payload_runs_on_any_dashboard_page(browser: Browser, engine: Engine,
             ]
             if not all(drawn):
                 not_drawn.append(payload.name)
+            brand_query = urlencode({"brand": payload.text})
+            tally.add(f"inbox {payload.name}", probe.goto(f"{served.base}/inbox?{brand_query}"))
+            if _texts(probe, "article.item ol.thread p.text") != [payload.text]:
+                not_drawn.append(f"inbox: {payload.name}")
+            tally.add(f"alerts {payload.name}", probe.goto(f"{served.base}/alerts?{brand_query}"))
+            if _texts(probe, "section.live article.alert h3") != [payload.text]:
+                not_drawn.append(f"alerts: {payload.name}")
             query = urlencode({"brand": payload.text})
             tally.add(f"mentions {payload.name}", probe.goto(f"{served.base}/mentions?{query}"))
             if _texts(probe, "article.mention p.text") != [payload.text]:
