@@ -29,8 +29,10 @@ DOCS_CSP = (
 API_CSP = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 
-def _dashboard_urls(engine: Engine) -> list[str]:
-    """A URL for every page of the dashboard's router (a real file under /static)."""
+def _dashboard_urls(engine: Engine, seeded: Seeded | None = None) -> list[str]:
+    """A URL for every page of the dashboard's router (a real file under /static; a seeded author's id in
+    an author's pages)."""
+    author = str(min(seeded.authors.values())) if seeded is not None and seeded.authors else "1"
     urls = []
     for route in dashboard_router(Settings(), engine).routes:
         if isinstance(route, Mount):
@@ -38,7 +40,7 @@ def _dashboard_urls(engine: Engine) -> list[str]:
         else:
             assert isinstance(route, APIRoute)
             if "GET" in (route.methods or ()):  # the forms' POST routes are checked in test_signin.py
-                urls.append(route.path)
+                urls.append(route.path.replace("{author_id}", author))
     return urls
 
 
@@ -53,8 +55,8 @@ def keyed(engine: Engine, seeded: Seeded) -> Iterator[TestClient]:
         yield client
 
 
-def test_every_dashboard_page_refuses_framing(engine: Engine, keyed: TestClient) -> None:
-    urls = _dashboard_urls(engine)
+def test_every_dashboard_page_refuses_framing(engine: Engine, seeded: Seeded, keyed: TestClient) -> None:
+    urls = _dashboard_urls(engine, seeded)
     assert {"/", "/status", "/static/style.css"} <= set(urls)
     urls += ["/?brand=Rival", "/?brand=Nope"]  # another brand, and the page that says it is unknown
     seen = {}
@@ -66,7 +68,11 @@ def test_every_dashboard_page_refuses_framing(engine: Engine, keyed: TestClient)
             response.headers.get("x-frame-options"),
             response.headers.get("x-content-type-options"),
         )
-    assert seen == {url: (True, PAGE_CSP, "DENY", "nosniff") for url in urls}
+    # a JSON download is not a page: it gets the API's policy, which allows nothing
+    expected = {
+        url: (True, API_CSP if url.endswith(".json") else PAGE_CSP, "DENY", "nosniff") for url in urls
+    }
+    assert seen == expected
 
 
 def test_docs_refuse_framing_and_still_load_swagger(engine: Engine) -> None:
