@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from benchmarks.mentions_file import write_mentions
 from monitor.config import load_settings
 from monitor.scoring.store import as_comparable, compute_profiles, stored_profiles
-from monitor.storage.db import connect
+from monitor.storage.db import connect, read_only
 from monitor.storage.models import Classification, JobRun, Mention, MentionBrand
 from monitor.storage.sentiment_hours import computed_sentiment_hours, stored_sentiment_hours
 from monitor.storage.tables import table_of
@@ -87,7 +87,8 @@ def _kill_at_points(
 
 
 def _count(engine: sa.Engine, *conditions: sa.ColumnElement[bool]) -> int:
-    with engine.connect() as conn:
+    # a reader: on SQLite a writable engine's BEGIN IMMEDIATE would queue behind the stage's write lock
+    with read_only(engine).connect() as conn:
         return int(
             conn.execute(
                 sa.select(sa.func.count()).select_from(table_of(Mention)).where(*conditions)
