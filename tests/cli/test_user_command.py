@@ -32,7 +32,11 @@ def _rows(workdir: Path, sql: str) -> list[tuple[object, ...]]:
     return rows
 
 
-def test_add_then_list_shows_the_user_and_preferences(workdir: Path) -> None:
+def test_add_then_list_shows_the_user_and_preferences(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from monitor.cli.context import console
+
+    # wide enough for every cell whatever width an earlier test left the shared console at
+    monkeypatch.setattr(console, "width", 300)
     result = runner.invoke(
         app,
         [
