@@ -9,7 +9,13 @@ monitor/service/sessions.py); scripts may still read a page with an API key (das
 
 The modules: auth.py (who is asking, form tokens), signin.py (sign-in, sign-out, language), pages.py
 (overview, status), render.py (templates and headers), charts.py (the trend's geometry), i18n.py
-(catalogues, language, time zones).
+(catalogues, language, time zones), words.py (stored values shown as words).
+
+Adding a page: a route that takes `current_visitor` (None: return `sign_in_redirect`), renders with
+`Renderer.page(..., current=KEY)` and a template that extends base.html; a NavItem for it in
+`Renderer._nav`; a form posts `csrf` (the page context has it) and its route calls `check_form` first and
+then the role check (`Visitor.may_act`, `may_administer`); texts in `_()`, then `pybabel extract -F
+dashboards/babel.cfg -k N_ -o messages.pot .` and the new ids in both .po files.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from api.deps import MAX_ID, ApiError, QueryText, find_brand, get_now
+from api.writes import written_by
 from dashboards.auth import (
     FormRefusedError,
     Visitor,
@@ -185,7 +186,7 @@ def page_routes(router: APIRouter, render: Renderer, settings: Settings, engine:
                 mention_id=mention_id,
                 sentiment=sentiment,
                 intent=intent,
-                labeled_by=f"user:{visitor.user.name}",
+                labeled_by=written_by(visitor.principal),
                 scope=visitor.principal.scope,
                 settings=settings,
                 now=now,
