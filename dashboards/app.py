@@ -37,6 +37,7 @@ from dashboards.mention_pages import mention_page_routes
 from dashboards.pages import page_routes
 from dashboards.ranking_pages import ranking_page_routes
 from dashboards.render import SECURITY_HEADERS, Renderer, safe_url, template_environment
+from dashboards.settings_pages import settings_routes
 from dashboards.signin import SignInLimits, sign_in_routes
 from monitor.config import Settings
 
@@ -73,4 +74,5 @@ def dashboard_router(settings: Settings, engine: Engine) -> APIRouter:
     mention_page_routes(router, render, engine)
     ranking_page_routes(router, render, settings, engine)
     author_page_routes(router, render, settings, engine)
+    settings_routes(router, render, engine)
     return router

@@ -119,6 +119,8 @@ class Renderer:
         ]
         if not visitor.principal.scoped:
             items.append(NavItem("status", "/status", gettext("Sources")))
+        if visitor.user is not None:
+            items.append(NavItem("settings", "/settings", gettext("Settings")))
         return items
 
     def page(

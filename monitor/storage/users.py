@@ -15,6 +15,7 @@ from monitor.storage.tables import table_of
 from monitor.storage.web_sessions import delete_sessions_of
 
 __all__ = [
+    "active_admin_ids",
     "brand_names",
     "delete_user",
     "insert_user",
@@ -48,6 +49,12 @@ def user_emails(conn: Connection) -> set[str]:
 def user_names(conn: Connection) -> set[str]:
     """Every user's login name."""
     return {str(n) for n in conn.execute(sa.select(_USER.c.name)).scalars()}
+
+
+def active_admin_ids(conn: Connection) -> set[int]:
+    """The ids of the active users with the role admin."""
+    query = sa.select(_USER.c.id).where(_USER.c.role == "admin", _USER.c.active.is_(True))
+    return {int(i) for i in conn.execute(query).scalars()}
 
 
 def brand_names(conn: Connection) -> dict[int, str]:
