@@ -279,6 +279,29 @@ class AlertSettings(_Section):
     max_immediate_per_hour: int = Field(default=5, ge=0, le=1000)
     group_wait_minutes: int = Field(default=5, ge=0, le=1440)
     repeat_hours: float = Field(default=4.0, ge=0, le=24 * 30)
+    # the kinds watched over time (monitor/service/watch.py; monitor/alerts/{overdue,source_health,
+    # segment_alerts,rating_drop}.py): one open alert per brand listing its inbox items past their due time
+    first_response_missed: bool = True
+    # a source failing for this many hours, or delivering nothing for source_silent_factor x its usual
+    # longest gap (and at least source_silent_min_hours), learnt from source_history_days of deliveries
+    # with at least source_silent_min_deliveries of them
+    source_down_hours: float = Field(default=6.0, gt=0, le=24 * 30)
+    source_silent_factor: float = Field(default=2.0, ge=1, le=100)
+    source_silent_min_hours: float = Field(default=6.0, gt=0, le=24 * 90)
+    source_history_days: int = Field(default=14, ge=1, le=365)
+    source_silent_min_deliveries: int = Field(default=10, ge=2)
+    # an author entering the detractor segment alerts when they wrote at least this many negative mentions
+    # or complaints within detractor_recent_days; warning from influential_min_reach, critical from 10 x
+    detractor_recent_days: int = Field(default=14, ge=1, le=365)
+    detractor_min_negative: int = Field(default=1, ge=1)
+    # star ratings (app stores, Google Play, Trustpilot): the mean of the last rating_window_days against
+    # the rating_baseline_days before it, Welch's one-sided t-test at rating_p_value, both periods with at
+    # least rating_min_count ratings and a drop of at least rating_min_drop stars
+    rating_window_days: int = Field(default=7, ge=1, le=90)
+    rating_baseline_days: int = Field(default=56, ge=7, le=730)
+    rating_min_count: int = Field(default=10, ge=3)
+    rating_min_drop: float = Field(default=0.3, gt=0, le=4)
+    rating_p_value: float = Field(default=0.01, gt=0, lt=0.5)
 
     @field_validator("email_to")
     @classmethod
@@ -314,6 +337,18 @@ class AlertSettings(_Section):
                 f"alerts.spike_min_history_weeks ({self.spike_min_history_weeks}) is more than "
                 f"alerts.spike_history_weeks ({self.spike_history_weeks}); the baseline never reads that "
                 "many weeks: lower spike_min_history_weeks or raise spike_history_weeks"
+            )
+        if self.rating_window_days >= self.rating_baseline_days:
+            raise ValueError(
+                f"alerts.rating_window_days ({self.rating_window_days}) is not shorter than "
+                f"alerts.rating_baseline_days ({self.rating_baseline_days}): the baseline must be the longer "
+                "period; lower rating_window_days or raise rating_baseline_days"
+            )
+        if self.source_silent_min_hours > 24 * self.source_history_days:
+            raise ValueError(
+                f"alerts.source_silent_min_hours ({self.source_silent_min_hours}) is longer than the "
+                f"alerts.source_history_days ({self.source_history_days}) a source's usual gap is learnt "
+                "from; lower source_silent_min_hours or raise source_history_days"
             )
         return self
 

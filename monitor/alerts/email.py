@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo
 import jinja2
 
 from monitor.alerts.i18n import LANGUAGES, translations
+from monitor.alerts.reasons import reason_text
 from monitor.alerts.rules import plain_text
 from monitor.config import SmtpSettings
 from monitor.errors import DeliveryError
@@ -49,7 +50,9 @@ __all__ = [
 SUBJECT_CHARS = 200
 FACT_CHARS = 200
 _DOMAIN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.-")
-_HIDDEN_FACTS = frozenset({"excerpt", "url"})
+# the why is its own paragraph, in the reader's language; subject and items are bookkeeping of the
+# alerts watched over time (monitor.alerts.ongoing)
+_HIDDEN_FACTS = frozenset({"excerpt", "url", "reason", "subject", "items"})
 
 _ALERT_HTML = """\
 <!doctype html>
@@ -58,6 +61,7 @@ _ALERT_HTML = """\
 <body style="font-family: Arial, Helvetica, sans-serif; color: #1f2328; max-width: 640px;">
 <p style="font-size: 12px; color: #57606a;">{{ severity | upper }} · {{ brand_name }} · {{ event_at }}</p>
 <h1 style="font-size: 18px;">{{ title }}</h1>
+{% if why %}<p><strong>{{ _("Why") }}:</strong> {{ why }}</p>{% endif %}
 {% if excerpt %}<blockquote style="border-left: 3px solid #d0d7de; margin: 0; padding: 4px 12px; \
 white-space: pre-wrap;">{{ excerpt }}</blockquote>{% endif %}
 {% if facts %}<table style="font-size: 13px; margin-top: 12px;">
@@ -178,7 +182,10 @@ def render_alert_email(
     message["X-Auto-Response-Suppress"] = "All"
     message["X-Wom-Alert-Id"] = str(alert.id)
     _ = translations(language).gettext
+    why = reason_text(detail, language=language)
     lines = [f"{severity.upper()}: {title}", f"{_('Brand')}: {brand}", f"{_('When')}: {event_at}", ""]
+    if why:
+        lines += [f"{_('Why')}: {why}", ""]
     if excerpt:
         lines += [excerpt, ""]
     lines += [f"{label}: {value}" for label, value in facts]
@@ -194,6 +201,7 @@ def render_alert_email(
         brand_name=brand,
         event_at=event_at,
         excerpt=excerpt,
+        why=why,
         facts=facts,
         source_url=source_url,
         alert_url=alert_url,

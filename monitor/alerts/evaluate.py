@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,12 +24,14 @@ from monitor.alerts.rules import (
     complaint_to_answer,
     influential_negative,
 )
+from monitor.alerts.segment_alerts import detractor_emerging, new_ambassador
 from monitor.config import Settings
 from monitor.scoring.profile import SegmentChangeEvent, is_own_account
 from monitor.scoring.store import classified_mentions
 from monitor.storage.labels import effective_classification
 from monitor.storage.models import (
     Alert,
+    AuthorBrandStats,
     AuthorIdentity,
     Brand,
     Mention,
@@ -48,6 +50,7 @@ _BRAND = table_of(Brand)
 _CHANGES = table_of(SegmentChange)
 _ALERT = table_of(Alert)
 _DELIVERY = table_of(NotificationDelivery)
+_STATS = table_of(AuthorBrandStats)
 # the rules about one mention; a label can take their cause away (revise_mention_alerts)
 _MENTION_RULES = (complaint_to_answer, influential_negative)
 _MENTION_RULE_KINDS = ("complaint_to_answer", "influential_negative")
@@ -228,13 +231,15 @@ def _at_risk_drafts(
     drafts: list[AlertDraft] = []
     for change in changes:
         sentiment, intent = sentiments.get(change["mention_id"], ("neutral", "other"))
+        event = SegmentChangeEvent(
+            changed_at=change["changed_at"],
+            from_segment=change["from_segment"],
+            to_segment=change["to_segment"],
+            mention_id=change["mention_id"],
+        )
+        drafts.extend(_segment_entry_drafts(conn, event, change, settings=settings, now=now))
         draft = ambassador_at_risk(
-            SegmentChangeEvent(
-                changed_at=change["changed_at"],
-                from_segment=change["from_segment"],
-                to_segment=change["to_segment"],
-                mention_id=change["mention_id"],
-            ),
+            event,
             author_id=change["author_id"],
             brand_id=change["brand_id"],
             author_handle=change["author_handle"],
@@ -245,6 +250,74 @@ def _at_risk_drafts(
         if draft is not None:
             drafts.append(draft)
     return drafts
+
+
+def _recent_negative_ids(
+    conn: Connection, *, author_id: int, brand_id: int, since: datetime, until: datetime
+) -> list[int]:
+    """The author's negative mentions or complaints about the brand from `since` to `until`, newest first
+    (a person's label wins over the model)."""
+    effective = effective_classification()
+    query = (
+        sa.select(_MENTION.c.id)
+        .select_from(classified_mentions())
+        .where(
+            _IDENTITY.c.author_id == author_id,
+            _LINK.c.brand_id == brand_id,
+            _MENTION.c.created_at >= since,
+            _MENTION.c.created_at <= until,
+            sa.or_(effective.sentiment == "negative", effective.intent == "complaint"),
+        )
+        .order_by(_MENTION.c.created_at.desc(), _MENTION.c.id.desc())
+    )
+    return [int(i) for i in conn.execute(query).scalars()]
+
+
+def _segment_entry_drafts(
+    conn: Connection, event: SegmentChangeEvent, change: Any, *, settings: Settings, now: datetime
+) -> list[AlertDraft]:
+    """new_ambassador and detractor_emerging for one recorded segment change (monitor.alerts.segment_alerts)."""
+    if event.to_segment not in ("ambassador", "detractor"):
+        return []
+    author_id, brand_id = int(change["author_id"]), int(change["brand_id"])
+    stats = (
+        conn.execute(sa.select(_STATS).where(_STATS.c.author_id == author_id, _STATS.c.brand_id == brand_id))
+        .mappings()
+        .first()
+    )
+    reach = int(stats["reach"]) if stats else 0
+    if event.to_segment == "ambassador":
+        draft = new_ambassador(
+            event,
+            author_id=author_id,
+            brand_id=brand_id,
+            author_handle=change["author_handle"],
+            mentions=int(stats["mentions"]) if stats else 0,
+            positive=int(stats["positive"]) if stats else 0,
+            reach=reach,
+            evidence=list(stats["evidence"] or []) if stats else [],
+            settings=settings.alerts,
+            now=now,
+        )
+    else:
+        negatives = _recent_negative_ids(
+            conn,
+            author_id=author_id,
+            brand_id=brand_id,
+            since=event.changed_at - timedelta(days=settings.alerts.detractor_recent_days),
+            until=event.changed_at,
+        )
+        draft = detractor_emerging(
+            event,
+            author_id=author_id,
+            brand_id=brand_id,
+            author_handle=change["author_handle"],
+            reach=reach,
+            recent_negative_ids=negatives,
+            settings=settings.alerts,
+            now=now,
+        )
+    return [draft] if draft is not None else []
 
 
 def alert_drafts_for(

@@ -17,7 +17,9 @@ from monitor.config import Settings
 from monitor.pipeline import STAGE_ORDER, Pipeline, StageResult
 from monitor.scheduler import heartbeat
 from monitor.service.notify import deliver_outbox
+from monitor.service.watch import watch_alerts
 from monitor.storage.claims import Stage
+from monitor.storage.models import utcnow
 from monitor.storage.runs import finish_run, start_run
 
 __all__ = ["PipelinePass", "StageProgress", "make_pipeline", "run_pipeline_once"]
@@ -126,7 +128,8 @@ def run_pipeline_once(
     stop: Callable[[], bool] | None = None,
 ) -> PipelinePass:
     """Every stage in order until nothing is pending (or `max_batches` batches per stage), then, when
-    `deliver`, the new alerts routed and the due outbox messages sent (`deliver_limit` at most).
+    `deliver`, the watched alerts brought up to date (monitor.service.watch), the new alerts routed and
+    the due outbox messages sent (`deliver_limit` at most).
 
     `record`: one JobRun per stage, for `wom status`. `stop`: asked after each stage; when it says so,
     the later stages are left for the next pass. Raises what a stage raises (its claims given back)."""
@@ -137,6 +140,8 @@ def run_pipeline_once(
         if stop is not None and stop():
             break
     if deliver:
+        # what time raises (overdue inbox items, sources down or silent, rating drops) goes out with the rest
+        watch_alerts(pipeline.engine, pipeline.settings, now=utcnow())
         done.sent = deliver_outbox(pipeline.engine, pipeline.settings, limit=deliver_limit).sent
     return done
 

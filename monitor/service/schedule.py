@@ -16,6 +16,7 @@ from monitor.service.digest import queue_due_digests
 from monitor.service.notify import deliver_outbox
 from monitor.service.pipeline import make_pipeline, run_pipeline_once
 from monitor.service.status import source_health
+from monitor.service.watch import watch_alerts
 from monitor.storage.models import utcnow
 
 __all__ = ["collect_job_name", "collector_jobs", "scheduled_jobs"]
@@ -47,6 +48,10 @@ def scheduled_jobs(
     def digests() -> JobResult:
         return JobResult(new=queue_due_digests(engine, settings, now=utcnow()))
 
+    def watch() -> JobResult:
+        result = watch_alerts(engine, settings, now=utcnow())
+        return JobResult(new=result.opened, detail={"resolved": result.resolved})
+
     def retain() -> JobResult:
         result = apply_retention(engine, settings)
         return JobResult(read=result.erased.mentions, detail=result.summary())
@@ -55,6 +60,8 @@ def scheduled_jobs(
     # users may be added while wom runs, so the outbox and digest jobs always run (cheap when idle)
     jobs.append(ScheduledJob("deliver-alerts", deliver, 60, "maintenance"))
     jobs.append(ScheduledJob("digests", digests, 300, "maintenance"))
+    # overdue inbox items, sources down or silent, rating drops: raised by time passing, not by a mention
+    jobs.append(ScheduledJob("watch-alerts", watch, 300, "maintenance"))
     if settings.privacy.retention_days:
         jobs.append(ScheduledJob("retention", retain, 3600, "maintenance"))
     jobs.extend(collector_jobs(settings, engine, runner=runner))

@@ -49,7 +49,18 @@ LANGUAGES = ("nl", "en")
 SEVERITIES = ("info", "warning", "critical")
 DELIVERY_MODES = ("immediate", "digest_only")
 # the kinds monitor/alerts/rules.py raises; a kind the alert rules add belongs here too
-ALERT_KINDS = ("complaint_to_answer", "influential_negative", "negative_spike", "ambassador_at_risk")
+ALERT_KINDS = (
+    "complaint_to_answer",
+    "influential_negative",
+    "negative_spike",
+    "ambassador_at_risk",
+    "new_ambassador",
+    "detractor_emerging",
+    "review_rating_drop",
+    "first_response_missed",
+    "source_down",
+    "source_silent",
+)
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")

@@ -149,12 +149,13 @@ def test_every_template_autoescapes() -> None:
             "brand_name": "<b>",
             "event_at": "<e>",
             "excerpt": "<x>",
+            "why": "<w>",
             "facts": [("<k>", "<v>")],
             "source_url": "https://a.example/<u>",
             "alert_url": "https://a.example/<a>",
         }
         html = template.render(**context)
-        for tag in ("<t>", "<s>", "<b>", "<e>", "<x>", "<k>", "<v>", "<u>", "<a>"):
+        for tag in ("<t>", "<s>", "<b>", "<e>", "<x>", "<w>", "<k>", "<v>", "<u>", "<a>"):
             assert tag not in html, (name, tag)
 
 
