@@ -8,7 +8,7 @@ People sign in with a user name and password (dashboards/signin.py, sessions in
 monitor/service/sessions.py); scripts may still read a page with an API key (dashboards/auth.py).
 
 The modules: auth.py (who is asking, form tokens), signin.py (sign-in, sign-out, language), pages.py
-(overview, status), render.py (templates and headers), charts.py (the trend's geometry), i18n.py
+(overview), source_pages.py (sources), render.py (templates and headers), charts.py (the trend's geometry), i18n.py
 (catalogues, language, time zones), words.py (stored values shown as words).
 
 Adding a page: a route that takes `current_visitor` (None: return `sign_in_redirect`), renders with
@@ -39,6 +39,7 @@ from dashboards.ranking_pages import ranking_page_routes
 from dashboards.render import SECURITY_HEADERS, Renderer, safe_url, template_environment
 from dashboards.settings_pages import settings_routes
 from dashboards.signin import SignInLimits, sign_in_routes
+from dashboards.source_pages import source_page_routes
 from monitor.config import Settings
 
 __all__ = [
@@ -62,13 +63,14 @@ class _StaticFiles(StaticFiles):
 
 
 def dashboard_router(settings: Settings, engine: Engine) -> APIRouter:
-    """The pages (GET / with `?brand=` and `?period=`, GET /status), sign-in and its forms, and /static;
+    """The pages (GET / with `?brand=` and `?period=`, GET /sources), sign-in and its forms, and /static;
     mounted at / by `wom serve` (dashboards/site.py)."""
     router = APIRouter(include_in_schema=False)
     router.mount("/static", _StaticFiles(directory=os.fspath(STATIC)), name="static")
     render = Renderer()
     sign_in_routes(router, render, SignInLimits())
     page_routes(router, render, settings, engine)
+    source_page_routes(router, render, settings, engine)
     inbox_routes(router, render, settings, engine)
     alert_routes(router, render, engine)
     mention_page_routes(router, render, engine)

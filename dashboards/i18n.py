@@ -16,6 +16,7 @@ from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from babel.dates import format_timedelta
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
@@ -26,6 +27,7 @@ __all__ = [
     "LANGUAGE_NAMES",
     "choose_language",
     "local_time",
+    "time_ago",
     "translations",
     "zone_named",
 ]
@@ -85,3 +87,11 @@ def zone_named(name: str | None) -> ZoneInfo:
 def local_time(value: datetime | None, zone: ZoneInfo) -> str:
     """`value` as YYYY-MM-DD HH:MM in `zone` (the same in both languages); empty for None."""
     return "" if value is None else value.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+
+def time_ago(value: datetime | None, now: datetime, language: str) -> str:
+    """How long before (or after) `now` `value` is, in words of `language`: "12 minutes ago",
+    "over 5 minuten"; empty for None."""
+    if value is None:
+        return ""
+    return format_timedelta(value - now, add_direction=True, locale=language)

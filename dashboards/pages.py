@@ -1,4 +1,4 @@
-"""The overview (per brand and period, both in the URL), the status page, and correcting a mention's
+"""The overview (per brand and period, both in the URL), and correcting a mention's
 sentiment from the overview (managers and admins)."""
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from dashboards.auth import (
 )
 from dashboards.charts import trend_chart
 from dashboards.render import Renderer
-from dashboards.words import COUNTED
 from monitor.config import Settings
 from monitor.errors import ForbiddenBrandError, UnknownMentionError
 from monitor.read.alerts import list_alerts
@@ -34,7 +33,6 @@ from monitor.read.mentions import MentionFilter, list_mentions
 from monitor.read.rankings import RankedAuthor, Ranking, rank_authors
 from monitor.read.series import sentiment_series
 from monitor.service.labels import label_mention
-from monitor.service.status import status_report
 from monitor.storage.models import Brand
 
 __all__ = ["INTENTS", "PERIODS", "SENTIMENTS", "default_brand", "page_routes"]
@@ -104,7 +102,7 @@ def _overview_context(
 
 
 def page_routes(router: APIRouter, render: Renderer, settings: Settings, engine: Engine) -> None:
-    """GET /, GET /status and POST /mentions/{id}/sentiment on `router`."""
+    """GET / and POST /mentions/{id}/sentiment on `router`."""
 
     @router.get("/", response_class=HTMLResponse)
     def overview(
@@ -128,28 +126,6 @@ def page_routes(router: APIRouter, render: Renderer, settings: Settings, engine:
             sentiments=SENTIMENTS,
             **context,
         )
-
-    @router.get("/status", response_class=HTMLResponse)
-    def status(
-        request: Request,
-        now: Annotated[datetime, Depends(get_now)],
-        visitor: Annotated[Visitor | None, Depends(current_visitor)],
-    ) -> Response:
-        """Collector health, the latest run of each job and the stored rows (GET /api/v1/status, for people)."""
-        if visitor is None:
-            return sign_in_redirect(request)
-        context: dict[str, Any] = {"error": None, "report": None, "counted": COUNTED}
-        if visitor.principal.scoped:
-            context["error"] = (
-                f"the status page covers every brand, and this API key is limited to brand "
-                f"{visitor.principal.brand!r}; use a key made without --brand"
-            )
-            return render.page(
-                request, "status.html", visitor=visitor, status=403, current="status", **context
-            )
-        with Session(engine) as session:
-            context["report"] = status_report(session, engine, settings, now)
-        return render.page(request, "status.html", visitor=visitor, current="status", **context)
 
     @router.post("/mentions/{mention_id}/sentiment")
     def correct_sentiment(

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from dashboards.auth import Visitor
-from dashboards.i18n import DEFAULT_LANGUAGE, LANGUAGE_NAMES, LANGUAGES, local_time, translations
+from dashboards.i18n import DEFAULT_LANGUAGE, LANGUAGE_NAMES, LANGUAGES, local_time, time_ago, translations
 from dashboards.words import COUNTED, WORDS
 
 __all__ = [
@@ -86,6 +86,7 @@ def template_environment(language: str = DEFAULT_LANGUAGE) -> Environment:
     env.filters["safe_url"] = safe_url
     env.filters["site_of"] = site_of
     env.filters["local_time"] = local_time
+    env.filters["ago"] = lambda value, now: time_ago(value, now, language)
     return env
 
 
@@ -118,7 +119,7 @@ class Renderer:
             NavItem("alerts", "/alerts", gettext("Alerts")),
         ]
         if not visitor.principal.scoped:
-            items.append(NavItem("status", "/status", gettext("Sources")))
+            items.append(NavItem("sources", "/sources", gettext("Sources")))
         if visitor.user is not None:
             items.append(NavItem("settings", "/settings", gettext("Settings")))
         return items

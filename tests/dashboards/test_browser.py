@@ -35,7 +35,7 @@ PAGES = (
     ("detractors", "/detractors?brand=Acme"),
     ("author", "/authors/2"),
     ("alerts", "/alerts"),
-    ("status", "/status"),
+    ("sources", "/sources"),
 )
 
 
@@ -135,7 +135,7 @@ def test_sign_in_switch_language_and_read_every_page(browser: Browser, base: str
     page.click("form.signout button")
     page.wait_for_load_state("load")
     assert page.url == f"{base}/signin"
-    page.goto(base + "/status")
+    page.goto(base + "/sources")
     assert page.url.startswith(f"{base}/signin")
     assert watch.errors == [] and watch.outside == []
 

@@ -62,13 +62,13 @@ def test_only_http_links_are_drawn(client: TestClient) -> None:
         "/static/style.css",
         "#main",  # skip to the content
         "/",  # the logo
-        "/",  # the navigation: overview, inbox, mentions, ambassadors, detractors, alerts, status
+        "/",  # the navigation: overview, inbox, mentions, ambassadors, detractors, alerts, sources
         "/inbox",
         "/mentions",
         "/ambassadors",
         "/detractors",
         "/alerts",
-        "/status",
+        "/sources",
         "https://x.com/bob/status/2",  # evidence of the ambassador bob
         "https://x.com/bob/status/6",
         "https://social.example/@carol/1",  # of carol
@@ -186,7 +186,7 @@ def test_every_template_autoescapes() -> None:
         "ranking.html",
         "refused.html",
         "signin.html",
-        "status.html",
+        "sources.html",
     ]
     assert env.from_string("{{ x }}").render(x='<b a="1">') == "&lt;b a=&#34;1&#34;&gt;"
 

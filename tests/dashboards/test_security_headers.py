@@ -57,7 +57,7 @@ def keyed(engine: Engine, seeded: Seeded) -> Iterator[TestClient]:
 
 def test_every_dashboard_page_refuses_framing(engine: Engine, seeded: Seeded, keyed: TestClient) -> None:
     urls = _dashboard_urls(engine, seeded)
-    assert {"/", "/status", "/static/style.css"} <= set(urls)
+    assert {"/", "/sources", "/static/style.css"} <= set(urls)
     urls += ["/?brand=Rival", "/?brand=Nope"]  # another brand, and the page that says it is unknown
     seen = {}
     for url in urls:
@@ -100,7 +100,7 @@ def test_api_answers_and_refusals_refuse_framing(engine: Engine, seeded: Seeded)
     with KeylessClient(build_app(engine)) as client:
         answers = [
             client.get("/"),  # the dashboard's 401
-            client.get("/status"),
+            client.get("/sources"),
             client.get("/api/v1/brands"),
             client.get("/openapi.json"),
             client.get("/healthz"),

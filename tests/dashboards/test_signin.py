@@ -242,7 +242,7 @@ def test_times_are_in_the_users_time_zone(engine: Engine, app: FastAPI) -> None:
     make_user(engine, "tokyo", role="viewer", timezone="Asia/Tokyo")
     with browser(app) as client:
         sign_in(client, "tokyo")
-        html = client.get("/status").text
+        html = client.get("/sources").text
     assert "Times in Asia/Tokyo" in html
     # the runs started at 11:00 and 11:30 UTC, nine hours on in Tokyo
     assert "2026-11-20 20:00" in html and "2026-11-20 20:30" in html

@@ -43,7 +43,7 @@ RENDERED = {
         "ranking.html": "/ambassadors?brand= and /detractors?brand=",
         "refused.html": "an inbox or alert action that no longer fits (409)",
         "signin.html": "/signin (a form over no stored data)",
-        "status.html": "/status",
+        "sources.html": "/sources",
     },
     "e-mail": {"alert.html": "render_alert_email"},
 }
@@ -115,7 +115,7 @@ def test_dashboard_templates_add_no_markup_from_data(twin_clients: tuple[TestCli
             )
     for author_id in range(1, len(PAYLOADS) + 1):  # both worlds store their authors in the same order
         compare(f"author {author_id}", f"/authors/{author_id}", f"/authors/{author_id}")
-    compare("status", "/status", "/status")  # every job run, configured brand and the back-off reason
+    compare("status", "/sources", "/sources")  # every job run, configured brand and the back-off reason
     compare("signin", "/signin", "/signin")
     assert extra == {}
 
