@@ -35,6 +35,12 @@ WORDS: dict[str, str] = {
     "influential_negative": N_("influential negative"),
     "negative_spike": N_("negative spike"),
     "ambassador_at_risk": N_("ambassador at risk"),
+    "new_ambassador": N_("new ambassador"),
+    "detractor_emerging": N_("emerging detractor"),
+    "review_rating_drop": N_("review rating drop"),
+    "first_response_missed": N_("first response missed"),
+    "source_down": N_("source down"),
+    "source_silent": N_("source silent"),
     "new_detractor": N_("new detractor"),
     "influential_detractor": N_("influential detractor"),
     # role

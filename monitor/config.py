@@ -293,7 +293,7 @@ class AlertSettings(_Section):
     # an author entering the detractor segment alerts when they wrote at least this many negative mentions
     # or complaints within detractor_recent_days; warning from influential_min_reach, critical from 10 x
     detractor_recent_days: int = Field(default=14, ge=1, le=365)
-    detractor_min_negative: int = Field(default=1, ge=1)
+    detractor_min_negative: int = Field(default=2, ge=1)
     # star ratings (app stores, Google Play, Trustpilot): the mean of the last rating_window_days against
     # the rating_baseline_days before it, Welch's one-sided t-test at rating_p_value, both periods with at
     # least rating_min_count ratings and a drop of at least rating_min_drop stars
