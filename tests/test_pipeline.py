@@ -155,6 +155,22 @@ def test_the_story_comes_out(processed: tuple[Engine, Settings, Pipeline]) -> No
             conn.execute(sa.select(alert.c.event_at).where(alert.c.kind == "negative_spike")).scalars().all()
         )
     assert any(DEMO_STORY.turning_ambassador.handle in title for title in at_risk), at_risk
+    with engine.connect() as conn:
+        entered = set(
+            conn.execute(
+                sa.select(alert.c.kind, alert.c.title).where(
+                    alert.c.kind.in_(("new_ambassador", "detractor_emerging"))
+                )
+            ).all()
+        )
+    # the story's ambassador and detractor enter their segments within the alert age, and each is told once
+    assert ("new_ambassador", f"New ambassador: {DEMO_STORY.ambassador.handle}") in entered
+    assert any(
+        kind == "detractor_emerging" and DEMO_STORY.detractor.handle in title for kind, title in entered
+    ), entered
+    assert not any(
+        DEMO_STORY.spammer.handle in title or DEMO_STORY.bot.handle in title for _, title in entered
+    )
     burst_windows = (
         DEMO_STORY.burst_start - (DEMO_STORY.burst_end - DEMO_STORY.burst_start),
         DEMO_STORY.burst_end,
