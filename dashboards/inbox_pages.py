@@ -1,7 +1,10 @@
 """The inbox page: the work queue (monitor.read.inbox) by priority or age, filtered by status, assignee,
 brand and overdue, each item with its thread, author and reach, due time and the actions that fit its
-state (monitor.service.inbox), which managers and admins post as forms. j and k move through the list
-(static/inbox.js)."""
+state (monitor.service.inbox), which managers and admins post as forms: the next steps as one row of
+buttons, the rest under "More actions" (assign, dismiss with a reason, mark the author as spam or a bot,
+which is a dismissal that suppresses the author until the item is reopened, and correct the label of the
+item's first mention, posted to the mentions page's correction, POST /mentions/{id}/sentiment). j and k
+move through the list (static/inbox.js)."""
 
 from __future__ import annotations
 
@@ -27,6 +30,7 @@ from dashboards.auth import (
     write_engine,
 )
 from dashboards.i18n import translations
+from dashboards.pages import INTENTS, SENTIMENTS
 from dashboards.render import Renderer
 from monitor.config import Settings
 from monitor.errors import (
@@ -225,6 +229,8 @@ def inbox_routes(router: APIRouter, render: Renderer, settings: Settings, engine
             status_choices=STATUS_CHOICES,
             sorts=SORTS,
             dismiss_reasons=DISMISS_REASONS,
+            sentiments=SENTIMENTS,
+            intents=INTENTS,
             **context,
         )
 

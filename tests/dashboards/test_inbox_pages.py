@@ -17,7 +17,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from monitor.storage.models import InboxEvent, InboxItem
+from monitor.storage.inbox import suppressed_authors
+from monitor.storage.models import InboxEvent, InboxItem, MentionLabel
 from monitor.storage.tables import table_of
 from tests.api.conftest import HOSTILE_SCRIPT, KeylessClient, Seeded, build_app, seed
 from tests.api.inbox_seed import seed_inbox
@@ -167,7 +168,12 @@ def test_an_item_is_worked_through_its_states(manager: KeylessClient, world: Wor
 def test_only_the_actions_that_fit_the_state_are_offered(manager: KeylessClient, world: World) -> None:
     article = _article(manager.get("/inbox").text, world.item("m03"))
     actions = re.findall(rf'action="/inbox/{world.item("m03")}/(\w+)"', article)
-    assert actions == ["ack", "answer", "resolve", "assign", "dismiss"]
+    # one row of next steps; assign, dismiss, spam, bot and the label folded under "More actions"
+    assert actions == ["ack", "answer", "resolve", "assign", "dismiss", "dismiss", "dismiss"]
+    more = article.split('<details class="more">')[1]
+    assert more.startswith("\n      <summary>More actions</summary>") and 'action$="/ack"' not in more
+    assert re.findall(r'name="reason" value="(\w+)"', more) == ["spam", "bot"]
+    assert f'action="/mentions/{world.row("m03").first_mention_id}/sentiment"' in more
     _act(manager, world, "m03", "resolve")
     article = _article(manager.get("/inbox", params={"status": "all"}).text, world.item("m03"))
     assert re.findall(rf'action="/inbox/{world.item("m03")}/(\w+)"', article) == ["reopen"]
@@ -226,3 +232,82 @@ def test_a_browser_without_a_session_signs_in_first(world: World) -> None:
             "/signin?next=%2Finbox%3Foverdue%3Dyes",
         )
         assert client.post(f"/inbox/{world.item('m03')}/ack", data={}).status_code == 403
+
+
+def _label(world: World, key: str) -> Any:
+    """The label of item `key`'s first mention (the one its form corrects)."""
+    mention = world.row(key).first_mention_id
+    with world.engine.connect() as conn:
+        labels = table_of(MentionLabel)
+        return conn.execute(sa.select(labels).where(labels.c.mention_id == mention)).first()
+
+
+def _suppressed(world: World) -> dict[int, str]:
+    with world.engine.connect() as conn:
+        return suppressed_authors(conn)
+
+
+def test_a_label_is_corrected_from_the_inbox(manager: KeylessClient, world: World) -> None:
+    """The item's first mention, through the mentions page's correction: back to the inbox, and the thread
+    shows the new label."""
+    page = manager.get("/inbox")
+    article = _article(page.text, world.item("m03"))
+    mention = world.row("m03").first_mention_id
+    form = re.search(
+        rf'<form method="post" action="/mentions/{mention}/sentiment".*?</form>', article, re.DOTALL
+    )
+    assert form is not None and 'value="question" selected' in form.group(0)
+    assert _label(world, "m03") is None
+    data = {"csrf": form_token(page.text), "next": "/inbox", "sentiment": "positive", "intent": "praise"}
+    response = manager.post(f"/mentions/{mention}/sentiment", data=data)
+    assert (response.status_code, response.headers["location"]) == (303, "/inbox")
+    label = _label(world, "m03")
+    assert (label.sentiment, label.intent, label.labeled_by) == ("positive", "praise", "user:max")
+    article = _article(manager.get("/inbox").text, world.item("m03"))
+    assert "· positive</p>" in article and 'value="praise" selected' in article
+    # the same rules as on the mentions page: a value it does not offer is refused
+    bad = manager.post(f"/mentions/{mention}/sentiment", data=data | {"sentiment": "furious"})
+    assert bad.status_code == 422 and _label(world, "m03").sentiment == "positive"
+
+
+@pytest.mark.parametrize("reason", ["spam", "bot"])
+def test_the_author_is_marked_as_spam_or_bot_and_reopening_undoes_it(
+    manager: KeylessClient, world: World, reason: str
+) -> None:
+    author = world.row("m03").author_id
+    assert author is not None and author not in _suppressed(world)
+    version = str(world.row("m03").version)
+    response = _act(manager, world, "m03", "dismiss", reason=reason, version=version)
+    assert (response.status_code, response.headers["location"]) == (303, "/inbox?status=all")
+    assert (world.row("m03").status, world.row("m03").dismiss_reason) == ("dismissed", reason)
+    assert _suppressed(world) == {author: reason}
+    assert world.item("m03") not in _item_ids(manager.get("/inbox").text)
+    article = _article(manager.get("/inbox", params={"status": "dismissed"}).text, world.item("m03"))
+    assert f"({reason})" in article
+    assert "Reopening this item undoes that." in article
+    assert re.findall(rf'action="/inbox/{world.item("m03")}/(\w+)"', article) == ["reopen"]
+    assert _act(manager, world, "m03", "reopen").status_code == 303
+    assert world.row("m03").status == "open" and _suppressed(world) == {}
+
+
+def test_a_viewer_cannot_correct_a_label_or_mark_an_author(viewer: KeylessClient, world: World) -> None:
+    page = viewer.get("/inbox").text
+    assert "More actions" not in page and "/sentiment" not in page
+    mention = world.row("m03").first_mention_id
+    token = form_token(page)
+    refused = viewer.post(
+        f"/mentions/{mention}/sentiment", data={"csrf": token, "next": "/inbox", "sentiment": "positive"}
+    )
+    assert refused.status_code == 403 and _label(world, "m03") is None
+    assert _act(viewer, world, "m03", "dismiss", reason="spam").status_code == 403
+    assert world.row("m03").status == "open" and _suppressed(world) == {}
+
+
+def test_label_and_spam_forms_without_their_token_are_refused(manager: KeylessClient, world: World) -> None:
+    mention = world.row("m03").first_mention_id
+    for data in ({"sentiment": "positive"}, {"sentiment": "positive", "csrf": "forged"}):
+        assert manager.post(f"/mentions/{mention}/sentiment", data=data).status_code == 403
+    url = f"/inbox/{world.item('m03')}/dismiss"
+    assert manager.post(url, data={"reason": "spam"}).status_code == 403
+    assert manager.post(url, data={"reason": "bot", "csrf": "forged"}).status_code == 403
+    assert _label(world, "m03") is None and _suppressed(world) == {}
