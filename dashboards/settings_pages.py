@@ -257,7 +257,7 @@ def settings_routes(router: APIRouter, render: Renderer, engine: Engine) -> None
                 change_user(conn, user_id, given)
         except UserError as e:
             gettext = translations(visitor.language).gettext
-            field = "quiet_hours" if e.field == "quiet_hours" else e.field or "display_name"
+            field = e.field or "display_name"
             typed = {f: form.get(f, "") for f in (*_PREFERENCE_FIELDS, "quiet_start", "quiet_end")}
             return show(
                 request,

@@ -36,6 +36,9 @@ PAGES = (
     ("author", "/authors/2"),
     ("alerts", "/alerts"),
     ("sources", "/sources"),
+    ("settings", "/settings"),
+    ("settings-keys", "/settings/keys"),
+    ("settings-users", "/settings/users"),
 )
 
 
@@ -114,6 +117,7 @@ def test_sign_in_switch_language_and_read_every_page(browser: Browser, base: str
         "Criticasters",
         "Meldingen",
         "Bronnen",
+        "Instellingen",
     ]
     assert page.inner_text("h1") == "Overzicht Acme"
 
@@ -189,6 +193,45 @@ def test_work_an_inbox_item_with_the_keyboard_and_its_forms(
     assert watch.errors == [] and watch.outside == []
 
 
+def test_settings_a_refused_zone_and_a_new_key(browser: Browser, base: str, screenshots: Path) -> None:
+    """A time zone that is none is refused next to its field; a new key is shown once in its box, and the
+    page after it has only the key's prefix. Screenshots of both at 390 px, in Dutch."""
+    context = browser.new_context(viewport={"width": 390, "height": 900}, locale="nl-NL")
+    watch = _Watch(context, base)
+    page = watch.page(context)
+    _sign_in(page, base, "/settings")
+    if page.get_attribute("html", "lang") != "nl":
+        page.click("button[name=language][value=nl]")
+        page.wait_for_load_state("load")
+    page.fill("#timezone", "Amsterdam")
+    page.click("form[action='/settings/preferences'] button[type=submit]")
+    page.wait_for_load_state("load")
+    problem = page.inner_text("#prefs-timezone-problem")
+    assert "Dat is geen tijdzone" in problem
+    assert page.get_attribute("#timezone", "aria-invalid") == "true"
+    page.locator("#timezone").scroll_into_view_if_needed()
+    page.screenshot(path=screenshots / "settings-refused-zone-nl-390-top.png")
+    page.fill("#timezone", "Europe/Amsterdam")
+    page.click("form[action='/settings/preferences'] button[type=submit]")
+    page.wait_for_load_state("load")
+    assert page.inner_text("p.notice.done") == "Opgeslagen"
+
+    page.goto(base + "/settings/keys")
+    page.fill("#key-label", "rapport <script>")
+    page.click("form[action='/settings/keys'] button[type=submit]")
+    page.wait_for_load_state("load")
+    key = page.inner_text("#new-key")
+    assert key.startswith("wom_") and len(key) > 40
+    page.screenshot(path=screenshots / "settings-new-key-nl-390.png", full_page=True)
+    page.goto(base + "/settings/keys")
+    assert page.locator("#new-key").count() == 0 and key not in page.content()
+    assert page.locator(f"code:text-is('{key[:12]}…')").count() == 2  # mine, and among every key
+    # the one console error is the browser noting the refused form's 422 (no CSP violation, no script)
+    assert len(watch.errors) == 1 and "status of 422" in watch.errors[0], watch.errors
+    assert watch.outside == []
+    context.close()
+
+
 def test_docs_work_without_the_internet(browser: Browser, base: str, screenshots: Path) -> None:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     watch = _Watch(context, base)
@@ -243,5 +286,71 @@ def test_no_serious_accessibility_violations(browser: Browser, base: str) -> Non
             for name, path in PAGES:
                 page.goto(base + path)
                 check(page, f"{name}-{language}-{width}")
+            context.close()
+    assert {where: problems for where, problems in found.items() if problems} == {}
+
+
+@pytest.fixture
+def sources_base(sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The seeded world with sources in every state (tests.dashboards.test_sources_page) and its inbox."""
+    from tests.dashboards.test_sources_page import CREDENTIALS, source_settings, source_world
+
+    for name in CREDENTIALS:
+        monkeypatch.setenv(name, "set")
+    seed_inbox(sqlite_engine, source_world(sqlite_engine))
+    make_user(sqlite_engine, "ada", role="admin", timezone="Europe/Amsterdam")
+    with serve_in_thread(build_app(sqlite_engine, source_settings())) as url:
+        yield url
+
+
+_NAV_FITS = """
+() => {
+  const doc = document.documentElement;
+  const links = [...document.querySelectorAll("nav.nav a")].map(a => {
+    const box = a.getBoundingClientRect();
+    return {text: a.innerText, left: box.left, right: box.right, top: box.top, width: box.width};
+  });
+  return {scroll: doc.scrollWidth, client: doc.clientWidth, view: window.innerWidth, links: links};
+}
+"""
+
+
+def test_the_nav_sources_and_inbox_on_a_phone_and_a_desktop(
+    browser: Browser, sources_base: str, screenshots: Path
+) -> None:
+    """Every nav item is on screen at 390 px (the list wraps, nothing scrolls sideways) in both languages;
+    /sources and /inbox are screenshot at 390 and 1280 px, and axe finds nothing serious on them."""
+    found: dict[str, list[str]] = {}
+    for width in WIDTHS:
+        for language in ("en", "nl"):
+            context = browser.new_context(
+                viewport={"width": width, "height": 900}, bypass_csp=True, locale=language
+            )
+            page = context.new_page()
+            _sign_in(page, sources_base, "/sources")
+            if page.get_attribute("html", "lang") != language:
+                page.click(f"button[name=language][value={language}]")
+                page.wait_for_load_state("load")
+            fits = page.evaluate(_NAV_FITS)
+            where = f"{language}-{width}"
+            assert fits["scroll"] <= fits["client"], where
+            assert len(fits["links"]) >= 7, fits["links"]  # overview to sources, and settings
+            for link in fits["links"]:
+                assert link["width"] > 0 and link["left"] >= 0 and link["right"] <= fits["view"], (
+                    where,
+                    link,
+                )
+            if width == 390:  # two lines of links: the last one sits below the first
+                assert fits["links"][-1]["top"] > fits["links"][0]["top"], where
+            for name in ("sources", "inbox"):
+                page.goto(f"{sources_base}/{name}")
+                assert page.get_attribute("html", "lang") == language
+                assert _page_width(page) == width, f"{name}-{where}"
+                page.screenshot(path=screenshots / f"{name}-states-{where}.png", full_page=True)
+                page.screenshot(path=screenshots / f"{name}-states-{where}-top.png")
+                page.add_script_tag(path=AXE)
+                result = page.evaluate(_AXE_RUN)
+                assert result["passed"] > 10, f"{name}-{where}"
+                found[f"{name}-{where}"] = result["serious"]
             context.close()
     assert {where: problems for where, problems in found.items() if problems} == {}

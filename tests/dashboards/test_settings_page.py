@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import time
+from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -53,7 +54,7 @@ def _user(engine: Engine, name: str) -> UserOut:
     return found
 
 
-def _post(client: KeylessClient, page: str, action: str, data: dict[str, str]) -> object:
+def _post(client: KeylessClient, page: str, action: str, data: dict[str, str]) -> Any:
     return client.post(action, data={"csrf": form_token(client.get(page).text), **data})
 
 
@@ -73,8 +74,8 @@ PREFERENCES = {
 
 def test_saving_preferences_changes_the_user(admin: KeylessClient, world: Engine) -> None:
     saved = _post(admin, "/settings", "/settings/preferences", PREFERENCES)
-    assert saved.status_code == 303  # type: ignore[attr-defined]
-    assert saved.headers["location"] == "/settings?done=saved"  # type: ignore[attr-defined]
+    assert saved.status_code == 303
+    assert saved.headers["location"] == "/settings?done=saved"
     ada = _user(world, "ada")
     assert (ada.display_name, ada.language, ada.timezone) == ("Ada L.", "en", "America/Curacao")
     prefs = ada.preferences
@@ -114,8 +115,8 @@ def test_a_bad_value_is_refused_next_to_its_field(
 ) -> None:
     before = _user(world, "ada")
     refused = _post(admin, "/settings", "/settings/preferences", PREFERENCES | {field: value})
-    assert refused.status_code == 422  # type: ignore[attr-defined]
-    text = refused.text  # type: ignore[attr-defined]
+    assert refused.status_code == 422
+    text = refused.text
     problem_id = "prefs-quiet_hours-problem" if field.startswith("quiet") else f"prefs-{field}-problem"
     assert f'<p class="problem" id="{problem_id}">{message}</p>' in text
     assert f'aria-describedby="{problem_id}"' in text or f' {problem_id}"' in text
@@ -130,8 +131,8 @@ def test_a_bad_zone_is_refused_in_dutch(viewer: KeylessClient, world: Engine) ->
         "/settings/preferences",
         PREFERENCES | {"language": "nl", "timezone": "Amsterdam"},
     )
-    assert refused.status_code == 422  # type: ignore[attr-defined]
-    assert "Dat is geen tijdzone; geef een naam als Europe/Amsterdam of UTC." in refused.text  # type: ignore[attr-defined]
+    assert refused.status_code == 422
+    assert "Dat is geen tijdzone; geef een naam als Europe/Amsterdam of UTC." in refused.text
     assert _user(world, "vera").timezone == "UTC"
 
 
@@ -143,22 +144,22 @@ def test_changing_the_password_ends_the_other_sessions(world: Engine) -> None:
             "/settings/password",
             {"current_password": "not it at all!", "password": NEW_PASSWORD, "repeat": NEW_PASSWORD},
         )
-        assert wrong.status_code == 422  # type: ignore[attr-defined]
-        assert "That is not your current password." in wrong.text  # type: ignore[attr-defined]
+        assert wrong.status_code == 422
+        assert "That is not your current password." in wrong.text
         differ = _post(
             here,
             "/settings",
             "/settings/password",
             {"current_password": PASSWORD, "password": NEW_PASSWORD, "repeat": NEW_PASSWORD + "x"},
         )
-        assert "The two new passwords differ" in differ.text  # type: ignore[attr-defined]
+        assert "The two new passwords differ" in differ.text
         short = _post(
             here,
             "/settings",
             "/settings/password",
             {"current_password": PASSWORD, "password": "short", "repeat": "short"},
         )
-        assert short.status_code == 422 and "Use 12 to 1024 characters" in short.text  # type: ignore[attr-defined]
+        assert short.status_code == 422 and "Use 12 to 1024 characters" in short.text
         assert elsewhere.get("/settings").status_code == 200  # nothing changed so far
 
         changed = _post(
@@ -167,7 +168,7 @@ def test_changing_the_password_ends_the_other_sessions(world: Engine) -> None:
             "/settings/password",
             {"current_password": PASSWORD, "password": NEW_PASSWORD, "repeat": NEW_PASSWORD},
         )
-        assert changed.status_code == 303  # type: ignore[attr-defined]
+        assert changed.status_code == 303
         assert here.get("/settings?done=password").status_code == 200  # this session goes on
         gone = elsewhere.get("/settings")
         assert gone.status_code == 303 and gone.headers["location"].startswith("/signin")
@@ -190,24 +191,24 @@ def test_a_key_is_shown_once_works_and_is_revoked(world: Engine) -> None:
             "/settings/keys",
             {"role": "viewer", "brand": "Acme", "label": "<b>report</b>"},
         )
-        assert made.status_code == 200 and made.headers["cache-control"] == "no-store"  # type: ignore[attr-defined]
-        key = _new_key(made.text)  # type: ignore[attr-defined]
+        assert made.status_code == 200 and made.headers["cache-control"] == "no-store"
+        key = _new_key(made.text)
         page = manager.get("/settings/keys").text
         assert key not in page and "new-key" not in page  # never again
         assert f"<code>{key[:12]}…</code>" in page and "&lt;b&gt;report&lt;/b&gt;" in page
         api = KeylessClient(build_app(world))
         assert api.get("/api/v1/brands", headers={"Authorization": f"Bearer {key}"}).status_code == 200
-        key_id = re.search(r'action="/settings/keys/(\d+)/revoke"', page)
-        assert key_id is not None
-        revoked = _post(manager, "/settings/keys", f"/settings/keys/{key_id.group(1)}/revoke", {})
-        assert revoked.status_code == 303  # type: ignore[attr-defined]
+        found = re.search(r'action="/settings/keys/(\d+)/revoke"', page)
+        assert found is not None
+        revoked = _post(manager, "/settings/keys", f"/settings/keys/{found.group(1)}/revoke", {})
+        assert revoked.status_code == 303
         assert api.get("/api/v1/brands", headers={"Authorization": f"Bearer {key}"}).status_code == 401
         assert key[:12] not in manager.get("/settings/keys?done=revoked").text
     # another user cannot revoke a key that is not theirs; an admin sees and revokes every key
     with _signed_in(world, "max") as manager:
         other = _new_key(
             _post(manager, "/settings/keys", "/settings/keys", {"role": "manager", "brand": ""}).text
-        )  # type: ignore[attr-defined]
+        )
     with _signed_in(world, "ada") as admin:
         row = re.search(
             rf"<code>{other[:12]}….*?action=\"/settings/keys/(\d+)/revoke\"",
@@ -217,11 +218,11 @@ def test_a_key_is_shown_once_works_and_is_revoked(world: Engine) -> None:
         assert row is not None
         key_id = int(row.group(1))
     with _signed_in(world, "vera") as viewer:
-        assert _post(viewer, "/settings/keys", f"/settings/keys/{key_id}/revoke", {}).status_code == 404  # type: ignore[attr-defined]
+        assert _post(viewer, "/settings/keys", f"/settings/keys/{key_id}/revoke", {}).status_code == 404
     with _signed_in(world, "ada") as admin:
         page = admin.get("/settings/keys").text
         assert f"<code>{other[:12]}…</code>" in page and ">max</td>" in page
-        assert _post(admin, "/settings/keys", f"/settings/keys/{key_id}/revoke", {}).status_code == 303  # type: ignore[attr-defined]
+        assert _post(admin, "/settings/keys", f"/settings/keys/{key_id}/revoke", {}).status_code == 303
         assert other[:12] not in admin.get("/settings/keys").text
 
 
@@ -229,7 +230,7 @@ def test_a_viewer_cannot_make_a_manager_key(viewer: KeylessClient) -> None:
     page = viewer.get("/settings/keys").text
     assert '<option value="manager"' not in page  # not offered
     refused = _post(viewer, "/settings/keys", "/settings/keys", {"role": "manager", "brand": ""})
-    assert refused.status_code == 403  # type: ignore[attr-defined]
+    assert refused.status_code == 403
     assert "<code>wom_" not in viewer.get("/settings/keys").text
 
 
@@ -244,9 +245,9 @@ def test_only_an_admin_keeps_users(world: Engine) -> None:
             "/settings/users",
             {"name": "eve", "email": "eve@acme.example", "role": "admin"},
         )
-        assert added.status_code == 403  # type: ignore[attr-defined]
-        assert _post(manager, "/settings", f"/settings/users/{ada}", {"role": "viewer"}).status_code == 403  # type: ignore[attr-defined]
-        assert _post(manager, "/settings", f"/settings/users/{ada}/remove", {}).status_code == 403  # type: ignore[attr-defined]
+        assert added.status_code == 403
+        assert _post(manager, "/settings", f"/settings/users/{ada}", {"role": "viewer"}).status_code == 403
+        assert _post(manager, "/settings", f"/settings/users/{ada}/remove", {}).status_code == 403
     assert _user(world, "ada").role == "admin"
     with Session(world) as session:
         assert user_named(session, "eve") is None
@@ -268,8 +269,8 @@ def test_an_admin_adds_changes_and_removes_users(admin: KeylessClient, world: En
             "brand-1": "on",
         },
     )
-    assert added.status_code == 200 and added.headers["cache-control"] == "no-store"  # type: ignore[attr-defined]
-    password = re.search(r'<code class="secret" id="new-password">([^<]+)</code>', added.text)  # type: ignore[attr-defined]
+    assert added.status_code == 200 and added.headers["cache-control"] == "no-store"
+    password = re.search(r'<code class="secret" id="new-password">([^<]+)</code>', added.text)
     assert password is not None
     eve = _user(world, "eve")
     assert (eve.role, eve.language, eve.brands, eve.active) == ("manager", "nl", ["Acme"], True)
@@ -281,21 +282,21 @@ def test_an_admin_adds_changes_and_removes_users(admin: KeylessClient, world: En
         "/settings/users",
         {"name": "eve", "email": "x@acme.example", "role": "viewer", "language": "en"},
     )
-    assert taken.status_code == 422 and "That login name is taken; choose another." in taken.text  # type: ignore[attr-defined]
+    assert taken.status_code == 422 and "That login name is taken; choose another." in taken.text
     bad_mail = _post(
         admin,
         "/settings/users",
         "/settings/users",
         {"name": "fay", "email": "fay at home", "role": "viewer", "language": "en"},
     )
-    assert 'id="new_user-email-problem">Give one e-mail address, like name@example.org.' in bad_mail.text  # type: ignore[attr-defined]
+    assert 'id="new_user-email-problem">Give one e-mail address, like name@example.org.' in bad_mail.text
 
     changed = _post(admin, "/settings/users", f"/settings/users/{eve.id}", {"role": "viewer"})
-    assert changed.status_code == 303  # type: ignore[attr-defined]
+    assert changed.status_code == 303
     eve = _user(world, "eve")
     assert (eve.role, eve.brands, eve.active) == ("viewer", [], False)  # unticked: every brand, inactive
     removed = _post(admin, "/settings/users", f"/settings/users/{eve.id}/remove", {})
-    assert removed.status_code == 303  # type: ignore[attr-defined]
+    assert removed.status_code == 303
     with Session(world) as session:
         assert get_user(session, eve.id) is None
 
@@ -308,10 +309,10 @@ def test_the_last_admin_stays(admin: KeylessClient, world: Engine) -> None:
         (f"/settings/users/{ada}/remove", {}, "remove"),
     ):
         refused = _post(admin, "/settings/users", action, data)
-        assert refused.status_code == 422, action  # type: ignore[attr-defined]
+        assert refused.status_code == 422, action
         assert (
             f'id="user-{ada}-{field}-problem">This is the only active admin: make another user admin first.'
-            in refused.text  # type: ignore[attr-defined]
+            in refused.text
         )
     ada_now = _user(world, "ada")
     assert (ada_now.role, ada_now.active) == ("admin", True)
@@ -322,13 +323,13 @@ def test_the_last_admin_stays(admin: KeylessClient, world: Engine) -> None:
             admin, "/settings/users", f"/settings/users/{max_id}", {"role": "admin", "active": "on"}
         ).status_code
         == 303
-    )  # type: ignore[attr-defined]
+    )
     assert (
         _post(
             admin, "/settings/users", f"/settings/users/{ada}", {"role": "manager", "active": "on"}
         ).status_code
         == 303
-    )  # type: ignore[attr-defined]
+    )
     assert _user(world, "ada").role == "manager"
 
 
@@ -362,7 +363,7 @@ def test_a_form_without_its_token_is_refused(
 def test_hostile_display_names_are_text(admin: KeylessClient, world: Engine) -> None:
     hostile = HOSTILE_TITLE + " <img src=x onerror=alert(4)>"
     saved = _post(admin, "/settings", "/settings/preferences", PREFERENCES | {"display_name": hostile})
-    assert saved.status_code == 303  # type: ignore[attr-defined]
+    assert saved.status_code == 303
     for page in ("/settings", "/settings/users"):
         text = admin.get(page).text
         assert hostile not in text and "<script>" not in text and "<img" not in text

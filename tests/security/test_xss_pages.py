@@ -24,7 +24,10 @@ from sqlalchemy.engine import Engine
 
 from dashboards.app import dashboard_router
 from dashboards.ranking_pages import csv_cell
+from monitor.errors import UserError
 from monitor.inbox.stage import update_inbox
+from monitor.service.users import add_user
+from monitor.storage.api_keys import create_api_key
 from monitor.storage.models import Mention
 from monitor.storage.tables import table_of
 from tests.api.conftest import NOW, build_app
@@ -39,7 +42,7 @@ if TYPE_CHECKING:
 # the dashboard's pages and how the battery opens each; a page missing here fails the route check
 PAGES = {
     "/": "each payload's brand page (?brand=<payload>), and the 404 page reflecting ?brand=<payload> (gone)",
-    "/sources": "every job run and the collector back-off reason",
+    "/status": "every job run and the collector back-off reason",
     "/signin": "the sign-in form (no stored data; opened once, and the battery signs in through it)",
     "/inbox": "each payload's brand's inbox (?brand=<payload>): the item's thread, handle, original link",
     "/alerts": "each payload's brand's alerts: title, kind, severity, detail and the mention behind it",
@@ -50,6 +53,9 @@ PAGES = {
     "/detractors/export.csv": "the same for detractors",
     "/authors/{author_id}": "each payload's author, opened from its mention: accounts, names, timeline",
     "/authors/{author_id}/export.json": "a JSON download, not a page: read back as JSON",
+    "/settings": "the battery's own preferences and password forms (opened after the users are added)",
+    "/settings/keys": "a key per payload, each labelled with it, in the battery's keys and in every key",
+    "/settings/users": "a user per payload whose display name is the payload (control characters refused)",
 }
 
 
@@ -107,6 +113,26 @@ class _Tally:
             self.hits[where] = findings
 
 
+def _hostile_users(engine: Engine) -> dict[str, str]:
+    """A user per payload whose display name is the payload, and a key of the battery's labelled with each;
+    returns the users' headings as the settings page draws them (display name, then login name), by name.
+    Display names with control characters are refused by the user service, so not every payload makes one."""
+    headings: dict[str, str] = {}
+    with engine.begin() as conn:
+        for number, payload in enumerate(PAYLOADS):
+            name = f"xss-{number:03d}"
+            try:
+                add_user(conn, name=name, email=f"{name}@example.org", display_name=payload.text, now=NOW)
+            except UserError:
+                continue
+            headings[name] = f"{payload.text.strip()} {name}"  # the two differ: no payload is a login name
+    for payload in PAYLOADS:
+        create_api_key(engine, role="viewer", label=payload.text, user="xss-battery", now=NOW)
+    assert len(headings) > len(PAYLOADS) // 2, "most payloads make a display name"
+    headings["xss-battery"] = "xss-battery"  # its display name is its name, shown once
+    return headings
+
+
 def test_no_payload_runs_on_any_dashboard_page(browser: Browser, engine: Engine, tmp_path: Path) -> None:
     tally = _Tally()
     not_drawn: list[str] = []
@@ -156,16 +182,26 @@ def test_no_payload_runs_on_any_dashboard_page(browser: Browser, engine: Engine,
             exported = probe.page.request.get(f"{served.base}{profile}/export.json")
             if payload.text not in exported.json()["identities"][0].values():
                 not_drawn.append(f"author export: {payload.name}")
-        tally.add("status", probe.goto(f"{served.base}/sources"))
+        tally.add("status", probe.goto(f"{served.base}/status"))
         messages = _texts(probe, "td.message")
         not_drawn += [f"status: {p.name}" for p in PAYLOADS if p.text not in messages]
+        users = _hostile_users(engine)
+        tally.add("settings", probe.goto(f"{served.base}/settings"))
+        tally.add("settings/users", probe.goto(f"{served.base}/settings/users"))
+        if _texts(probe, "article.user h3") != [users[name] for name in sorted(users)]:
+            not_drawn.append("settings/users")
+        tally.add("settings/keys", probe.goto(f"{served.base}/settings/keys"))
+        if _texts(probe, "section[aria-labelledby=my-keys-title] td[data-label=Label]") != [
+            p.text for p in PAYLOADS
+        ]:
+            not_drawn.append("settings/keys")
         for width in (390, 1280):
             probe.page.set_viewport_size({"width": width, "height": 900})
             probe.goto(f"{served.base}/?{urlencode({'brand': PAYLOADS[0].text})}")
             probe.page.screenshot(path=tmp_path / f"brand-page-{width}.png", full_page=True)
     print(
         f"\nS-4 pages: {len(PAYLOADS)} payloads x {len(PAGE_FIELDS)} stored fields, {tally.loads} page loads "
-        f"(each payload's overview, mentions, ambassadors and detractors, /sources and /signin): {dict(tally.totals)}"
+        f"(each payload's overview, mentions, ambassadors and detractors, /status and /signin): {dict(tally.totals)}"
     )
     assert tally.hits == {}, tally.hits
     assert not_drawn == []
