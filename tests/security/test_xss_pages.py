@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 # the dashboard's pages and how the battery opens each; a page missing here fails the route check
 PAGES = {
     "/": "each payload's brand page (?brand=<payload>), and the 404 page reflecting ?brand=<payload> (gone)",
-    "/status": "every job run and the collector back-off reason",
+    "/sources": "every job run and the collector back-off reason",
     "/signin": "the sign-in form (no stored data; opened once, and the battery signs in through it)",
     "/inbox": "each payload's brand's inbox (?brand=<payload>): the item's thread, handle, original link",
     "/alerts": "each payload's brand's alerts: title, kind, severity, detail and the mention behind it",
@@ -182,7 +182,7 @@ def test_no_payload_runs_on_any_dashboard_page(browser: Browser, engine: Engine,
             exported = probe.page.request.get(f"{served.base}{profile}/export.json")
             if payload.text not in exported.json()["identities"][0].values():
                 not_drawn.append(f"author export: {payload.name}")
-        tally.add("status", probe.goto(f"{served.base}/status"))
+        tally.add("status", probe.goto(f"{served.base}/sources"))
         messages = _texts(probe, "td.message")
         not_drawn += [f"status: {p.name}" for p in PAYLOADS if p.text not in messages]
         users = _hostile_users(engine)
@@ -201,7 +201,7 @@ def test_no_payload_runs_on_any_dashboard_page(browser: Browser, engine: Engine,
             probe.page.screenshot(path=tmp_path / f"brand-page-{width}.png", full_page=True)
     print(
         f"\nS-4 pages: {len(PAYLOADS)} payloads x {len(PAGE_FIELDS)} stored fields, {tally.loads} page loads "
-        f"(each payload's overview, mentions, ambassadors and detractors, /status and /signin): {dict(tally.totals)}"
+        f"(each payload's overview, mentions, ambassadors and detractors, /sources and /signin): {dict(tally.totals)}"
     )
     assert tally.hits == {}, tally.hits
     assert not_drawn == []
