@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from api.deps import MAX_ID, ApiError, QueryText, find_brand
+from api.writes import written_by
 from dashboards.auth import (
     FormRefusedError,
     Visitor,
@@ -126,7 +127,11 @@ def alert_routes(router: APIRouter, render: Renderer, engine: Engine) -> None:
         back = safe_next(form.get("next"))
         try:
             change_alert_status(
-                write_engine(request), alert_id=alert_id, action=action, scope=visitor.principal.scope
+                write_engine(request),
+                alert_id=alert_id,
+                action=action,
+                scope=visitor.principal.scope,
+                actor=written_by(visitor.principal),
             )
         except UnknownAlertError as e:
             raise ApiError(404, code=e.code, message=str(e)) from e

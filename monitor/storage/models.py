@@ -275,6 +275,12 @@ class Alert(SQLModel, table=True):
     status: str = "open"
     event_at: datetime | None = _time(nullable=False, index=True)
     created_at: datetime | None = _time()
+    # who acknowledged / resolved it (api.writes.written_by: `user:NAME` or `apikey:ID`), and when; null
+    # when nobody did (the detector resolves incidents that end without an actor)
+    acknowledged_at: datetime | None = _time()
+    acknowledged_by: str | None = Field(default=None, max_length=200)
+    resolved_at: datetime | None = _time()
+    resolved_by: str | None = Field(default=None, max_length=200)
 
 
 class NotificationDelivery(SQLModel, table=True):

@@ -150,6 +150,12 @@ def test_a_manager_acknowledges_and_resolves(manager: KeylessClient, world: Worl
     assert re.findall(rf'action="/alerts/{world.alert("s1")}/(\w+)"', article) == ["resolve"]
     assert _act(manager, world, "s1", "resolve").status_code == 303
     assert world.status("s1") == "resolved"
+    alerts = table_of(Alert)
+    with world.engine.connect() as conn:
+        actors = conn.execute(
+            sa.select(alerts.c.acknowledged_by, alerts.c.resolved_by).where(alerts.c.id == world.alert("s1"))
+        ).one()
+    assert tuple(actors) == ("user:max", "user:max")  # the signed-in manager, as the API records a user
     page = manager.get("/alerts").text
     assert world.alert("s1") in _alert_ids(_section(page, "recent"))
     assert 'action="/alerts/{}/'.format(world.alert("s1")) not in page
