@@ -26,6 +26,7 @@ from dashboards.auth import (
 )
 from dashboards.i18n import translations
 from dashboards.render import Renderer
+from monitor.alerts.reasons import reason_text
 from monitor.errors import AlertStateError, ForbiddenBrandError, UnknownAlertError
 from monitor.read.alerts import AlertOut, list_alerts
 from monitor.read.brands import list_brands
@@ -41,12 +42,14 @@ MENTIONS_SHOWN = 3  # the examples behind an alert; the rest are on the mentions
 
 @dataclass(frozen=True, slots=True)
 class AlertEntry:
-    """An alert with its why (None for alerts that have none) and the mentions behind it."""
+    """An alert with its why (None for alerts that have none), its why in words in the reader's language
+    (the kinds that store a reason: monitor.alerts.reasons), and the mentions behind it."""
 
     alert: AlertOut
     why: dict[str, Any] | None
     mentions: list[MentionOut]
     actions: tuple[str, ...]
+    reason: str | None = None
 
 
 def _mention_ids(alert: AlertOut, why: dict[str, Any] | None) -> list[int]:
@@ -58,12 +61,18 @@ def _mention_ids(alert: AlertOut, why: dict[str, Any] | None) -> list[int]:
     return []
 
 
-def _entry(session: Session, alert: AlertOut) -> AlertEntry:
+def _entry(session: Session, alert: AlertOut, language: str = "en") -> AlertEntry:
     why = alert.detail.get("why")
     why = why if isinstance(why, dict) else None
     mentions = [m for i in _mention_ids(alert, why) if (m := mention_out(session, i)) is not None]
     actions = tuple(a for a, (fits, _) in ALERT_ACTIONS.items() if alert.status in fits)
-    return AlertEntry(alert=alert, why=why, mentions=mentions, actions=actions)
+    return AlertEntry(
+        alert=alert,
+        why=why,
+        mentions=mentions,
+        actions=actions,
+        reason=reason_text(alert.detail, language=language),
+    )
 
 
 def _alerts_context(session: Session, visitor: Visitor, brand: str | None) -> tuple[int, dict[str, Any]]:
@@ -90,8 +99,8 @@ def _alerts_context(session: Session, visitor: Visitor, brand: str | None) -> tu
         key=lambda a: (a.event_at, a.id),
         reverse=True,
     )[:LIVE_LIMIT]
-    context["live"] = [_entry(session, a) for a in live]
-    context["recent"] = [_entry(session, a) for a in alerts("resolved", RECENT_LIMIT)]
+    context["live"] = [_entry(session, a, visitor.language) for a in live]
+    context["recent"] = [_entry(session, a, visitor.language) for a in alerts("resolved", RECENT_LIMIT)]
     return 200, context
 
 
