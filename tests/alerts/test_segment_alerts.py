@@ -11,10 +11,11 @@ import pytest
 from monitor.alerts.email import render_alert_email
 from monitor.alerts.i18n import translations
 from monitor.alerts.overdue import OverdueItem, first_response_drafts
+from monitor.alerts.rating_drop import Rating, rating_drop
 from monitor.alerts.reasons import REASONS, reason, reason_text
 from monitor.alerts.rules import AlertDraft
 from monitor.alerts.segment_alerts import detractor_emerging, new_ambassador
-from monitor.alerts.source_health import SourceFacts, source_down, usual_gap_hours
+from monitor.alerts.source_health import SourceFacts, source_down, source_silent, usual_gap_hours
 from monitor.config import AlertSettings
 from monitor.scoring.profile import SegmentChangeEvent
 from monitor.storage.models import Alert
@@ -102,7 +103,18 @@ def _drafts() -> list[AlertDraft]:
         last_success_at=NOW - timedelta(hours=9),
         last_error=HOSTILE,
     )
+    day0 = NOW - timedelta(days=14)
+    silent = SourceFacts(
+        source=HOSTILE,
+        brand_id=2,
+        brands=("Acme",),
+        deliveries=[day0 + timedelta(days=d, hours=h) for d in range(10) for h in range(8, 24)],
+    )
+    ratings = [Rating(i, "appstore", NOW - timedelta(days=30, hours=i), 5) for i in range(20)]
+    ratings += [Rating(100 + i, "appstore", NOW - timedelta(hours=i + 1), 2) for i in range(12)]
     drafts = [
+        source_silent(silent, settings=SETTINGS, now=NOW),
+        rating_drop(ratings, brand_id=2, settings=SETTINGS, now=NOW),
         ambassador(change("ambassador", "fan"), author_handle=HOSTILE),
         detractor(change("detractor", "critic"), author_handle=HOSTILE),
         *first_response_drafts([item], now=NOW),
@@ -137,6 +149,19 @@ def _render(draft: AlertDraft, language: str) -> tuple[str, str]:
     assert html is not None and text is not None
     assert [name.lower() for name in message].count("bcc") == 0
     return str(html.get_content()), str(text.get_content())
+
+
+def test_every_new_kind_is_rendered() -> None:
+    assert sorted(d.kind for d in _drafts()) == sorted(
+        [
+            "source_silent",
+            "review_rating_drop",
+            "new_ambassador",
+            "detractor_emerging",
+            "first_response_missed",
+            "source_down",
+        ]
+    )
 
 
 @pytest.mark.parametrize("draft", _drafts(), ids=lambda d: d.kind)

@@ -338,3 +338,34 @@ def test_watch_settings_are_validated(alerts: dict[str, Any], named: str) -> Non
 
     with pytest.raises(ConfigError, match=named):
         settings_from_mapping({"alerts": alerts})
+
+
+def test_a_watched_alert_reaches_a_user_by_email_with_its_why_in_their_language(
+    engine: Engine, database_url: str, smtp_server: Any, recorder: Any
+) -> None:
+    from tests.alerts.outbox_world import make_user, step, world_settings
+    from tests.alerts.smtp_server import parsed
+
+    settings = world_settings(database_url, smtp_port=smtp_server.port)
+    brands = sync_brands(engine, settings)
+    now = datetime(2026, 11, 30, 12, tzinfo=UTC)
+    make_user(engine, "ann", now=now, language="nl", timezone="Europe/Amsterdam", min_severity="warning")
+    make_user(engine, "ben", now=now, language="en", min_severity="warning")
+    rated = [(now - timedelta(days=40, hours=i), 5) for i in range(30)]
+    rated += [(now - timedelta(hours=i + 1), 1) for i in range(12)]
+    _ratings(engine, brands["Acme"], rated)
+
+    watch_alerts(engine, settings, now=now)
+    step(engine, settings, now + timedelta(minutes=1))
+    watch_alerts(
+        engine, settings, now=now + timedelta(minutes=2)
+    )  # still dropped: updated, not e-mailed again
+    step(engine, settings, now + timedelta(minutes=3))
+    messages = {envelope.rcpt_tos[0]: parsed(envelope) for envelope in recorder.envelopes}
+    assert len(recorder.envelopes) == 2
+    dutch = messages["ann@acme.example"].get_body(preferencelist=("plain",))
+    english = messages["ben@acme.example"].get_body(preferencelist=("plain",))
+    assert dutch is not None and english is not None
+    assert "Waarom: De gemiddelde sterrenscore daalde naar 1 van 5" in dutch.get_content()
+    assert "Why: The mean star rating fell to 1 from 5" in english.get_content()
+    assert "CET" in dutch.get_content()  # the user's clock
