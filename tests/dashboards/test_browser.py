@@ -348,6 +348,11 @@ def test_the_nav_sources_and_inbox_on_a_phone_and_a_desktop(
                 assert _page_width(page) == width, f"{name}-{where}"
                 page.screenshot(path=screenshots / f"{name}-states-{where}.png", full_page=True)
                 page.screenshot(path=screenshots / f"{name}-states-{where}-top.png")
+                if name == "inbox":  # the folded actions of the first item, opened
+                    page.click("article.item details.more summary")
+                    more = page.locator("article.item details.more").first
+                    assert more.locator("form.suppress").count() == 2
+                    more.screenshot(path=screenshots / f"inbox-more-actions-{where}.png")
                 page.add_script_tag(path=AXE)
                 result = page.evaluate(_AXE_RUN)
                 assert result["passed"] > 10, f"{name}-{where}"

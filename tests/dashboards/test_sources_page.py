@@ -16,7 +16,7 @@ from monitor.config import Settings, settings_from_mapping
 from monitor.storage.api_keys import create_api_key
 from monitor.storage.models import JobRun
 from monitor.storage.source_state import record_outcome
-from tests.api.conftest import NOW, KeylessClient, TestClient, build_app, seed
+from tests.api.conftest import NOW, KeylessClient, Seeded, TestClient, build_app, seed
 from tests.dashboards.signin_helpers import browser, make_user, sign_in
 
 CSP = (
@@ -31,7 +31,7 @@ def _basic(key: str) -> dict[str, str]:
     return {"Authorization": "Basic " + base64.b64encode(f"anyone:{key}".encode()).decode()}
 
 
-def _settings() -> Settings:
+def source_settings() -> Settings:
     collect = {
         "hackernews": {},
         "x": {},
@@ -65,10 +65,10 @@ def _run(engine: Engine, source: str, status: str, age: timedelta, *, new: int =
         session.commit()
 
 
-def _world(engine: Engine) -> None:
+def source_world(engine: Engine) -> Seeded:
     """hackernews waiting (rate limited), reddit failing for two runs, mastodon silent, bluesky working,
-    x without its token, trustpilot switched off; the other sources not set up."""
-    seed(engine)
+    x without its token, trustpilot switched off; the other sources not set up. Returns the seed's ids."""
+    seeded = seed(engine)
     record_outcome(
         engine,
         "hackernews",
@@ -94,6 +94,7 @@ def _world(engine: Engine) -> None:
             JobRun(kind="import", name="reviews.jsonl", status="failed", started_at=NOW, error=HOSTILE_ERROR)
         )
         session.commit()
+    return seeded
 
 
 def _cards(html: str) -> dict[str, str]:
@@ -102,23 +103,27 @@ def _cards(html: str) -> dict[str, str]:
     return {name: " ".join(re.sub(r"<[^>]+>", " ", body).split()) for name, body in found}
 
 
+# the variables set for the world above (reddit's and bluesky's); X's token and YouTube's key are not
+CREDENTIALS = (
+    "WOM_REDDIT_CLIENT_ID",
+    "WOM_REDDIT_CLIENT_SECRET",
+    "WOM_BLUESKY_HANDLE",
+    "WOM_BLUESKY_APP_PASSWORD",
+)
+
+
 @pytest.fixture
 def credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("WOM_X_BEARER_TOKEN", "WOM_YOUTUBE_API_KEY"):
         monkeypatch.delenv(name, raising=False)
-    for name in (
-        "WOM_REDDIT_CLIENT_ID",
-        "WOM_REDDIT_CLIENT_SECRET",
-        "WOM_BLUESKY_HANDLE",
-        "WOM_BLUESKY_APP_PASSWORD",
-    ):
+    for name in CREDENTIALS:
         monkeypatch.setenv(name, "set")
 
 
 @pytest.mark.usefixtures("credentials")
 def test_sources_page_words_each_state_with_what_to_do(engine: Engine) -> None:
-    _world(engine)
-    app = build_app(engine, _settings())
+    source_world(engine)
+    app = build_app(engine, source_settings())
     with KeylessClient(app) as client:
         response = client.get("/sources", headers=_basic(app.state.test_key))
     assert response.status_code == 200, response.text
@@ -136,7 +141,7 @@ def test_sources_page_words_each_state_with_what_to_do(engine: Engine) -> None:
     assert "Last run 2026-11-20 11:48" in cards["bluesky"] and "Next run 2026-11-20 12:03" in cards["bluesky"]
     assert "New in the last 24 hours 8" in cards["bluesky"]
     assert cards["hackernews"].startswith(
-        "Hacker News ⏸ Waiting : Hacker News asked us to slow down until 2026-11-20 12:15 Nothing to do"
+        "Hacker News ‖ Waiting : Hacker News asked us to slow down until 2026-11-20 12:15 Nothing to do"
     )
     assert "Next run 2026-11-20 12:15" in cards["hackernews"]
     assert cards["reddit"].startswith(
@@ -186,9 +191,9 @@ def test_sources_page_words_each_state_with_what_to_do(engine: Engine) -> None:
 
 @pytest.mark.usefixtures("credentials")
 def test_sources_page_in_dutch_in_the_users_zone(engine: Engine) -> None:
-    _world(engine)
+    source_world(engine)
     make_user(engine, "anna", role="viewer", timezone="Europe/Amsterdam", language="nl")
-    app = build_app(engine, _settings())
+    app = build_app(engine, source_settings())
     with browser(app) as client:
         sign_in(client, "anna")
         html = client.get("/sources").text
@@ -206,7 +211,7 @@ def test_old_status_address_redirects(engine: Engine) -> None:
 
 def test_sources_page_needs_a_key_for_every_brand(engine: Engine) -> None:
     seed(engine)
-    app = build_app(engine, _settings())
+    app = build_app(engine, source_settings())
     scoped = create_api_key(engine, role="admin", brand="Acme", label="acme admin").key
     with KeylessClient(app) as client:
         asked = client.get("/sources")
