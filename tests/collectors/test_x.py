@@ -32,7 +32,7 @@ from monitor.collectors.base import (
     TransientError,
     collect,
 )
-from monitor.collectors.cursors import CursorKey, load_cursor
+from monitor.collectors.cursors import CursorKey, load_cursor, save_cursor
 from monitor.collectors.options import XBrand, XSource
 from monitor.collectors.outbound import BlockedURLError, OutboundPolicy
 from monitor.collectors.sources import SourceContext
@@ -407,6 +407,23 @@ def test_a_kill_between_fetch_and_commit_loses_and_repeats_nothing(
             100,
         )
     assert load_cursor(engine, key) == {"since_id": "1440716895355764743"}
+
+
+def test_a_since_id_past_every_post_returns_nothing_and_keeps_the_cursor(
+    engine: Engine, mocked: responses.RequestsMock
+) -> None:
+    # RELIABILITY I-5: a cursor beyond all data (since_id 2**63 - 1) reads nothing and never moves back
+    fake = FakeX(_twarc_body("brexit.jsonl"))
+    _serve(mocked, fake)
+    query = _search(engine)
+    key = CursorKey("x", query.brand_id, "#brexit")
+    future = {"since_id": str(2**63 - 1)}
+    with engine.begin() as conn:
+        save_cursor(conn, key, future)
+    result = collect(engine, _collector(), query)
+    assert (result.new, result.duplicate) == (0, 0)
+    assert fake.requests[0]["since_id"] == future["since_id"]
+    assert load_cursor(engine, key) == future
 
 
 def test_a_since_id_older_than_recent_search_allows_starts_a_fresh_walk(
