@@ -1,4 +1,5 @@
-"""A large stored world for API load benchmarks: brands, authors, identities, mentions, classifications, alerts.
+"""A large stored world for load benchmarks: brands, authors, identities, mentions, classifications, alerts
+and inbox items.
 
 Rows are written straight into the tables in the shape the pipeline leaves them (matched, classified,
 profiled and alerted), in chunks through SQLAlchemy Core, so the same code fills SQLite and PostgreSQL.
@@ -27,6 +28,8 @@ from monitor.storage.models import (
     AuthorIdentity,
     Brand,
     Classification,
+    InboxItem,
+    InboxItemMention,
     Mention,
     MentionBrand,
 )
@@ -73,6 +76,7 @@ class WorldFacts:
     authors: int
     mentions: int
     alerts: int
+    inbox_items: int
     busiest_author: int
     sample_author_ids: list[int]
 
@@ -163,12 +167,15 @@ def build_world(
     drawn = rng.choices(range(authors), weights=weights, k=mentions)
     mention_brand: list[int] = [brand_ids[rng.choices(BRANDS, weights=(6, 3, 1))[0]] for _ in range(mentions)]
     span = (now - start).total_seconds()
+    created_at: list[datetime] = []
+    complaints: list[int] = []
 
     def mention_rows() -> Iterator[dict[str, Any]]:
         for n in range(mentions):
             author = drawn[n]
             source = SOURCES[author % len(SOURCES)]
             created = start + timedelta(seconds=rng.random() * span)
+            created_at.append(created)
             text = " ".join(rng.choices(_WORDS, k=rng.randint(5, 14)))
             brand_name = BRANDS[list(brand_ids.values()).index(mention_brand[n])]
             text = f"{brand_name.lower()} {text}"
@@ -217,6 +224,8 @@ def build_world(
                 if sentiment == "negative" and rng.random() < 0.4
                 else ("praise" if sentiment == "positive" else "other")
             )
+            if intent == "complaint":
+                complaints.append(n + 1)
             yield {
                 "id": n + 1,
                 "mention_id": n + 1,
@@ -256,15 +265,66 @@ def build_world(
                 "created_at": now,
             }
 
+    # one inbox item per complaint: most long since resolved, a backlog of recent ones still open; its own
+    # generator so the mentions and scores stay those of worlds built before inbox items existed
+    inbox_rng = random.Random(seed + 1)
+
+    def inbox_item_status(opened: datetime) -> str:
+        if now - opened > timedelta(days=14):
+            return inbox_rng.choices(("resolved", "dismissed", "answered"), weights=(85, 10, 5))[0]
+        return inbox_rng.choices(("open", "acknowledged", "answered", "resolved"), weights=(50, 15, 15, 20))[
+            0
+        ]
+
+    def inbox_rows() -> Iterator[dict[str, Any]]:
+        for item_id, mention_id in enumerate(complaints, start=1):
+            opened = created_at[mention_id - 1]
+            status = inbox_item_status(opened)
+            responded = opened + timedelta(hours=inbox_rng.uniform(0.2, 30)) if status != "open" else None
+            yield {
+                "id": item_id,
+                "brand_id": mention_brand[mention_id - 1],
+                "thread_key": f"{SOURCES[drawn[mention_id - 1] % len(SOURCES)]}:m{mention_id}",
+                "first_mention_id": mention_id,
+                "last_mention_id": mention_id,
+                "author_id": drawn[mention_id - 1] + 1,
+                "author_key": f"a:{drawn[mention_id - 1] + 1}",
+                "intent": "complaint",
+                "status": status,
+                "dismiss_reason": "not_relevant" if status == "dismissed" else None,
+                "assignee_user_id": None,
+                "priority": round(inbox_rng.uniform(0, 10), 3),
+                "opened_at": opened,
+                "last_mention_at": opened,
+                "due_at": opened + timedelta(hours=24),
+                "first_response_at": responded,
+                "answered_at": responded if status in ("answered", "resolved") else None,
+                "resolved_at": responded if status == "resolved" else None,
+                "updated_at": responded or opened,
+                "version": 1,
+            }
+
+    def inbox_mention_rows() -> Iterator[dict[str, Any]]:
+        for item_id, mention_id in enumerate(complaints, start=1):
+            yield {
+                "brand_id": mention_brand[mention_id - 1],
+                "mention_id": mention_id,
+                "item_id": item_id,
+                "thread_key": f"{SOURCES[drawn[mention_id - 1] % len(SOURCES)]}:m{mention_id}",
+                "role": "author",
+            }
+
     _insert(engine, table_of(Author), author_rows(), progress)
     _insert(engine, table_of(AuthorIdentity), identity_rows(), progress)
     _insert(engine, table_of(Mention), mention_rows(), progress)
     _insert(engine, table_of(MentionBrand), link_rows(), progress)
     _insert(engine, table_of(Classification), classification_rows(), progress)
     _insert(engine, table_of(Alert), alert_rows(), progress)
+    _insert(engine, table_of(InboxItem), inbox_rows(), progress)
+    _insert(engine, table_of(InboxItemMention), inbox_mention_rows(), progress)
     if engine.dialect.name == "postgresql":
         with engine.begin() as conn:
-            for table in ("author", "authoridentity", "mention", "classification", "alert"):
+            for table in ("author", "authoridentity", "mention", "classification", "alert", "inboxitem"):
                 conn.exec_driver_sql(
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
                 )
@@ -283,6 +343,7 @@ def build_world(
         authors=authors,
         mentions=mentions,
         alerts=alert_count,
+        inbox_items=len(complaints),
         busiest_author=busiest,
         sample_author_ids=[a + 1 for a in rng.sample(sorted(counts), min(200, len(counts)))],
     )

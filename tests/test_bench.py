@@ -64,7 +64,9 @@ def test_api_load_benchmark_runs(capsys: pytest.CaptureFixture[str]) -> None:
     )
     assert result["label"] == "sqlite" and result["pairs"] > 0
     assert all(endpoint.latencies and endpoint.errors == 0 for endpoint in result["endpoints"])
-    assert "worst p95" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "worst API p95" in out and "worst page p95" in out
+    assert any(endpoint.name.startswith("page /inbox") for endpoint in result["endpoints"])
 
 
 def test_spike_detection_benchmark_runs() -> None:
