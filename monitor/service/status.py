@@ -419,11 +419,12 @@ def _pipeline_card(
         condition = "failing"
     else:
         condition = "behind" if any(pending.values()) else "working"
-    next_run = _utc(last.started_at) + interval if last is not None else None  # type: ignore[operator]
+    last_run = _utc(last.started_at) if last is not None else None
+    next_run = last_run + interval if last_run is not None else None
     return PipelineCard(
         condition=condition,
         pending=pending,
-        last_run_at=_utc(last.started_at) if last is not None else None,
+        last_run_at=last_run,
         next_run_at=next_run,
         overdue=next_run is not None and next_run + max(interval, timedelta(minutes=5)) < now,
         error=last.error if last is not None and last.status == "failed" else "",
