@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
 from monitor.service.users import add_user
@@ -29,6 +30,7 @@ class World:
     engine: Engine
     keys: dict[str, str]
     key_ids: dict[str, int]
+    app: FastAPI
 
     def as_(self, caller: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.keys[caller]}"}
@@ -63,8 +65,9 @@ def world(engine: Engine) -> Iterator[World]:
     }
     keys = {caller: key.key for caller, key in made.items()}
     key_ids = {caller: key.info.id for caller, key in made.items()}
-    with TestClient(build_app(engine, include_dashboard=False)) as client:
-        yield World(client, seeded, engine, keys, key_ids)
+    app = build_app(engine, include_dashboard=False)
+    with TestClient(app) as client:
+        yield World(client, seeded, engine, keys, key_ids, app)
 
 
 def test_one_alert_with_its_why_and_the_mentions_behind_it(world: World) -> None:
@@ -148,7 +151,7 @@ def test_viewers_are_refused_and_a_scoped_key_reaches_only_its_brands(world: Wor
 
 
 def test_two_managers_acknowledging_at_once_one_wins(world: World) -> None:
-    app = world.client.app
+    app = world.app
     start = threading.Barrier(4)
     results: list[tuple[str, int, str]] = []
 
