@@ -181,6 +181,7 @@ def test_work_an_inbox_item_with_the_keyboard_and_its_forms(
     page.click(f"{first} form[action$='/ack'] button")
     page.wait_for_load_state("load")
     assert page.inner_text(f"{first} .state") == "acknowledged"
+    page.click(f"{first} details.more summary")  # assigning is among the folded actions
     page.select_option(f"{first} select[name=assignee]", label="ada")
     page.click(f"{first} form[action$='/assign'] button")
     page.wait_for_load_state("load")
