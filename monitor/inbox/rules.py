@@ -67,10 +67,30 @@ def thread_key(source: str, external_id: str, *, thread_id: str | None, in_reply
     return f"{source}:{thread_id or in_reply_to or external_id}"
 
 
-def opens_item(intent: str | None, *, own_account: bool, suppressed: bool, automated: bool = False) -> bool:
+def opens_item(
+    intent: str | None,
+    *,
+    own_account: bool,
+    suppressed: bool,
+    automated: bool = False,
+    sentiment: str | None = None,
+) -> bool:
     """A complaint or question by someone other than the brand, whose author is not suppressed (dismissed as
-    spam or a bot by a person) nor `automated` (a bot or giveaway spammer by the author's profile)."""
-    return intent in OPENING_INTENTS and not own_account and not suppressed and not automated
+    spam or a bot by a person) nor `automated` (a bot or giveaway spammer by the author's profile), in a
+    message that is not positive.
+
+    A positive message is praise whatever intent the model also reads in it: a complaint that is positive
+    contradicts itself, and a positive "question" is mostly rhetorical ("how long is the Christmas blend
+    still on?" after "delicious"). On the demo sample this was the model's commonest kind of wrong item
+    (praise read as a complaint or question); a person who corrects the sentiment to neutral or negative
+    brings the mention back (the sentiment here is the effective one, a label winning)."""
+    return (
+        intent in OPENING_INTENTS
+        and sentiment != "positive"
+        and not own_account
+        and not suppressed
+        and not automated
+    )
 
 
 def priority(

@@ -7,7 +7,8 @@ For each mention linked to one of the user's own brands, oldest first, and not y
     after the answer or the resolution reopens it;
   * else a mention by the author of an item whose mentions lie within `[inbox] fold_hours` joins that item;
   * else a complaint or question by someone other than the brand, whose author is neither suppressed nor
-    a bot or giveaway spammer by their profile (the profile stage ran before this one), opens an item;
+    a bot or giveaway spammer by their profile (the profile stage ran before this one), in a message that
+    is not positive (monitor.inbox.rules.opens_item), opens an item;
     mentions of its conversation that came through the stage earlier (a reply before its post) join it.
 
 Idempotent: a mention already in an item of the brand is skipped, so running the stage again over the same
@@ -141,7 +142,13 @@ class _Placer:
             return item is not None
         if item is not None:
             self.join(item, fact, key=key, own=own)
-        elif opens_item(fact.intent, own_account=own, suppressed=fact.suppressed, automated=fact.automated):
+        elif opens_item(
+            fact.intent,
+            own_account=own,
+            suppressed=fact.suppressed,
+            automated=fact.automated,
+            sentiment=fact.sentiment,
+        ):
             self.open(fact, key=key)
         return True
 

@@ -171,3 +171,20 @@ def test_an_author_the_profile_calls_a_bot_or_spammer_opens_no_item(engine: Engi
     by_id = {mention_id: external_id for external_id, mention_id in world.ids.items()}
     opened_by = sorted(by_id[item["first_mention_id"]] for item in world.items())
     assert opened_by == ["p3", "p4", "p5"]  # ann, bea (a label no heuristic gave) and cat
+
+
+def test_a_positive_message_opens_no_item_whatever_intent_the_model_reads(engine: Engine) -> None:
+    # praise the model also reads as a complaint or a question is not work; a neutral or negative one is
+    world = InboxWorld(engine)
+    world.post("ann", hours=0, intent="complaint", sentiment="positive")
+    world.post("bob", hours=1, intent="question", sentiment="positive")
+    kept = [
+        world.post("cat", hours=2, intent="complaint", sentiment="neutral"),
+        world.post("dan", hours=3, intent="question", sentiment="negative"),
+    ]
+    assert world.run().opened == 2
+    assert [world.item_of(external_id)["intent"] for external_id in kept] == ["complaint", "question"]
+    # a positive message in a conversation that has an item still joins it (it may be the author's thanks)
+    world.post("cat", hours=4, intent="complaint", sentiment="positive", reply_to=kept[0])
+    counts = world.run()
+    assert (counts.opened, counts.joined) == (0, 1)
