@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 PAGES = {
     "/": "each payload's brand page (?brand=<payload>), and the 404 page reflecting ?brand=<payload> (gone)",
     "/sources": "every job run and the collector back-off reason",
+    "/status": "the old address of /sources: a redirect there (308), opened once",
     "/signin": "the sign-in form (no stored data; opened once, and the battery signs in through it)",
     "/inbox": "each payload's brand's inbox (?brand=<payload>): the item's thread, handle, original link",
     "/alerts": "each payload's brand's alerts: title, kind, severity, detail and the mention behind it",
@@ -183,6 +184,8 @@ def test_no_payload_runs_on_any_dashboard_page(browser: Browser, engine: Engine,
             if payload.text not in exported.json()["identities"][0].values():
                 not_drawn.append(f"author export: {payload.name}")
         tally.add("status", probe.goto(f"{served.base}/sources"))
+        tally.add("status redirect", probe.goto(f"{served.base}/status"))
+        assert probe.page.url == f"{served.base}/sources"
         messages = _texts(probe, "td.message")
         not_drawn += [f"status: {p.name}" for p in PAYLOADS if p.text not in messages]
         users = _hostile_users(engine)
