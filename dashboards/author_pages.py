@@ -31,7 +31,7 @@ from dashboards.render import SECURITY_HEADERS, Renderer
 from monitor.authors.export import author_export, export_json
 from monitor.authors.forget import forget_author
 from monitor.authors.merge import merge_authors, split_author
-from monitor.authors.suggest import MergeSuggestion, merge_suggestions
+from monitor.authors.suggest import suggestions_naming
 from monitor.config import Settings
 from monitor.errors import AuthorError, UnknownAuthorError
 from monitor.read.authors import author_brand_ids, author_exists, author_profile
@@ -62,15 +62,6 @@ def _check_visible(session: Session, author_id: int, visitor: Visitor) -> None:
         raise ApiError(
             403, code="forbidden_brand", message=f"author {author_id} is outside this key's brands"
         )
-
-
-def _suggestions(engine: Engine, author_id: int) -> list[MergeSuggestion]:
-    """The merge suggestions that name `author_id`."""
-    # in a transaction: merge_suggestions streams its rows (a server-side cursor on PostgreSQL), which the
-    # autocommitted read engine cannot declare
-    with engine.begin() as conn:
-        found = merge_suggestions(conn)
-    return [s for s in found if author_id == s.into or author_id in s.others]
 
 
 def _form_id(form: dict[str, str], field: str) -> int:
@@ -118,7 +109,8 @@ def author_page_routes(router: APIRouter, render: Renderer, settings: Settings, 
                 limit=TIMELINE_SIZE,
                 cursor=cursor,
             )
-        suggestions = _suggestions(write_engine(request), author_id) if visitor.may_act else []
+            # the merge suggestions that name this author
+            suggestions = suggestions_naming(session.connection(), author_id) if visitor.may_act else []
         next_cursor = profile.mentions.next_cursor
         older = None if next_cursor is None else f"/authors/{author_id}?" + urlencode({"cursor": next_cursor})
         return render.page(

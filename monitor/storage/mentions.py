@@ -14,6 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from monitor.records import AuthorRecord, MentionRecord
+from monitor.storage.handles import handle_key
 from monitor.storage.models import Author, AuthorIdentity, Mention, utcnow
 from monitor.storage.tables import table_of
 from monitor.storage.tombstones import tombstoned
@@ -164,6 +165,7 @@ def _ensure_identities(
                     "identity_key": key[1],
                     "platform_id": authors[key][0].platform_id,
                     "handle": authors[key][0].handle,
+                    "handle_key": handle_key(authors[key][0].handle),
                     "name": authors[key][0].name,
                     "reach": authors[key][0].reach,
                     "reach_kind": authors[key][0].reach_kind,

@@ -9,6 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
+from monitor.storage.handles import handle_key_default
+
 __all__ = [
     "Alert",
     "AlertNotice",
@@ -96,6 +98,13 @@ class AuthorIdentity(SQLModel, table=True):
     identity_key: str = Field(max_length=300)
     platform_id: str | None = Field(default=None, max_length=300)
     handle: str = Field(max_length=300)
+    # monitor.storage.handles.handle_key(handle), filled in on insert: the merge suggestions' lookup
+    handle_key: str | None = Field(
+        default=None,
+        max_length=300,
+        index=True,
+        sa_column_kwargs={"default": handle_key_default, "nullable": False},
+    )
     name: str = ""
     reach: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger(), nullable=True))
     reach_kind: str = "none"

@@ -5,12 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from monitor.authors.merge import merge_authors
-from monitor.authors.suggest import handle_key, merge_suggestions
+from monitor.authors.suggest import handle_key, merge_suggestions, suggestions_naming
 from monitor.records import AuthorRecord, MentionRecord
 from monitor.storage.mentions import store_mentions
+from monitor.storage.models import AuthorIdentity
+from monitor.storage.tables import table_of
 from tests.authors.world import NOW, World, build_world, table_rows
 
 
@@ -83,3 +86,33 @@ def test_display_names_and_placeholders_are_not_suggested(engine: Engine, world:
     ]
     assert store_mentions(engine, records).new == 3
     assert [handle for handle, *_ in _summary(engine)] == ["anna", "bob"]
+
+
+def test_the_suggestions_naming_an_author_are_those_of_the_full_list(engine: Engine, world: World) -> None:
+    # the author page reads only the identities sharing a stored handle key with the author's; the same
+    # suggestions as the full list's, filtered, for every author, also for handles only the key makes equal
+    records = [
+        MentionRecord("bluesky", "bs-1", "Acme", NOW, AuthorRecord("Anna.bsky.social", platform_id="did:1")),
+        MentionRecord("mastodon", "md-1", "Acme", NOW, AuthorRecord("@ANNA@fosstodon.org")),
+        MentionRecord("x", "x-s1", "Acme", NOW, AuthorRecord("  Straße ", platform_id="x-9")),
+        MentionRecord("reddit", "rd-s1", "Acme", NOW, AuthorRecord("u/STRASSE")),
+    ]
+    assert store_mentions(engine, records).new == 4
+    identity = table_of(AuthorIdentity)
+    with engine.begin() as conn:  # an identity written outside store_mentions gets its key too
+        author_id = conn.execute(sa.select(sa.func.max(identity.c.author_id))).scalar_one()
+        conn.execute(
+            sa.insert(identity).values(
+                author_id=author_id, source="hackernews", identity_key="@anna", handle="Anna", updated_at=NOW
+            )
+        )
+    with engine.connect() as conn:
+        stored = conn.execute(sa.select(identity.c.handle, identity.c.handle_key)).all()
+        assert stored and all(key == handle_key(handle) for handle, key in stored)
+        full = merge_suggestions(conn)
+        assert {s.handle for s in full} >= {"anna", "bob", "strasse"}
+        authors = conn.execute(sa.select(identity.c.author_id).distinct()).scalars().all()
+        for author in authors:
+            assert suggestions_naming(conn, author) == [
+                s for s in full if author == s.into or author in s.others
+            ], author
