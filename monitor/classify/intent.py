@@ -1,7 +1,7 @@
 """Intent: complaint (the model's complaint head) > question (a rule) > praise > other.
 
-Question detection is a linguistic rule for English and Dutch, not a model: there is no labelled question
-data (the hand-labelled Dutch set in benchmarks/data has no real questions either).
+Question detection is a linguistic rule for English and Dutch, not a model. The hand-labelled intent sets
+in benchmarks/data (see its README) measure it; rules are chosen on their dev half only.
 """
 
 from __future__ import annotations
@@ -96,12 +96,18 @@ def decide_intent(
     wil je nog meer?"), so reviews are never questions. On the hand-labelled Dutch val set this raised
     complaint recall from 58% to 72% at 78% precision (from 88%) and halved false questions.
 
+    The complaint head counts only when the sentiment head does not lean positive (P(negative) >=
+    P(positive)): a complaint reports dissatisfaction, so a text the sentiment head reads as more positive
+    than negative is not one, whatever the complaint head says ("Credit where it's due, they refunded my
+    missing bag within a day"). On the dev half of the intent sets this cut praise read as complaint from
+    5 of 95 to 1, for complaint precision 69 -> 72 % and recall 84 -> 81 %.
+
     The probability: P(complaint) for a complaint (P(negative) for a negative review that the complaint
     head did not flag); for a question (the rule itself is certain) 1 - P(complaint), the doubt that the
     complaint head should have won; P(positive) for praise; for other, 1 - the larger of P(complaint) and
     P(positive).
     """
-    if text and p_complaint >= complaint_threshold:
+    if text and p_complaint >= complaint_threshold and p_negative >= p_positive:
         return "complaint", p_complaint
     if text and kind == "review" and sentiment == "negative":
         return "complaint", p_negative

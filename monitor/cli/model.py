@@ -127,7 +127,13 @@ def evaluate(
     limit: Annotated[int | None, typer.Option(help="First N items per dataset.")] = None,
     lang_hints: Annotated[bool, typer.Option(help="Pass the gold language as the platform's hint.")] = False,
     intent_set: Annotated[
-        Path | None, typer.Option(help="A hand-labelled intent set ({text, intent} lines) to score too.")
+        list[Path] | None,
+        typer.Option(
+            help="Hand-labelled intent set(s) ({ref, intent, lang} lines, texts looked up under --data) to "
+            "score too, per dev/test half and language; repeat for several files.",
+            exists=True,
+            dir_okay=False,
+        ),
     ] = None,
 ) -> None:
     """Score the configured classifier: macro-recall, macro-F1, accuracy, neg-vs-pos, language ID."""
@@ -135,6 +141,7 @@ def evaluate(
     from monitor.classify.training.datasets import find_data_dirs
     from monitor.classify.training.evaluate import evaluate as run_evaluation
     from monitor.classify.training.evaluate import evaluate_intent, format_intent_scores, format_scores
+    from monitor.classify.training.intent_set import load_intent_set
 
     classifier = build_classifier(state.settings().classifier)
     console.print(f"{classifier.name} {classifier.version}")
@@ -145,9 +152,13 @@ def evaluate(
     started = time.monotonic()
     scores = run_evaluation(classifier, folders, split, limit, lang_hints=lang_hints)
     typer.echo(format_scores(scores))
-    if intent_set is not None:
-        typer.echo(f"\nintent on {intent_set}")
-        typer.echo(format_intent_scores(evaluate_intent(classifier, intent_set)))
+    if intent_set:
+        loaded = load_intent_set(intent_set, [path for path in data if path.is_dir()])
+        typer.echo(f"\nintent on {', '.join(map(str, intent_set))}: {len(loaded.items)} items")
+        for reason in loaded.skipped:
+            typer.echo(f"intent set: {reason}")
+        if loaded.items:
+            typer.echo(format_intent_scores(evaluate_intent(classifier, loaded.items)))
     console.print(f"{sum(s.n for s in scores):,} items in {time.monotonic() - started:.0f}s")
 
 

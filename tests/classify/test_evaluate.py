@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from monitor.classify.base import Intent
 from monitor.classify.e5_onnx import E5Classifier
 from monitor.classify.training.datasets import dataset_name, find_data_dirs
 from monitor.classify.training.evaluate import (
@@ -23,6 +24,7 @@ from monitor.classify.training.evaluate import (
     score_complaints,
     score_sentiment,
 )
+from monitor.classify.training.intent_set import IntentItem
 
 GOLD = ["negative", "negative", "neutral", "positive", "positive", "positive"]
 PRED = ["negative", "neutral", "neutral", "positive", "negative", "positive"]
@@ -197,18 +199,16 @@ def test_evaluate_missing_split(tmp_path: Path, classifier: E5Classifier) -> Non
         evaluate(classifier, [tmp_path], split="test")
 
 
-def test_evaluate_intent_on_a_labelled_set(tmp_path: Path, classifier: E5Classifier) -> None:
-    path = tmp_path / "intent.jsonl"
-    rows = [
-        {
-            "text": "Al twee weken wacht ik op mijn pakket en niemand reageert op mijn mails. Waardeloos!",
-            "intent": "complaint",
-        },
-        {"text": "Wat een heerlijke koffie, de beste die ik ooit heb gehad!", "intent": "praise"},
-        {"text": "Weet iemand of jullie ook op zondag bezorgen?", "intent": "question"},
+def test_evaluate_intent_on_a_labelled_set(classifier: E5Classifier) -> None:
+    texts: list[tuple[str, Intent]] = [
+        ("Al twee weken wacht ik op mijn pakket en niemand reageert op mijn mails. Waardeloos!", "complaint"),
+        ("Wat een heerlijke koffie, de beste die ik ooit heb gehad!", "praise"),
+        ("Weet iemand of jullie ook op zondag bezorgen?", "question"),
     ]
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    scores = {s.intent: s for s in evaluate_intent(classifier, path)}
+    items = [
+        IntentItem(f"demo/X#{n}", text, intent, "nl", "post", "dev") for n, (text, intent) in enumerate(texts)
+    ]
+    scores = {s.intent: s for s in evaluate_intent(classifier, items) if s.lang == "nl"}
     assert (
         scores["complaint"].gold,
         scores["praise"].gold,
@@ -217,4 +217,4 @@ def test_evaluate_intent_on_a_labelled_set(tmp_path: Path, classifier: E5Classif
     ) == (1, 1, 1, 0)
     assert scores["question"].recall == 1.0 and scores["praise"].recall == 1.0
     table = format_intent_scores(list(scores.values()))
-    assert table.splitlines()[0].split() == ["intent", "gold", "pred", "P", "R", "F1"]
+    assert table.splitlines()[0].split() == ["dev:", "lang", "intent", "gold", "pred", "P", "R", "F1"]

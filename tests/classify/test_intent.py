@@ -45,6 +45,19 @@ def test_complaint_head_wins_over_everything() -> None:
     assert decide_intent("Where is my order?", "negative", 0.8, 0.1, 0.9, 0.5) == ("complaint", 0.9)
 
 
+def test_complaint_head_does_not_fire_when_the_sentiment_leans_positive() -> None:
+    praise = "Credit where it's due, they refunded my missing bag within a day. Smooth"
+    assert decide_intent(praise, "positive", 0.05, 0.9, 0.95, 0.5) == ("praise", 0.9)
+    # Leaning positive without being the top class still blocks the head; the text falls to the next rule.
+    assert decide_intent(praise, "neutral", 0.29, 0.34, 0.65, 0.5)[0] == "other"
+    assert (
+        decide_intent("Will you restock the blue dress?", "neutral", 0.09, 0.15, 0.96, 0.5)[0] == "question"
+    )
+    # A tie or a negative lean keeps the complaint.
+    assert decide_intent("Nothing arrived.", "neutral", 0.3, 0.3, 0.6, 0.5) == ("complaint", 0.6)
+    assert decide_intent("Nothing arrived.", "neutral", 0.31, 0.3, 0.6, 0.5) == ("complaint", 0.6)
+
+
 def test_negative_review_is_a_complaint_with_its_negative_probability() -> None:
     assert decide_intent("Ging na een week kapot.", "negative", 0.7, 0.1, 0.2, 0.5, "review") == (
         "complaint",

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from monitor.classify.training.intent_set import half_of
 from monitor.cli import app
 
 runner = CliRunner()
@@ -61,7 +62,19 @@ def test_model_build_and_eval(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     (folder / "val.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     intent = tmp_path / "intent.jsonl"
     intent.write_text(
-        json.dumps({"text": "Weet iemand hoe laat jullie opengaan?", "intent": "question"}) + "\n"
+        json.dumps(
+            {
+                "ref": "demo/X#1",
+                "text": "Weet iemand hoe laat jullie opengaan?",
+                "intent": "question",
+                "lang": "nl",
+            }
+        )
+        + "\n"
+        + json.dumps({"ref": "shop_reviews/val#1", "intent": "praise", "lang": "en"})
+        + "\n"
+        + json.dumps({"ref": "absent_folder/val#1", "intent": "other", "lang": "en"})
+        + "\n"
     )
     result = runner.invoke(
         app, ["model", "eval", "--data", str(tmp_path / "data"), "--intent-set", str(intent)]
@@ -72,7 +85,17 @@ def test_model_build_and_eval(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     assert header.split()[-1] == "langID"
     en = next(line for line in lines if line.startswith("shop_reviews") and " en " in line)
     assert en.split()[2:6] == ["1", "100.0", "100.0", "100.0"]
-    assert any(line.startswith("question") for line in lines)
+    assert (
+        f"intent set: 1 items skipped: absent_folder/val.jsonl not found under {tmp_path / 'data'}" in lines
+    )
+    question = next(
+        line for line in lines if line.startswith(f"{half_of('demo/X#1')}: nl   question")
+    ).split()
+    assert question[3:5] == ["1", "1"]  # one gold, one predicted
+    praise = next(
+        line for line in lines if line.startswith(f"{half_of('shop_reviews/val#1')}: en   praise")
+    ).split()
+    assert praise[3] == "1"
 
 
 def test_model_eval_without_data_names_the_split(tmp_path: Path) -> None:

@@ -18,8 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from monitor.classify.base import Classifier, TextKind
-from monitor.classify.training.datasets import REVIEW_DATASETS, dataset_name, find_data_dirs, load_folder
+from monitor.classify.base import Classifier
+from monitor.classify.training.datasets import dataset_name, find_data_dirs, load_folder
+from monitor.classify.training.intent_set import INTENTS, IntentItem
 
 __all__ = [
     "COMPLAINT",
@@ -73,6 +74,9 @@ class IntentScore:
     precision: float
     recall: float
     f1: float
+    half: str = "all"
+    lang: str = "all"
+    praise_as_complaint: int = 0  # praise items predicted complaint (set on the complaint row)
 
 
 def _confusion(gold: Sequence[str], pred: Sequence[str]) -> tuple[list[str], np.ndarray]:
@@ -246,28 +250,40 @@ def evaluate(
     return results
 
 
-def evaluate_intent(classifier: Classifier, path: Path) -> list[IntentScore]:
-    """Precision and recall per intent on a hand-labelled set of `{"text", "intent"}` lines (no hints)."""
-    rows = load_items(path)
-    kinds: list[TextKind | None] = [
-        "review" if row.get("source", "").split("/")[0] in REVIEW_DATASETS else "post" for row in rows
-    ]
-    classified = classifier.classify([row["text"] for row in rows], hint_kinds=kinds)
-    gold = [row["intent"] for row in rows]
-    pred = [c.intent for c in classified]
-    scores = []
-    for intent in ("complaint", "question", "praise", "other"):
-        precision, recall, f1 = binary_prf(gold, pred, intent)
-        scores.append(
-            IntentScore(
-                intent=intent,
-                gold=sum(g == intent for g in gold),
-                predicted=sum(p == intent for p in pred),
-                precision=precision,
-                recall=recall,
-                f1=f1,
+def evaluate_intent(classifier: Classifier, items: Sequence[IntentItem]) -> list[IntentScore]:
+    """Precision and recall per intent on hand-labelled items (no language hints; reviews as reviews), for
+    each half (dev, test) and each gold language, plus "all" languages; also how many `praise` items were
+    read as complaints (`IntentScore.praise_as_complaint` on the complaint rows)."""
+    classified = classifier.classify([item.text for item in items], hint_kinds=[item.kind for item in items])
+    scores: list[IntentScore] = []
+    for half in ("dev", "test"):
+        langs = sorted({item.lang for item in items if item.half == half})
+        for lang in [*langs, "all"] if len(langs) > 1 else langs:
+            rows = [
+                (item, c)
+                for item, c in zip(items, classified, strict=True)
+                if item.half == half and lang in (item.lang, "all")
+            ]
+            gold = [item.intent for item, _ in rows]
+            pred = [c.intent for _, c in rows]
+            praise_as_complaint = sum(
+                g == "praise" and p == "complaint" for g, p in zip(gold, pred, strict=True)
             )
-        )
+            for intent in INTENTS:
+                precision, recall, f1 = binary_prf(gold, pred, intent)
+                scores.append(
+                    IntentScore(
+                        intent=intent,
+                        gold=sum(g == intent for g in gold),
+                        predicted=sum(p == intent for p in pred),
+                        precision=precision,
+                        recall=recall,
+                        f1=f1,
+                        half=half,
+                        lang=lang,
+                        praise_as_complaint=praise_as_complaint if intent == "complaint" else 0,
+                    )
+                )
     return scores
 
 
@@ -292,10 +308,23 @@ def format_scores(scores: Sequence[DatasetScore]) -> str:
 
 
 def format_intent_scores(scores: Sequence[IntentScore]) -> str:
-    lines = [f"{'intent':<10} {'gold':>5} {'pred':>5} {'P':>5} {'R':>5} {'F1':>5}"]
-    for s in scores:
+    """One table per half: precision, recall and F1 per language and intent, and praise read as complaint."""
+    lines: list[str] = []
+    for half in dict.fromkeys(s.half for s in scores):
+        rows = [s for s in scores if s.half == half]
         lines.append(
-            f"{s.intent:<10} {s.gold:>5} {s.predicted:>5} {_fmt(s.precision if s.predicted else None):>5} "
-            f"{_fmt(s.recall if s.gold else None):>5} {_fmt(s.f1 if s.gold else None):>5}"
+            f"{half}: {'lang':<4} {'intent':<10} {'gold':>5} {'pred':>5} {'P':>5} {'R':>5} {'F1':>5}"
         )
+        for s in rows:
+            lines.append(
+                f"{half}: {s.lang:<4} {s.intent:<10} {s.gold:>5} {s.predicted:>5} "
+                f"{_fmt(s.precision if s.predicted else None):>5} {_fmt(s.recall if s.gold else None):>5} "
+                f"{_fmt(s.f1 if s.gold else None):>5}"
+            )
+        for s in rows:
+            if s.intent == "complaint":
+                praise = next(p.gold for p in rows if p.lang == s.lang and p.intent == "praise")
+                lines.append(
+                    f"{half}: {s.lang:<4} praise read as complaint: {s.praise_as_complaint} of {praise}"
+                )
     return "\n".join(lines)
