@@ -68,11 +68,12 @@ def test_every_dashboard_page_refuses_framing(engine: Engine, seeded: Seeded, ke
             response.headers.get("x-frame-options"),
             response.headers.get("x-content-type-options"),
         )
-    # a JSON download is not a page: it gets the API's policy, which allows nothing
-    expected = {
-        url: (True, API_CSP if url.endswith(".json") else PAGE_CSP, "DENY", "nosniff") for url in urls
-    }
+    # JSON is not a page: a download, and the settings' 403 for a key without a signed-in person, get the
+    # API's policy, which allows nothing
+    json_urls = {url for url in urls if url.endswith(".json") or url.startswith("/settings")}
+    expected = {url: (True, API_CSP if url in json_urls else PAGE_CSP, "DENY", "nosniff") for url in urls}
     assert seen == expected
+    assert all(keyed.get(url).headers["content-type"] == "application/json" for url in json_urls)
 
 
 def test_docs_refuse_framing_and_still_load_swagger(engine: Engine) -> None:
