@@ -531,7 +531,7 @@ def _mean(values: Sequence[int]) -> float:
 def _print_deliveries(runs: Sequence[Deliveries]) -> None:
     print(
         f"\n{'world':<30} {'scenario':<34} {'recipient':<32} {'e-mails/day max':>15} {'mean':>6} "
-        f"{'max/hour':>8} {'reminders':>9} {'every alert: /day max':>21} {'mean':>6} {'ratio':>6}"
+        f"{'max/hour':>8} {'reminders':>9} {'every alert: /day max':>21} {'mean':>6} {'before/wom':>10}"
     )
     for d in runs:
         for recipient, days in d.per_day.items():
@@ -541,7 +541,7 @@ def _print_deliveries(runs: Sequence[Deliveries]) -> None:
             print(
                 f"{d.world:<30} {d.scenario:<34} {recipient:<32} {max(days):>15} {_mean(days):>6.2f} "
                 f"{d.max_per_hour[recipient]:>8} {d.reminders[recipient]:>9} {max(d.alerts_per_day):>21} "
-                f"{_mean(d.alerts_per_day):>6.2f} {ratio:>6}"
+                f"{_mean(d.alerts_per_day):>6.2f} {ratio:>10}"
             )
     for d in runs:
         per_week = ", ".join(f"{b} {n / d.weeks:.1f}" for b, n in sorted(d.alerts_by_brand.items()))
