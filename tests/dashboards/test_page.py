@@ -185,6 +185,7 @@ def test_every_template_autoescapes() -> None:
         "mentions.html",
         "ranking.html",
         "refused.html",
+        "settings.html",
         "signin.html",
         "sources.html",
     ]

@@ -42,6 +42,7 @@ RENDERED = {
         "mentions.html": "/mentions?brand=",
         "ranking.html": "/ambassadors?brand= and /detractors?brand=",
         "refused.html": "an inbox or alert action that no longer fits (409)",
+        "settings.html": "/settings, /settings/keys and /settings/users (users and keys named by payloads)",
         "signin.html": "/signin (a form over no stored data)",
         "sources.html": "/sources",
     },
