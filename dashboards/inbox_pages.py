@@ -45,9 +45,10 @@ from monitor.read.brands import list_brands
 from monitor.read.inbox import (
     InboxFilter,
     InboxItemDetail,
+    InboxItemOut,
     InboxSort,
     decode_inbox_cursor,
-    inbox_item,
+    inbox_details,
     list_inbox,
 )
 from monitor.read.reach import author_reach
@@ -122,14 +123,10 @@ class InboxEntry:
     actions: tuple[str, ...]
 
 
-def _entries(session: Session, items: list[Any], now: datetime) -> list[InboxEntry]:
+def _entries(session: Session, items: list[InboxItemOut]) -> list[InboxEntry]:
     reach = author_reach(session, [i.author_id for i in items if i.author_id is not None])
     entries = []
-    for listed in items:
-        found = inbox_item(session, listed.id, now=now)
-        if found is None:  # gone between the list and the thread (an author erased)
-            continue
-        item = found[1]
+    for item in inbox_details(session, items):  # without the items erased since the list was read
         first = next((m for m in item.thread if m.id == item.first_mention_id), None)
         fitting = tuple(a for a in _ACTION_ORDER if item.status in ACTIONS[a][0])
         entries.append(
@@ -169,7 +166,7 @@ def _inbox_context(
     page = list_inbox(
         session, filters=_filter(view, brand_id), sort=view.sort, now=now, limit=PAGE_SIZE, cursor=page_from
     )
-    context["entries"] = _entries(session, page.items, now)
+    context["entries"] = _entries(session, page.items)
     if page.next_cursor:
         context["next_href"] = "/inbox?" + view.query(cursor=page.next_cursor)
     return 200, context

@@ -40,6 +40,7 @@ __all__ = [
     "InboxPage",
     "InboxSort",
     "decode_inbox_cursor",
+    "inbox_details",
     "inbox_item",
     "list_inbox",
     "overdue_condition",
@@ -219,14 +220,15 @@ def _conditions(filters: InboxFilter, *, now: datetime) -> list[sa.ColumnElement
     return conditions
 
 
+# built once: aliasing the mention table proxies each of its columns, which cost ~1 ms per query built
+_FIRST = _MENTION.alias("first_mention")
+_THREAD_COUNT = (
+    sa.select(sa.func.count()).where(_ITEM_MENTION.c.item_id == _ITEM.c.id).correlate(_ITEM).scalar_subquery()
+)
+
+
 def _item_query(now: datetime) -> sa.Select[Any]:
-    first = _MENTION.alias("first_mention")
-    count = (
-        sa.select(sa.func.count())
-        .where(_ITEM_MENTION.c.item_id == _ITEM.c.id)
-        .correlate(_ITEM)
-        .scalar_subquery()
-    )
+    first, count = _FIRST, _THREAD_COUNT
     return sa.select(
         _ITEM,
         _BRAND.c.name.label("brand_name"),
@@ -278,22 +280,29 @@ def list_inbox(
     cursor: InboxCursor | None = None,
 ) -> InboxPage:
     """One page of items: by priority (highest first) or age (opened longest ago first); one query."""
-    query = _item_query(now).where(*_conditions(filters, now=now))
-    if sort == "priority":
-        query = query.order_by(_ITEM.c.priority.desc(), _ITEM.c.id.desc())
-    else:
-        query = query.order_by(_ITEM.c.opened_at, _ITEM.c.id)
+    order = (
+        (_ITEM.c.priority.desc(), _ITEM.c.id.desc())
+        if sort == "priority"
+        else (_ITEM.c.opened_at, _ITEM.c.id)
+    )
+    # the page's ids first, from the item table alone (ix_inboxitem_queue), then the joins and the thread
+    # count for those rows only: joined before the limit, every matching item read its first mention and
+    # counted its thread before the sort (a growing backlog made the page slower)
+    page = sa.select(_ITEM.c.id).where(*_conditions(filters, now=now))
     if cursor is not None:
-        query = query.where(_after(cursor))
-    rows = session.connection().execute(query.limit(limit + 1)).all()
+        page = page.where(_after(cursor))
+    page = page.order_by(*order).limit(limit + 1)
+    query = _item_query(now).where(_ITEM.c.id.in_(page.scalar_subquery())).order_by(*order)
+    rows = session.connection().execute(query).all()
     items = [_item_out(row) for row in rows[:limit]]
     more = len(rows) > limit
     return InboxPage(items=items, next_cursor=_encode_cursor(sort, items[-1]) if more else None)
 
 
-def _thread(session: Session, item_id: int) -> list[InboxMentionOut]:
+def _threads(session: Session, item_ids: list[int]) -> dict[int, list[InboxMentionOut]]:
     query = (
         sa.select(
+            _ITEM_MENTION.c.item_id,
             _MENTION.c.id,
             _ITEM_MENTION.c.role,
             _MENTION.c.source,
@@ -314,25 +323,44 @@ def _thread(session: Session, item_id: int) -> list[InboxMentionOut]:
                 ),
             )
         )
-        .where(_ITEM_MENTION.c.item_id == item_id)
+        .where(_ITEM_MENTION.c.item_id.in_(item_ids))
         .order_by(_MENTION.c.created_at, _MENTION.c.id)
     )
-    return [InboxMentionOut(**row._mapping) for row in session.connection().execute(query)]
+    threads: dict[int, list[InboxMentionOut]] = {item_id: [] for item_id in item_ids}
+    for row in session.connection().execute(query):
+        fields = dict(row._mapping)
+        threads[fields.pop("item_id")].append(InboxMentionOut(**fields))
+    return threads
 
 
-def _events(session: Session, item_id: int) -> list[InboxEventOut]:
-    query = sa.select(_EVENT).where(_EVENT.c.item_id == item_id).order_by(_EVENT.c.at, _EVENT.c.id)
-    return [
-        InboxEventOut(
-            action=row.action,
-            from_status=row.from_status,
-            to_status=row.to_status,
-            actor=row.actor,
-            mention_id=row.mention_id,
-            detail=row.detail or {},
-            at=row.at,
+def _events(session: Session, item_ids: list[int]) -> dict[int, list[InboxEventOut]]:
+    query = sa.select(_EVENT).where(_EVENT.c.item_id.in_(item_ids)).order_by(_EVENT.c.at, _EVENT.c.id)
+    events: dict[int, list[InboxEventOut]] = {item_id: [] for item_id in item_ids}
+    for row in session.connection().execute(query):
+        events[row.item_id].append(
+            InboxEventOut(
+                action=row.action,
+                from_status=row.from_status,
+                to_status=row.to_status,
+                actor=row.actor,
+                mention_id=row.mention_id,
+                detail=row.detail or {},
+                at=row.at,
+            )
         )
-        for row in session.connection().execute(query)
+    return events
+
+
+def inbox_details(session: Session, items: list[InboxItemOut]) -> list[InboxItemDetail]:
+    """`items` (a page of `list_inbox`) each with its thread, oldest first, and its events: two queries for
+    the page instead of three per item. An item whose thread is gone since the list was read (its author
+    erased) is left out."""
+    ids = [item.id for item in items]
+    threads, events = _threads(session, ids), _events(session, ids)
+    return [
+        InboxItemDetail(**item.model_dump(), thread=threads[item.id], events=events[item.id])
+        for item in items
+        if threads[item.id]
     ]
 
 
@@ -342,6 +370,8 @@ def inbox_item(session: Session, item_id: int, *, now: datetime) -> tuple[int, I
     if row is None:
         return None
     detail = InboxItemDetail(
-        **_item_out(row).model_dump(), thread=_thread(session, item_id), events=_events(session, item_id)
+        **_item_out(row).model_dump(),
+        thread=_threads(session, [item_id])[item_id],
+        events=_events(session, [item_id])[item_id],
     )
     return row.brand_id, detail
