@@ -30,7 +30,7 @@ from monitor.alerts.reasons import reason_text
 from monitor.errors import AlertStateError, ForbiddenBrandError, UnknownAlertError
 from monitor.read.alerts import AlertOut, list_alerts
 from monitor.read.brands import list_brands
-from monitor.read.mentions import MentionOut, mention_out
+from monitor.read.mentions import MentionOut, mention_outs
 from monitor.service.alerts import ALERT_ACTIONS, AlertAction, change_alert_status
 
 __all__ = ["AlertEntry", "alert_routes"]
@@ -61,10 +61,20 @@ def _mention_ids(alert: AlertOut, why: dict[str, Any] | None) -> list[int]:
     return []
 
 
-def _entry(session: Session, alert: AlertOut, language: str = "en") -> AlertEntry:
+def _why(alert: AlertOut) -> dict[str, Any] | None:
     why = alert.detail.get("why")
-    why = why if isinstance(why, dict) else None
-    mentions = [m for i in _mention_ids(alert, why) if (m := mention_out(session, i)) is not None]
+    return why if isinstance(why, dict) else None
+
+
+def _entries(session: Session, alerts: list[AlertOut], language: str = "en") -> list[AlertEntry]:
+    """The alerts with their mentions, read in one query for all of them."""
+    found = mention_outs(session, [i for a in alerts for i in _mention_ids(a, _why(a))])
+    return [_entry(a, found, language) for a in alerts]
+
+
+def _entry(alert: AlertOut, found: dict[int, MentionOut], language: str = "en") -> AlertEntry:
+    why = _why(alert)
+    mentions = [found[i] for i in _mention_ids(alert, why) if i in found]
     actions = tuple(a for a, (fits, _) in ALERT_ACTIONS.items() if alert.status in fits)
     return AlertEntry(
         alert=alert,
@@ -99,8 +109,9 @@ def _alerts_context(session: Session, visitor: Visitor, brand: str | None) -> tu
         key=lambda a: (a.event_at, a.id),
         reverse=True,
     )[:LIVE_LIMIT]
-    context["live"] = [_entry(session, a, visitor.language) for a in live]
-    context["recent"] = [_entry(session, a, visitor.language) for a in alerts("resolved", RECENT_LIMIT)]
+    recent = alerts("resolved", RECENT_LIMIT)
+    entries = _entries(session, live + recent, visitor.language)
+    context["live"], context["recent"] = entries[: len(live)], entries[len(live) :]
     return 200, context
 
 

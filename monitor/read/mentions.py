@@ -4,6 +4,7 @@ classification, where a person's label wins over the model (monitor.storage.labe
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -38,6 +39,7 @@ __all__ = [
     "mention_brand_ids",
     "mention_exists",
     "mention_out",
+    "mention_outs",
     "mentions_brand",
 ]
 
@@ -346,6 +348,16 @@ def mention_out(
     if row is None:
         return None
     return _mention_out(row)
+
+
+def mention_outs(
+    session: Session, mention_ids: Sequence[int], *, shown: frozenset[int] | None = None
+) -> dict[int, MentionOut]:
+    """The mentions `mention_ids` as `mention_out` gives them, by id, in one query; unknown ids left out."""
+    if not mention_ids:
+        return {}
+    statement = _mentions_query(shown).where(col(Mention.id).in_(sorted(set(mention_ids))))
+    return {out.id: out for out in map(_mention_out, session.connection().execute(statement).all())}
 
 
 def mention_exists(session: Session, mention_id: int) -> bool:
