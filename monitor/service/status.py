@@ -27,6 +27,7 @@ from monitor.storage.claims import STAGES, Stage
 from monitor.storage.db import schema_is_current
 from monitor.storage.models import Alert, Brand, JobRun, Mention, MentionBrand, NotificationDelivery
 from monitor.storage.source_state import SourceStatus, load_states
+from monitor.storage.table_sizes import table_sizes
 
 __all__ = [
     "Backlog",
@@ -42,6 +43,10 @@ __all__ = [
     "sources_overview",
     "status_report",
 ]
+
+
+# the Sources page counts tables below this many rows exactly; larger ones it estimates
+_EXACT_BELOW = 10_000
 
 
 class JobRunOut(BaseModel):
@@ -157,24 +162,39 @@ def status_report(
 ) -> StatusReport:
     """Row counts of every table (one query), the newest run of each job (one query), and each
     configured source's health (none without `settings`)."""
+    return _status_report(session, engine, settings, now, estimate=False)[0]
+
+
+def _status_report(
+    session: Session, engine: Engine, settings: Settings | None, now: datetime | None, *, estimate: bool
+) -> tuple[StatusReport, frozenset[str]]:
+    """The status report, and the tables whose row count is an estimate: with `estimate`, those of
+    _EXACT_BELOW rows or more (monitor.storage.table_sizes), none without it."""
     # before `session` begins: on an engine that is not read_only, SQLite would make this second
     # connection wait for the first one's write lock
     schema_current = schema_is_current(engine)
     sources = source_health(settings, engine, now=now) if settings is not None else []
     tables = SQLModel.metadata.sorted_tables
-    counts = session.exec(
-        select(*(select(func.count()).select_from(t).scalar_subquery().label(t.name) for t in tables))
-    ).one()
+    estimated: frozenset[str] = frozenset()
+    if estimate:
+        sizes = table_sizes(session.connection(), tables, exact_below=_EXACT_BELOW)
+        counts = tuple(sizes[t.name].rows for t in tables)
+        estimated = frozenset(name for name, size in sizes.items() if size.estimated)
+    else:
+        counts = session.exec(
+            select(*(select(func.count()).select_from(t).scalar_subquery().label(t.name) for t in tables))
+        ).one()
     newest = select(func.max(JobRun.id)).group_by(col(JobRun.kind), col(JobRun.name))
     runs = session.exec(
         select(JobRun).where(col(JobRun.id).in_(newest)).order_by(col(JobRun.kind), col(JobRun.name))
     ).all()
-    return StatusReport(
+    report = StatusReport(
         schema_current=schema_current,
         tables={t.name: int(n) for t, n in zip(tables, counts, strict=True)},
         jobs=[JobRunOut.model_validate(run, from_attributes=True) for run in runs],
         sources=sources,
     )
+    return report, estimated
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,6 +319,8 @@ class SourcesOverview:
     sources: list[SourceCard]  # the set-up sources in the registry's order, then the others
     pipeline: PipelineCard
     report: StatusReport  # the technical details: job runs and stored rows
+    # the tables whose `report.tables` figure is an estimate (a large table: counting it would read it all)
+    estimated: frozenset[str] = frozenset()
 
 
 def _failing_since(session: Session, sources: dict[str, datetime | None]) -> dict[str, datetime]:
@@ -441,11 +463,12 @@ def sources_overview(
 ) -> SourcesOverview:
     """Every source wom knows and the processing stages, each in a condition people can act on, with the
     status report's job runs and row counts as the details."""
-    report = status_report(session, engine, settings, now)
+    report, estimated = _status_report(session, engine, settings, now, estimate=True)
     environ = os.environ if environ is None else environ
     now = _utc(now) or now
     return SourcesOverview(
         sources=_source_cards(session, settings, engine, environ, now),
         pipeline=_pipeline_card(session, settings, report.jobs, now),
         report=report,
+        estimated=estimated,
     )

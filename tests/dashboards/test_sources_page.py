@@ -9,13 +9,16 @@ import re
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from monitor.config import Settings, settings_from_mapping
+from monitor.service import status
 from monitor.storage.api_keys import create_api_key
-from monitor.storage.models import JobRun
+from monitor.storage.models import JobRun, Mention
 from monitor.storage.source_state import record_outcome
+from monitor.storage.tables import table_of
 from tests.api.conftest import NOW, KeylessClient, Seeded, TestClient, build_app, seed
 from tests.dashboards.signin_helpers import browser, make_user, sign_in
 
@@ -233,3 +236,26 @@ def test_sources_page_without_runs_or_sources_says_what_to_run(engine: Engine) -
     assert len(cards) == 10 and all("Not set up" in text for text in cards.values())
     assert "No job has run yet" in html and "<code>wom collect</code>" in html
     assert "Not run yet" in html
+
+
+@pytest.mark.parametrize(("language", "about"), [("en", "about"), ("nl", "ongeveer")])
+def test_sources_page_says_about_for_the_large_tables_it_estimates(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, language: str, about: str
+) -> None:
+    # the page estimates tables of _EXACT_BELOW rows or more instead of counting them: here every table
+    # with two rows or more (the seed's mentions), while a one-row table stays a plain count
+    source_world(engine)
+    monkeypatch.setattr(status, "_EXACT_BELOW", 2)
+    if engine.dialect.name == "postgresql":  # the statistics autovacuum would gather
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("ANALYZE")
+    with engine.connect() as conn:
+        mentions = conn.execute(sa.select(sa.func.count()).select_from(table_of(Mention))).scalar_one()
+    make_user(engine, "anna", role="viewer", language=language)  # the only user: one row, counted
+    app = build_app(engine, source_settings())
+    with browser(app) as client:
+        sign_in(client, "anna")
+        html = client.get("/sources").text
+    stored = dict(re.findall(r"<dt>([^<]+)</dt><dd class=\"number\">([^<]+)</dd>", html))
+    assert stored["Mentions" if language == "en" else "Vermeldingen"] == f"{about} {mentions}"
+    assert stored["Users" if language == "en" else "Gebruikers"] == "1"
