@@ -17,6 +17,7 @@ from sqlmodel import Session
 from api.deps import ApiError, QueryText, find_brand, get_now
 from api.filters import SEGMENTS
 from dashboards.auth import Visitor, current_visitor, sign_in_redirect
+from dashboards.i18n import translations
 from dashboards.pages import default_brand
 from dashboards.render import SECURITY_HEADERS, Renderer, safe_url
 from dashboards.words import N_
@@ -148,6 +149,11 @@ def _ranking_context(
     return 200, context | {"selected": brand.name, "authors": authors}
 
 
+def _term_names(language: str) -> dict[str, str]:
+    gettext = translations(language).gettext
+    return {term: gettext(name) for term, name in SCORE_TERMS.items()}
+
+
 def _segment(value: str | None) -> str | None:
     return value if value in SEGMENTS else None
 
@@ -185,7 +191,8 @@ def ranking_page_routes(router: APIRouter, render: Renderer, settings: Settings,
                 ranking=ranking,
                 segment=_segment(segment),
                 segments=SEGMENTS,
-                term_names=SCORE_TERMS,
+                # translated once per page, not once per author and term
+                term_names=_term_names(visitor.language),
                 **context,
             )
 
