@@ -275,10 +275,12 @@ class AlertSettings(_Section):
     email_to: list[str] = Field(default_factory=list)
     # delivery to users (monitor/service/notify.py): immediate e-mails per user per hour, the rest go to the
     # digest; a spike resolved within group_wait_minutes is recorded, not pushed; reminders of an open,
-    # unchanged alert every repeat_hours (0: none)
+    # unchanged alert every repeat_hours (0: none), at most max_reminders times, and only in the half of each
+    # hour's cap that new alerts leave free (monitor/alerts/routing.py)
     max_immediate_per_hour: int = Field(default=5, ge=0, le=1000)
     group_wait_minutes: int = Field(default=5, ge=0, le=1440)
     repeat_hours: float = Field(default=4.0, ge=0, le=24 * 30)
+    max_reminders: int = Field(default=3, ge=0, le=100)
     # the kinds watched over time (monitor/service/watch.py; monitor/alerts/{overdue,source_health,
     # segment_alerts,rating_drop}.py): one open alert per brand listing its inbox items past their due time
     first_response_missed: bool = True

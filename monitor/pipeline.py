@@ -271,7 +271,7 @@ class Pipeline:
     # --- alert -------------------------------------------------------------------------------------
 
     def _alert(self, ids: Sequence[int], detail: dict[str, int]) -> int:
-        from monitor.alerts.evaluate import alert_drafts_for, store_alerts
+        from monitor.alerts.evaluate import alert_drafts_for, fold_into_inbox, store_alerts
         from monitor.storage.outbox import legacy_recipients
 
         now = self._now()
@@ -286,8 +286,10 @@ class Pipeline:
                 if d.mention_id is None or d.mention_id in owned or d.kind == "negative_spike"
             ]
             recipients = legacy_recipients(conn, self.settings.alerts.email_to)
-            created = store_alerts(conn, drafts=kept, recipients=recipients, now=now)
+            # the inbox first: a mention that opens or joins an item raises no second alert of its own
             inbox = update_inbox(conn, mention_ids=sorted(owned), settings=self.settings, now=now)
+            kept = fold_into_inbox(conn, kept)
+            created = store_alerts(conn, drafts=kept, recipients=recipients, now=now)
         detail["alerts"] = detail.get("alerts", 0) + created
         detail["inbox_opened"] = detail.get("inbox_opened", 0) + inbox.opened
         detail["inbox_answered"] = detail.get("inbox_answered", 0) + inbox.answered

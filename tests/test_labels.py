@@ -10,13 +10,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from monitor.scoring.store import as_comparable, compute_profiles, rebuild_profiles, stored_profiles
-from monitor.storage.models import Alert, Mention, NotificationDelivery
+from monitor.storage.models import Alert, InboxItemMention, Mention, NotificationDelivery
 from monitor.storage.sentiment_hours import computed_sentiment_hours, stored_sentiment_hours
 from monitor.storage.tables import table_of
-from tests.label_world import World, build_world
+from tests.label_world import NOW, World, build_world
 
 _ALERT = table_of(Alert)
 _DELIVERY = table_of(NotificationDelivery)
+_ITEM_MENTION = table_of(InboxItemMention)
 
 
 @pytest.fixture
@@ -55,12 +56,64 @@ def _deliveries(world: World, key: str) -> list[str]:
         return sorted(rows.scalars())
 
 
+def _in_item(world: World, key: str) -> bool:
+    with world.engine.connect() as conn:
+        found = conn.execute(
+            sa.select(_ITEM_MENTION.c.item_id).where(_ITEM_MENTION.c.mention_id == world.mentions[key])
+        ).first()
+    return found is not None
+
+
+def _old_complaint_alert(world: World, key: str) -> None:
+    """A `complaint_to_answer` alert with its pending e-mail, as the alert stage stored them before complaints
+    became the inbox's work (no new ones are raised; the old ones stay and are revised by labels)."""
+    with world.engine.begin() as conn:
+        alert_id = conn.execute(
+            sa.insert(_ALERT)
+            .values(
+                brand_id=world.brand_id,
+                kind="complaint_to_answer",
+                dedupe_key=f"complaint:{world.mentions[key]}",
+                severity="warning",
+                title="Complaint to answer from ben on x",
+                detail={},
+                mention_id=world.mentions[key],
+                status="open",
+                event_at=NOW,
+                created_at=NOW,
+            )
+            .returning(_ALERT.c.id)
+        ).scalar_one()
+        conn.execute(
+            sa.insert(_DELIVERY).values(
+                alert_id=alert_id,
+                channel="email",
+                recipient="owner@acme.example",
+                status="pending",
+                attempts=0,
+                message_id="",
+                last_error="",
+                next_attempt_at=NOW,
+            )
+        )
+
+
 def test_the_world_before_any_label(world: World) -> None:
     assert world.ranked("ambassador") == ["anna", "carl"]
     assert world.ranked("detractor") == ["ben"]
     assert world.stats_of("anna")["segment"] == "ambassador"
-    assert _alerts(world, "ben1") == {"complaint_to_answer": "open"}
+    # a complaint opens an inbox item and raises no alert of its own
+    assert _alerts(world, "ben1") == {} and _in_item(world, "ben1")
     assert _equals_rebuild(world)
+
+
+def test_an_influential_negative_in_an_inbox_item_folds_into_it(engine: Engine, database_url: str) -> None:
+    world = build_world(engine, database_url, influential_min_reach=500)  # ben's 1,000 followers count
+    # ben1 and ben2 are complaints, each in an item: no second alert; ben3 (a rant three days after ben2,
+    # past fold_hours) opens no item and keeps its alert
+    assert _in_item(world, "ben1") and _in_item(world, "ben2") and not _in_item(world, "ben3")
+    assert "influential_negative" not in {**_alerts(world, "ben1"), **_alerts(world, "ben2")}
+    assert _alerts(world, "ben3")["influential_negative"] == "open"
 
 
 def test_relabelling_flips_an_ambassador_into_a_detractor(world: World) -> None:
@@ -103,23 +156,27 @@ def test_undo_gives_back_exactly_the_model_scores(world: World) -> None:
     assert world.unlabel("anna3") is None  # nothing left to undo
 
 
-def test_a_mention_relabelled_as_complaint_raises_the_complaint_alert(world: World) -> None:
-    world.label("carl2", intent="complaint")
-    assert _alerts(world, "carl2") == {}  # raised by the alert stage, not by the request
+def test_a_mention_relabelled_as_complaint_opens_an_inbox_item_not_an_alert(world: World) -> None:
+    world.label("carl2", sentiment="negative", intent="complaint")
+    assert not _in_item(world, "carl2")  # placed by the alert stage, not by the request
     world.pipeline.run_stage("alert")
-    assert _alerts(world, "carl2") == {"complaint_to_answer": "open"}
+    assert _in_item(world, "carl2")
     world.pipeline.run_stage("alert")
-    assert _deliveries(world, "carl2") == ["pending"]  # evaluated again, not doubled
+    assert "complaint_to_answer" not in _alerts(world, "carl2")
 
 
-def test_an_old_mention_relabelled_as_complaint_raises_nothing(engine: Engine, database_url: str) -> None:
-    world = build_world(engine, database_url, max_age_days=3)
-    world.label("carl2", intent="complaint")  # six days old
+def test_an_old_mention_relabelled_as_negative_raises_nothing(engine: Engine, database_url: str) -> None:
+    world = build_world(engine, database_url, max_age_days=3, influential_min_reach=100)
+    world.label("carl2", sentiment="negative")  # eleven days old, from 300 followers
     world.pipeline.run_stage("alert")
     assert _alerts(world, "carl2") == {}
+    world.label("carl3", sentiment="negative")  # six days old: still too old
+    world.pipeline.run_stage("alert")
+    assert _alerts(world, "carl3") == {}
 
 
-def test_relabelled_away_withdraws_the_alert_and_undo_reopens_it(world: World) -> None:
+def test_relabelled_away_withdraws_an_old_complaint_alert_and_undo_reopens_it(world: World) -> None:
+    _old_complaint_alert(world, "ben1")
     assert _deliveries(world, "ben1") == ["pending"]
     effects = world.label("ben1", sentiment="neutral", intent="question")
     assert (effects.alerts_withdrawn, effects.alerts_reopened) == (0, 0)  # a question is still to answer
@@ -136,6 +193,7 @@ def test_relabelled_away_withdraws_the_alert_and_undo_reopens_it(world: World) -
 
 
 def test_a_positive_correction_ends_a_complaint(world: World) -> None:
+    _old_complaint_alert(world, "ben2")
     effects = world.label("ben2", sentiment="positive")  # intent follows: a positive complaint is praise
     assert effects.alerts_withdrawn == 1
     ben = world.stats_of("ben")
@@ -158,7 +216,7 @@ def test_a_worker_holding_the_old_label_cannot_stamp_the_mention(world: World) -
             .where(mention.c.id == world.mentions["carl1"])
             .values(alerted_at=None, claimed_by="other-worker")
         )
-    world.label("carl1", intent="complaint")
+    world.label("carl1", sentiment="negative", intent="complaint")
     with world.engine.connect() as conn:
         row = conn.execute(
             sa.select(mention.c.alerted_at, mention.c.claimed_by).where(
@@ -167,4 +225,4 @@ def test_a_worker_holding_the_old_label_cannot_stamp_the_mention(world: World) -
         ).one()
     assert tuple(row) == (None, None)
     world.pipeline.run_stage("alert")
-    assert _alerts(world, "carl1") == {"complaint_to_answer": "open"}
+    assert _in_item(world, "carl1") and "complaint_to_answer" not in _alerts(world, "carl1")

@@ -30,6 +30,8 @@ from monitor.storage.models import (
     AuthorIdentity,
     Brand,
     Classification,
+    InboxItem,
+    InboxItemMention,
     Mention,
     MentionBrand,
 )
@@ -177,7 +179,19 @@ def test_the_story_comes_out(processed: tuple[Engine, Settings, Pipeline]) -> No
     )
     # the burst raises a spike, and nothing else does (the brand's own replies are not counted)
     assert spikes and all(burst_windows[0] <= at <= burst_windows[1] for at in spikes), spikes
-    assert kinds.get("complaint_to_answer", 0) > 10
+    # complaints and questions are the inbox's work queue: they open items, not alerts, and a complaint's
+    # influential negative folds into its item
+    assert "complaint_to_answer" not in kinds
+    item_mention = table_of(InboxItemMention)
+    with engine.connect() as conn:
+        in_items = set(conn.execute(sa.select(item_mention.c.mention_id)).scalars())
+        influential = set(
+            conn.execute(
+                sa.select(alert.c.mention_id).where(alert.c.kind == "influential_negative")
+            ).scalars()
+        )
+    assert len(in_items) > 10
+    assert not in_items & influential
     with engine.connect() as conn:
         competitor_alerts = conn.execute(
             sa.select(sa.func.count())
@@ -256,7 +270,9 @@ def test_the_shops_own_posts_are_a_series_of_their_own_not_word_of_mouth(
     )
 
 
-def test_complaints_the_brand_answered_raise_no_alert(processed: tuple[Engine, Settings, Pipeline]) -> None:
+def test_complaints_the_brand_answered_are_answered_in_the_inbox(
+    processed: tuple[Engine, Settings, Pipeline],
+) -> None:
     engine, _, _ = processed
     mention, alert = table_of(Mention), table_of(Alert)
     reply = mention.alias("reply")
@@ -272,7 +288,21 @@ def test_complaints_the_brand_answered_raise_no_alert(processed: tuple[Engine, S
             ).scalars()
         )
         alerted = set(
-            conn.execute(sa.select(alert.c.mention_id).where(alert.c.kind == "complaint_to_answer")).scalars()
+            conn.execute(
+                sa.select(alert.c.mention_id).where(
+                    alert.c.kind.in_(("complaint_to_answer", "influential_negative"))
+                )
+            ).scalars()
+        )
+        item, item_mention = table_of(InboxItem), table_of(InboxItemMention)
+        responded = dict(
+            conn.execute(
+                sa.select(item_mention.c.mention_id, item.c.first_response_at)
+                .join(item, item.c.id == item_mention.c.item_id)
+                .where(item_mention.c.mention_id.in_(answered))
+            ).all()
         )
     assert len(answered) >= 10
     assert not answered & alerted
+    # the brand's reply in the thread answered the item the complaint opened (its first response recorded)
+    assert len(responded) >= 10 and all(at is not None for at in responded.values()), responded

@@ -28,6 +28,7 @@ from monitor.alerts.segment_alerts import detractor_emerging, new_ambassador
 from monitor.config import Settings
 from monitor.scoring.profile import SegmentChangeEvent, is_own_account
 from monitor.scoring.store import classified_mentions
+from monitor.storage.inbox import attached
 from monitor.storage.labels import effective_classification
 from monitor.storage.models import (
     Alert,
@@ -41,7 +42,13 @@ from monitor.storage.models import (
 )
 from monitor.storage.tables import table_of
 
-__all__ = ["alert_drafts_for", "revise_mention_alerts", "store_alerts"]
+__all__ = [
+    "FOLDED_INTO_INBOX",
+    "alert_drafts_for",
+    "fold_into_inbox",
+    "revise_mention_alerts",
+    "store_alerts",
+]
 
 _MENTION = table_of(Mention)
 _IDENTITY = table_of(AuthorIdentity)
@@ -51,9 +58,15 @@ _CHANGES = table_of(SegmentChange)
 _ALERT = table_of(Alert)
 _DELIVERY = table_of(NotificationDelivery)
 _STATS = table_of(AuthorBrandStats)
-# the rules about one mention; a label can take their cause away (revise_mention_alerts)
-_MENTION_RULES = (complaint_to_answer, influential_negative)
+# the rules that raise alerts about one mention. A complaint or question to an own brand is the inbox's work
+# (monitor.inbox.stage opens or joins its item; lateness is `first_response_missed`), so `complaint_to_answer`
+# raises nothing new; its rule stays to revise the alerts of that kind stored before (revise_mention_alerts)
+_MENTION_RULES = (influential_negative,)
+# the rules a label can take the cause of away (revise_mention_alerts), the old complaint alerts' included
+_REVISED_RULES = (complaint_to_answer, influential_negative)
 _MENTION_RULE_KINDS = ("complaint_to_answer", "influential_negative")
+# kinds about one mention that fold into the mention's inbox item instead of a second alert
+FOLDED_INTO_INBOX = frozenset({"influential_negative"})
 
 
 def _classified_mentions(conn: Connection, *, where: Any) -> list[sa.Row[Any]]:
@@ -166,6 +179,8 @@ def revise_mention_alerts(
 ) -> tuple[int, int]:
     """After a person relabels `mention_id`, bring its complaint and negative-mention alerts in line.
 
+    Complaint alerts are no longer raised (the inbox holds complaints), but those stored before are revised too.
+
     An open alert whose cause the label took away (no longer a complaint or question, no longer negative)
     is withdrawn and its pending e-mails are cancelled; a withdrawn one whose cause is back (the label was
     changed again or removed) reopens and its cancelled e-mails are due again. Age and replies are left
@@ -189,7 +204,7 @@ def revise_mention_alerts(
     holding = {
         draft.dedupe_key
         for row in _classified_mentions(conn, where=_MENTION.c.id == mention_id)
-        for rule in _MENTION_RULES
+        for rule in _REVISED_RULES
         if (
             draft := rule(
                 _facts(row, is_own=is_own, answered=False), settings=settings.alerts, now=row.created_at
@@ -361,6 +376,23 @@ def alert_drafts_for(
                 if draft.brand_id in own_brands
             ),
         ]
+
+
+def fold_into_inbox(conn: Connection, drafts: Sequence[AlertDraft]) -> list[AlertDraft]:
+    """`drafts` less the influential negatives whose mention is in an inbox item of its brand.
+
+    Run after the inbox stage placed the batch (monitor.inbox.stage.update_inbox, same transaction): such a
+    mention is already the item's work, and the item's priority weighs its reach and negative sentiment, so
+    it raises no second alert; one that opens no item (a negative review or post that asks nothing) keeps its
+    alert. A spike covering it still inhibits the alert's e-mail (monitor.alerts.routing).
+    """
+    return [
+        draft
+        for draft in drafts
+        if draft.kind not in FOLDED_INTO_INBOX
+        or draft.mention_id is None
+        or not attached(conn, brand_id=draft.brand_id, mention_id=draft.mention_id)
+    ]
 
 
 def store_alerts(

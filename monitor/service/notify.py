@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection, Engine
 from monitor.alerts.delivery import DeliveryResult, deliver_pending
 from monitor.alerts.email import alert_message_id
 from monitor.alerts.routing import (
+    AlertAction,
     AlertState,
     Notice,
     Recipient,
@@ -129,6 +130,7 @@ def route_alerts(engine: Engine, settings: Settings, *, now: datetime) -> Routin
             for user in users
         }
         names = brand_names(conn)
+        planned: list[tuple[sa.Row[Any], AlertState, Any, AlertAction, list[int]]] = []
         for row in rows:
             state = AlertState(
                 id=int(row.id),
@@ -158,9 +160,18 @@ def route_alerts(engine: Engine, settings: Settings, *, now: datetime) -> Routin
                 group_wait=group_wait,
                 repeat=repeat,
                 max_age=max_age,
+                max_reminders=alerts.max_reminders,
             )
-            if action == "none":
-                continue
+            if action != "none":
+                planned.append((row, state, note, action, covering))
+        # new alerts and updates take the hour's budget first; reminders get what is left (monitor.alerts.routing)
+        planned.sort(key=lambda plan: plan[3] == "remind")
+        for row, state, note, action, covering in planned:
+            notice = (
+                None
+                if note is None
+                else Notice(note.state, note.pushed_severity, int(note.reminders), note.last_pushed_at)
+            )
             if action in ("wait", "record", "inhibit"):
                 labels = {"wait": "waiting", "record": "recorded", "inhibit": "inhibited"}
                 save_notice(
@@ -232,7 +243,14 @@ def _queue_alert(
     cap = settings.alerts.max_immediate_per_hour
     rows: list[dict[str, Any]] = []
     for user in users:
-        choice = for_user(user, state, now=now, sent_last_hour=sent_last_hour[user.user_id], cap=cap)
+        choice = for_user(
+            user,
+            state,
+            now=now,
+            sent_last_hour=sent_last_hour[user.user_id],
+            cap=cap,
+            reminder=action == "remind",
+        )
         if choice == "skip" or (choice == "digest" and action != "push"):
             continue  # the digest lists open alerts anyway: a reminder or update over the cap is dropped
         key = f"{kind}:{state.id}{tag}:email:{user.email.casefold()}"

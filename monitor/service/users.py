@@ -48,7 +48,10 @@ __all__ = [
 LANGUAGES = ("nl", "en")
 SEVERITIES = ("info", "warning", "critical")
 DELIVERY_MODES = ("immediate", "digest_only")
-# the kinds monitor/alerts/rules.py raises; a kind the alert rules add belongs here too
+# the kinds monitor/alerts/rules.py raises; a kind the alert rules add belongs here too.
+# `complaint_to_answer` is raised no more (complaints are the inbox's work; lateness is first_response_missed)
+# but stays a valid choice: preferences that name it keep loading and saving unchanged, and the alerts of
+# that kind stored before are still routed, listed and filtered by it. It can go once no database holds any.
 ALERT_KINDS = (
     "complaint_to_answer",
     "influential_negative",

@@ -179,17 +179,24 @@ def test_a_spike_over_within_group_wait_is_recorded_not_pushed(
         assert len(recorder.envelopes) == 1 and len(hook.requests) == 1
 
 
-@pytest.mark.parametrize(("repeat_hours", "expected"), [(4.0, 6), (5.0, 4), (0.0, 0)])
+@pytest.mark.parametrize(
+    ("repeat_hours", "max_reminders", "expected"), [(4.0, 10, 6), (5.0, 10, 4), (4.0, 3, 3), (0.0, 3, 0)]
+)
 def test_an_open_unchanged_alert_is_reminded_every_repeat_interval(
     engine: Engine,
     database_url: str,
     smtp_server: LoopbackController,
     recorder: Recorder,
     repeat_hours: float,
+    max_reminders: int,
     expected: int,
 ) -> None:
-    # exactly floor(24 / repeat_hours) reminders in 24 h (checked every 10 minutes)
-    settings = world_settings(database_url, smtp_port=smtp_server.port, alerts={"repeat_hours": repeat_hours})
+    # floor(24 / repeat_hours) reminders in 24 h (checked every 10 minutes), at most max_reminders
+    settings = world_settings(
+        database_url,
+        smtp_port=smtp_server.port,
+        alerts={"repeat_hours": repeat_hours, "max_reminders": max_reminders},
+    )
     acme = brand_ids(engine, settings)["Acme"]
     make_user(engine, "ann", now=T0)
     alert = store_alert(engine, brand_id=acme, kind="complaint_to_answer", title="stuck", at=T0)
@@ -205,6 +212,69 @@ def test_an_open_unchanged_alert_is_reminded_every_repeat_interval(
     for tick in range(24 * 6 + 1, 24 * 6 * 2):
         step(engine, settings, T0 + timedelta(minutes=10 * tick))
     assert len(recorder.envelopes) == 1 + expected
+
+
+def test_reminders_never_take_a_new_alerts_place_in_the_hourly_cap(
+    engine: Engine, database_url: str, smtp_server: LoopbackController, recorder: Recorder
+) -> None:
+    # a cap of 4 an hour: reminders go out only while fewer than 2 (half the cap) e-mails went in the last
+    # hour, after the pass's new alerts; a reminder without room is skipped, not queued for later
+    settings = world_settings(
+        database_url,
+        smtp_port=smtp_server.port,
+        alerts={"max_immediate_per_hour": 4, "repeat_hours": 1, "max_reminders": 3},
+    )
+    acme = brand_ids(engine, settings)["Acme"]
+    make_user(engine, "ann", now=T0)
+
+    def kinds() -> Counter[str]:
+        return Counter(
+            "reminder" if str(m["Subject"]).startswith("[wom] Reminder: ") else "alert"
+            for m in recorder.messages()
+        )
+
+    first = [
+        store_alert(engine, brand_id=acme, kind="influential_negative", title=f"a{n}", at=T0)
+        for n in range(4)
+    ]
+    step(engine, settings, T0)
+    assert kinds() == Counter({"alert": 4})
+
+    # an hour later the 4 are due a reminder and 3 new alerts arrive: the new go first and use the room
+    later = T0 + timedelta(minutes=61)
+    [
+        store_alert(
+            engine, brand_id=acme, kind="influential_negative", title=f"b{n}", at=later, created_at=later
+        )
+        for n in range(3)
+    ]
+    routed, _ = step(engine, settings, later)
+    assert routed.pushed == 3 and routed.reminders == 4
+    attempts = routed.reminders
+    assert kinds() == Counter({"alert": 7})
+    assert not rows(engine, kind="reminder")  # skipped, not left for the digest or a later pass
+
+    # a quiet hour later: 7 reminders due, room for 2 of them
+    quiet = later + timedelta(hours=1, minutes=1)
+    attempts += step(engine, settings, quiet)[0].reminders
+    assert kinds() == Counter({"alert": 7, "reminder": 2})
+
+    # a new alert in the same hour still goes out at once (the reminders left it the other half of the cap)
+    store_alert(engine, brand_id=acme, kind="influential_negative", title="c", at=quiet, created_at=quiet)
+    step(engine, settings, quiet + timedelta(minutes=5))
+    assert kinds() == Counter({"alert": 8, "reminder": 2})
+
+    # at most max_reminders reminders each, sent or skipped; then none, however long the alerts stay open
+    attempts += sum(
+        step(engine, settings, quiet + timedelta(hours=hour))[0].reminders for hour in range(2, 30)
+    )
+    assert attempts == 8 * 3
+    reminded = Counter(r["alert_id"] for r in rows(engine, kind="reminder"))
+    assert set(first) & set(reminded) and all(n <= 3 for n in reminded.values()), reminded
+    count = kinds()["reminder"]
+    for hour in range(30, 40):
+        step(engine, settings, quiet + timedelta(hours=hour))
+    assert kinds()["reminder"] == count
 
 
 def test_forty_high_alerts_in_an_hour_make_five_emails_and_a_digest_of_forty(

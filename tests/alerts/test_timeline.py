@@ -60,7 +60,8 @@ def test_notifications_arrive_in_their_windows_for_rules_and_channels(
             smtp_port=smtp_server.port,
             hook_port=hook.port,
             hooks=hooks,
-            alerts={"group_wait_minutes": 5, "repeat_hours": 1},
+            # a cap of 10 an hour leaves reminders room (half of it) besides the pushes within their hour
+            alerts={"group_wait_minutes": 5, "repeat_hours": 1, "max_immediate_per_hour": 10},
         )
         ids = brand_ids(engine, settings)
         make_user(engine, "ann", now=T0)

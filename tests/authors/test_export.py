@@ -87,7 +87,8 @@ def test_export_holds_all_of_the_persons_data(engine: Engine, world: World) -> N
     ):
         assert brand[key] == his_stats[key]
     assert brand["score_terms"] == his_stats["score_terms"] and brand["evidence"] == his_stats["evidence"]
-    assert sorted(a["id"] for a in data["alerts"]) == sorted(his_alerts) and len(his_alerts) == 3
+    # his three complaints' alerts (stored as an older wom raised them) and his detractor_emerging
+    assert sorted(a["id"] for a in data["alerts"]) == sorted(his_alerts) and len(his_alerts) == 4
     assert all(
         a["brand"] == "Acme" and a["mention_id"] in {m["id"] for m in data["mentions"]}
         for a in data["alerts"]

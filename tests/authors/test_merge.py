@@ -94,8 +94,8 @@ def test_merge_moves_the_alerts_about_the_merged_author(engine: Engine, world: W
         merge_authors(conn, into=bob_mastodon, merged=bob_x, settings=world.settings)
     with engine.connect() as conn:
         moved = conn.execute(sa.select(alert.c.author_id).where(alert.c.id.in_(bobs))).scalars().all()
-    assert len(bobs) == 3
-    assert moved == [bob_mastodon] * 3
+    assert len(bobs) == 4  # three complaint alerts and his detractor_emerging
+    assert moved == [bob_mastodon] * 4
     assert_equals_rebuild(engine, world.settings)
 
 

@@ -17,13 +17,15 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from monitor.alerts.evaluate import store_alerts
+from monitor.alerts.rules import MentionFacts, complaint_to_answer
 from monitor.config import Settings, settings_from_mapping
 from monitor.importer import ImportSummary, import_file
 from monitor.pipeline import Pipeline
 from monitor.scoring.store import as_comparable, compute_profiles, stored_profiles
 from monitor.storage.brands import sync_brands
 from monitor.storage.classifications import store_classifications
-from monitor.storage.models import AuthorIdentity, Mention
+from monitor.storage.models import AuthorIdentity, Brand, Mention, MentionBrand
 from monitor.storage.sentiment_hours import computed_sentiment_hours, stored_sentiment_hours
 from monitor.storage.tables import table_of
 
@@ -37,6 +39,7 @@ __all__ = [
     "build_world",
     "import_lines",
     "process",
+    "store_old_complaint_alerts",
     "table_rows",
     "world_settings",
 ]
@@ -194,12 +197,60 @@ def author_of(engine: Engine, source: str, platform_id: str) -> int:
         )
 
 
+def store_old_complaint_alerts(engine: Engine, settings: Settings, *, lines: Sequence[Line] = LINES) -> int:
+    """The `complaint_to_answer` alerts an older wom raised for the own brand's complaints and questions
+    (the alert stage no longer does: they are the inbox's work), stored as it stored them, so that merging,
+    splitting, exporting and erasing are tested on the alert rows an upgraded database holds."""
+    mention, link, brand, identity = (
+        table_of(Mention),
+        table_of(MentionBrand),
+        table_of(Brand),
+        table_of(AuthorIdentity),
+    )
+    by_id = {line.external_id: line for line in lines if line.intent in ("complaint", "question")}
+    with engine.begin() as conn:
+        rows = conn.execute(
+            sa.select(mention, link.c.brand_id, identity.c.author_id)
+            .select_from(
+                mention.join(link, link.c.mention_id == mention.c.id)
+                .join(brand, brand.c.id == link.c.brand_id)
+                .join(identity, identity.c.id == mention.c.author_identity_id)
+            )
+            .where(mention.c.external_id.in_(list(by_id)), brand.c.competitor_of_id.is_(None))
+        ).mappings()
+        drafts = [
+            draft
+            for row in rows
+            if (
+                draft := complaint_to_answer(
+                    MentionFacts(
+                        mention_id=row["id"],
+                        brand_id=row["brand_id"],
+                        author_id=row["author_id"],
+                        source=row["source"],
+                        author_handle=row["author_handle"],
+                        text=row["text"],
+                        created_at=row["created_at"],
+                        sentiment=by_id[row["external_id"]].sentiment,
+                        confidence=1.0,
+                        intent=by_id[row["external_id"]].intent,
+                        reach=row["reach"],
+                    ),
+                    settings=settings.alerts,
+                    now=NOW,
+                )
+            )
+        ]
+        return store_alerts(conn, drafts=drafts, recipients=settings.alerts.email_to, now=NOW)
+
+
 def build_world(engine: Engine, tmp_path: Path, settings: Settings | None = None) -> World:
     settings = settings or world_settings()
     sync_brands(engine, settings)
     summary = import_lines(engine, tmp_path / "world.jsonl", LINES)
     assert (summary.new, summary.rejected) == (len(LINES), [])
     process(engine, settings)
+    store_old_complaint_alerts(engine, settings)
     authors = {
         "anna_x": author_of(engine, "x", "x-100"),
         "anna_reddit": author_of(engine, "reddit", "t2_anna"),
