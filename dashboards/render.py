@@ -4,6 +4,7 @@ and the security headers of every page."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,12 +42,17 @@ SECURITY_HEADERS = {
 }
 
 
+# whitespace, control characters (U+0000 to U+0020) and DEL: one regex search, not a Python loop per
+# character (a ranking page checks 250 URLs)
+_UNSAFE_CHARACTER = re.compile(r"[\x00-\x20\x7f]")
+
+
 def safe_url(url: str | None) -> str | None:
     """`url` when it is an absolute http(s) URL without whitespace or control characters, else None.
 
     Browsers strip such characters before reading the scheme ("java\\tscript:"), so refuse them outright.
     """
-    if not url or any(ord(c) <= 0x20 or ord(c) == 0x7F for c in url):
+    if not url or _UNSAFE_CHARACTER.search(url):
         return None
     try:
         parts = urlsplit(url)
