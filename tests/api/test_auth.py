@@ -43,6 +43,8 @@ WRITE_ROLE = {
     ("PATCH", "/api/v1/users/me"): "viewer",
     ("PATCH", "/api/v1/users/me/preferences"): "viewer",
     **{("POST", f"/api/v1/inbox/{{item_id}}/{action}"): "manager" for action in INBOX_ACTIONS},
+    ("POST", "/api/v1/alerts/{alert_id}/ack"): "manager",
+    ("POST", "/api/v1/alerts/{alert_id}/resolve"): "manager",
 }
 # writes that touch no brand's data (one's own settings): a key of any brand may make them
 OWN_SETTINGS = {("PATCH", "/api/v1/users/me"), ("PATCH", "/api/v1/users/me/preferences")}
@@ -124,6 +126,7 @@ def _path(op: Operation, seeded: Seeded) -> str:
         "authors": seeded.authors["carol"],
         "users": 1,
         "inbox": seeded.inbox["m02"],
+        "alerts": seeded.alerts["a1"],  # Acme's open spike
     }
 
     def value(match: re.Match[str]) -> str:
