@@ -122,6 +122,9 @@ def test_openapi_lists_the_versioned_endpoints(engine: Engine) -> None:
     assert docs.status_code == 200
     assert sorted(p for p in schema["paths"] if p.startswith("/api/")) == [
         "/api/v1/alerts",
+        "/api/v1/alerts/{alert_id}",
+        "/api/v1/alerts/{alert_id}/ack",
+        "/api/v1/alerts/{alert_id}/resolve",
         "/api/v1/ambassadors",
         "/api/v1/authors/merge",
         "/api/v1/authors/{author_id}",
