@@ -1,6 +1,7 @@
 """The dashboard in headless Chromium, as a person uses it: sign in, switch language, read the overview and
 the status page on a 390 px phone and a 1280 px desktop, check them with axe-core, and open /docs with no
-internet.
+internet; correct a label and see the rankings move, merge a suggested author, download both rankings as
+CSV and read them back; a viewer's and a tokenless form are refused.
 
 The Content-Security-Policy is enforced here (not bypassed as in the XSS battery), so a violation shows as
 a console error. Screenshots go to $SCREENSHOT_DIR when set, else to the test's tmp dir.
@@ -8,15 +9,20 @@ a console error. Screenshots go to $SCREENSHOT_DIR when set, else to the test's 
 
 from __future__ import annotations
 
+import csv
 import os
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
-from tests.api.conftest import build_app, seed
+from dashboards.ranking_pages import CSV_COLUMNS
+from monitor.storage.models import Author, AuthorBrandStats, AuthorIdentity
+from tests.api.conftest import NOW, Seeded, build_app, seed
 from tests.api.inbox_seed import seed_inbox
 from tests.dashboards.signin_helpers import PASSWORD, make_user
 from tests.security.chromium import launch_chromium
@@ -55,10 +61,69 @@ def screenshots(tmp_path: Path) -> Path:
     return folder
 
 
+# a detractor whose name a spreadsheet would run as a formula: the CSV export must defuse it
+HOSTILE_NAME = '=HYPERLINK("https://evil.example/", "Mallory")'
+
+
+def _seed_people_to_merge_and_defuse(engine: Engine, seeded: Seeded) -> None:
+    """Bob on reddit as an author of his own (the same handle as bob on x: a merge suggestion on bob's
+    page), and Mallory, a detractor of Acme with a formula for a name."""
+    with Session(engine) as session:
+        for key, display, handle, stats in (
+            ("bob2", "", "u/bob", None),
+            ("mallory", HOSTILE_NAME, "u/mallory", 0.6),
+        ):
+            author = Author(display_name=display, forgotten=False, created_at=NOW - timedelta(days=1))
+            session.add(author)
+            session.flush()
+            assert author.id is not None
+            seeded.authors[key] = author.id
+            session.add(
+                AuthorIdentity(
+                    author_id=author.id,
+                    source="reddit",
+                    identity_key=handle,
+                    handle=handle,
+                    name="",
+                    reach=5,
+                    reach_kind="followers",
+                    updated_at=NOW,
+                )
+            )
+            if stats is not None:
+                session.add(
+                    AuthorBrandStats(
+                        author_id=author.id,
+                        brand_id=seeded.brands["Acme"],
+                        mentions=2,
+                        positive=0,
+                        neutral=0,
+                        negative=2,
+                        reach=5,
+                        first_mention_at=NOW - timedelta(days=3),
+                        last_mention_at=NOW - timedelta(days=1),
+                        ambassador_score=0.0,
+                        detractor_score=stats,
+                        segment="detractor",
+                        score_terms={},
+                        evidence=[],
+                    )
+                )
+        session.commit()
+
+
 @pytest.fixture
-def base(sqlite_engine: Engine) -> Iterator[str]:
-    seed_inbox(sqlite_engine, seed(sqlite_engine))
+def seeded(sqlite_engine: Engine) -> Seeded:
+    world = seed(sqlite_engine)
+    seed_inbox(sqlite_engine, world)
+    _seed_people_to_merge_and_defuse(sqlite_engine, world)
     make_user(sqlite_engine, "ada", role="admin", timezone="Europe/Amsterdam")
+    make_user(sqlite_engine, "vera", role="viewer", timezone="Europe/Amsterdam")
+    return world
+
+
+@pytest.fixture
+def base(sqlite_engine: Engine, seeded: Seeded) -> Iterator[str]:
     with serve_in_thread(build_app(sqlite_engine)) as url:
         yield url
 
@@ -144,9 +209,9 @@ def test_sign_in_switch_language_and_read_every_page(browser: Browser, base: str
     assert watch.errors == [] and watch.outside == []
 
 
-def _sign_in(page: Page, base: str, path: str) -> None:
+def _sign_in(page: Page, base: str, path: str, name: str = "ada") -> None:
     page.goto(base + path)
-    page.fill("#name", "ada")
+    page.fill("#name", name)
     page.fill("#password", PASSWORD)
     page.click("form[action='/signin'] button")
     page.wait_for_load_state("load")
@@ -360,3 +425,213 @@ def test_the_nav_sources_and_inbox_on_a_phone_and_a_desktop(
                 found[f"{name}-{where}"] = result["serious"]
             context.close()
     assert {where: problems for where, problems in found.items() if problems} == {}
+
+
+def _ranked(page: Page, base: str, path: str) -> list[tuple[str, str, float]]:
+    """(rank, name, score) of each author on a ranking page, as the page shows them, best first."""
+    page.goto(base + path)
+    rows = page.eval_on_selector_all(
+        "ol.ranklist > li.author",
+        """els => els.map(li => [li.querySelector('.rank').textContent,
+                                 li.querySelector('h3').childNodes[1].textContent.trim(),
+                                 li.querySelector('p.meta').textContent])""",
+    )
+    return [
+        (rank.rstrip("."), name, float(meta.split(" · ")[0].removeprefix("score ")))
+        for rank, name, meta in rows
+    ]
+
+
+def _position(ranked: list[tuple[str, str, float]], name: str) -> tuple[int, float] | None:
+    """(rank, score) of `name` on the list, None when it is not on it."""
+    return next(((int(rank), score) for rank, who, score in ranked if who == name), None)
+
+
+def _shoot(page: Page, screenshots: Path, name: str) -> None:
+    """`name` at 390 and 1280 px, whole page; nothing may be wider than the screen."""
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 900})
+        page.screenshot(path=screenshots / f"{name}-{width}.png", full_page=True)
+        assert _page_width(page) == width, f"{name}-{width}"
+
+
+def test_a_label_correction_moves_the_author_in_both_rankings(
+    browser: Browser, base: str, seeded: Seeded, screenshots: Path
+) -> None:
+    """Carol's praise corrected to negative on the mentions page: her profile is recomputed in the label's
+    own transaction (README "Corrections"), so the next look at the rankings shows her lower among the
+    ambassadors (below Alice) and new among the detractors (above Alice)."""
+    context = browser.new_context(viewport={"width": 390, "height": 900}, locale="en-GB")
+    watch = _Watch(context, base)
+    page = watch.page(context)
+    _sign_in(page, base, "/ambassadors?brand=Acme")
+    ambassadors = _ranked(page, base, "/ambassadors?brand=Acme")
+    detractors = _ranked(page, base, "/detractors?brand=Acme")
+    assert _position(ambassadors, "Carol") == (2, 2.5)
+    assert _position(ambassadors, "Alice A.") == (3, 2.0)
+    assert _position(detractors, "Carol") is None
+
+    carol = seeded.authors["carol"]
+    page.goto(f"{base}/mentions?brand=Acme&author={carol}")
+    card = page.locator("article.mention", has_text="Acme support fixed my router in minutes")
+    assert card.locator(".label").first.inner_text() == "positive"
+    card.locator("details.correct summary").click()
+    card.locator("select[name=sentiment]").select_option("negative")
+    card.locator("form.label-form button[type=submit]").click()
+    page.wait_for_load_state("load")
+    assert page.url == f"{base}/mentions?brand=Acme&author={carol}"  # back where the form was
+    card = page.locator("article.mention", has_text="Acme support fixed my router in minutes")
+    assert card.locator(".label").first.inner_text() == "negative"
+    assert card.locator(".corrected").inner_text() == "corrected by user:ada"
+    card.scroll_into_view_if_needed()
+    page.screenshot(path=screenshots / "mentions-corrected-390-top.png")
+
+    after = _ranked(page, base, "/ambassadors?brand=Acme")
+    carol_after = _position(after, "Carol")
+    assert carol_after is not None and carol_after[1] < 2.5 and carol_after[0] > 2
+    assert _position(after, "Alice A.") == (2, 2.0)  # Alice passes her
+    _shoot(page, screenshots, "ambassadors-after-label")
+    after = _ranked(page, base, "/detractors?brand=Acme")
+    carol_after, alice = _position(after, "Carol"), _position(after, "Alice A.")
+    assert carol_after is not None and alice is not None
+    assert carol_after[1] > 0 and carol_after[0] < alice[0]
+    _shoot(page, screenshots, "detractors-after-label")
+    assert watch.errors == [] and watch.outside == []
+    context.close()
+
+
+def test_a_manager_merges_the_suggested_author(
+    browser: Browser, base: str, seeded: Seeded, screenshots: Path
+) -> None:
+    """Bob's page suggests bob on reddit (the same handle); merging it shows both accounts on bob's page,
+    and the merged author's page is gone."""
+    bob, bob2 = seeded.authors["bob"], seeded.authors["bob2"]
+    context = browser.new_context(viewport={"width": 390, "height": 900}, locale="en-GB")
+    watch = _Watch(context, base)
+    page = watch.page(context)
+    _sign_in(page, base, f"/authors/{bob}")
+    handles = "els => els.map(e => e.textContent)"
+    assert page.eval_on_selector_all("td[data-label=Handle]", handles) == ["@bob"]
+    suggestion = page.locator("ul.suggestions li")
+    assert suggestion.count() == 1
+    assert "Same handle bob: reddit u/bob" in suggestion.inner_text()
+    _shoot(page, screenshots, "author-merge-suggested")
+    suggestion.locator("button", has_text=f"Merge author {bob2} into this one").click()
+    page.wait_for_load_state("load")
+    assert page.url == f"{base}/authors/{bob}"
+    assert sorted(page.eval_on_selector_all("td[data-label=Handle]", handles)) == ["@bob", "u/bob"]
+    assert page.locator("ul.suggestions").count() == 0
+    assert page.locator("form[action$='/split']").count() == 2  # either account may be moved off again
+    _shoot(page, screenshots, "author-after-merge")
+    gone = page.goto(f"{base}/authors/{bob2}")
+    assert gone is not None and gone.status == 404
+    assert f"there is no author {bob2} (it may have been merged" in page.inner_text("body")
+    # the one console error is the browser noting the merged author's 404
+    assert len(watch.errors) == 1 and "status of 404" in watch.errors[0], watch.errors
+    assert watch.outside == []
+    context.close()
+
+
+def _download_csv(page: Page, link: str) -> tuple[str, list[list[str]]]:
+    """Click `link` and read the downloaded file back: its suggested name and its rows."""
+    with page.expect_download() as download:
+        page.click(link)
+    saved = download.value.path()
+    with open(saved, newline="", encoding="utf-8") as f:
+        return download.value.suggested_filename, list(csv.reader(f))
+
+
+def test_both_rankings_download_as_the_csv_the_page_shows(
+    browser: Browser, base: str, seeded: Seeded
+) -> None:
+    """The download link of each ranking gives a CSV with the header and the page's authors in the page's
+    order; Mallory's formula of a name is defused with a leading quote, and no cell starts a formula."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+    watch = _Watch(context, base)
+    page = watch.page(context)
+    _sign_in(page, base, "/ambassadors?brand=Acme")
+    for ranking in ("ambassadors", "detractors"):
+        shown = _ranked(page, base, f"/{ranking}?brand=Acme")
+        profiles = page.eval_on_selector_all(
+            "ol.ranklist > li.author a[href^='/authors/']", "els => els.map(e => e.getAttribute('href'))"
+        )
+        name, rows = _download_csv(page, f"a[href^='/{ranking}/export.csv']")
+        assert name == f"{ranking}-Acme-2026-11-20.csv"
+        assert tuple(rows[0]) == CSV_COLUMNS
+        column = {c: i for i, c in enumerate(CSV_COLUMNS)}
+        body = rows[1:]
+        assert [r[column["rank"]] for r in body] == [rank for rank, _, _ in shown]
+        assert [f"/authors/{r[column['author_id']]}" for r in body] == profiles
+        assert [float(r[column["score"]]) for r in body] == pytest.approx([s for _, _, s in shown], abs=0.005)
+        names = [r[column["name"]] for r in body]
+        assert [n.removeprefix("'") for n in names] == [who for _, who, _ in shown]
+        assert [cell for row in body for cell in row if cell[:1] in ("=", "+", "-", "@", "\t", "\r")] == []
+        if ranking == "detractors":
+            assert "'" + HOSTILE_NAME in names  # shown as is on the page, defused in the file
+            assert HOSTILE_NAME in [who for _, who, _ in shown]
+    assert watch.errors == [] and watch.outside == []
+    context.close()
+
+
+_SUBMIT = """
+([action, fields]) => {
+  const form = document.createElement("form");
+  form.method = "post";
+  form.action = action;
+  for (const [name, value] of Object.entries(fields)) {
+    const input = document.createElement("input");
+    input.type = "hidden";
+    input.name = name;
+    input.value = value;
+    form.append(input);
+  }
+  document.body.append(form);
+  form.submit();
+}
+"""
+
+
+def _post_from_page(page: Page, action: str, fields: dict[str, str]) -> int:
+    """Submit a form the page does not offer, as someone editing the page would; the answer's status."""
+    with page.expect_navigation() as answer:
+        page.evaluate(_SUBMIT, [action, fields])
+    response = answer.value
+    assert response is not None
+    return response.status
+
+
+def test_a_viewer_and_a_form_without_its_token_are_refused(
+    browser: Browser, base: str, seeded: Seeded, screenshots: Path
+) -> None:
+    """A viewer sees no action on the inbox, mentions and author pages, and a form she makes herself with
+    her token is refused; a manager's form without the token is refused too. Nothing changes."""
+    mention = seeded.mentions["m02"]
+    fields = {"sentiment": "positive", "intent": "praise", "next": "/mentions"}
+    for who in ("vera", "ada"):
+        context = browser.new_context(viewport={"width": 390, "height": 900}, locale="en-GB")
+        watch = _Watch(context, base)
+        page = watch.page(context)
+        _sign_in(page, base, "/mentions?q=billing", name=who)
+        token = page.get_attribute("form.signout input[name=csrf]", "value")
+        assert token
+        if who == "vera":
+            assert page.locator("details.correct").count() == 0
+            for path in ("/inbox", f"/authors/{seeded.authors['bob']}"):
+                page.goto(base + path)
+                assert page.locator("main form[method=post]").count() == 0, path
+            page.goto(f"{base}/mentions?q=billing")
+            status = _post_from_page(page, f"/mentions/{mention}/sentiment", fields | {"csrf": token})
+            assert status == 403
+            assert "needs the role manager or admin" in page.inner_text("body")
+        else:
+            assert page.locator("details.correct").count() == 1
+            status = _post_from_page(page, f"/mentions/{mention}/sentiment", fields)
+            assert status == 403
+            assert "token is missing or stale" in page.inner_text("body")
+        page.screenshot(path=screenshots / f"refused-{who}-390-top.png")
+        page.goto(f"{base}/mentions?q=billing")
+        assert page.locator("article.mention .corrected").count() == 0  # no label was stored
+        assert page.locator("article.mention .label").first.inner_text() == "negative"
+        assert len(watch.errors) == 1 and "status of 403" in watch.errors[0], watch.errors
+        assert watch.outside == []
+        context.close()
