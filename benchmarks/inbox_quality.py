@@ -2,6 +2,7 @@
 obvious alternative.
 
     python -m benchmarks.inbox_quality [--world demo|90d|both] [--classifier e5|gold|both] [--no-deliveries]
+                                       [--show-errors]
 
 Worlds (ground truth from benchmarks.demo_sample.build_sample, each mention's `kind` and `story`):
 - demo: the `wom demo` sample, 392 mentions over six weeks;
@@ -22,7 +23,9 @@ Truth: a mention is one to answer when its kind is complaint or question, it is 
 - precision: of the items opened, those whose opening mention is one to answer;
 - recall: of the mentions to answer, those in some item (opening it or folded into it).
 The alternative is a queue of every mention of the shop the classifier calls a complaint or a question,
-one entry each (what the `complaint_to_answer` alert did).
+one entry each (what the `complaint_to_answer` alert did). `--show-errors` prints each wrong item's opening
+mention and each missed mention: its story/kind, the model's sentiment, intent and intent confidence, and
+its text.
 
 Deliveries (default e5 classifier): the world is replayed hour by hour on a clock that the pipeline, the
 watched alerts (monitor.service.watch) and routing (monitor.service.notify.route_alerts) all read: each
@@ -83,6 +86,7 @@ from monitor.storage.models import (
     MentionBrand,
     NotificationDelivery,
 )
+from monitor.storage.models import Classification as StoredClassification
 from monitor.storage.tables import table_of
 
 __all__ = [
@@ -110,6 +114,7 @@ _ITEM_MENTION = table_of(InboxItemMention)
 _MENTION = table_of(Mention)
 _LINK = table_of(MentionBrand)
 _BRAND = table_of(Brand)
+_CLASSIFICATION = table_of(StoredClassification)
 Key = tuple[str, str]  # (source, external_id)
 
 
@@ -137,6 +142,8 @@ class Outcome:
     seconds: float
     false_items: Counter[str] = field(default_factory=Counter)  # story/kind of wrong opening mentions
     missed: Counter[str] = field(default_factory=Counter)  # story/kind of mentions to answer in no item
+    # one line per wrong item's opening mention and per missed mention (--show-errors)
+    errors: list[str] = field(default_factory=list)
 
     @property
     def precision(self) -> float:
@@ -351,6 +358,7 @@ def measure(world: World, classifier_name: str, workdir: Path) -> Outcome:
             .join(_LINK, _LINK.c.mention_id == _MENTION.c.id)
             .where(_LINK.c.brand_id == brand, _LINK.c.intent.in_(("complaint", "question"))),
         )
+        labels = _model_labels(engine)
     finally:
         engine.dispose()
     truth = world.truth()
@@ -370,9 +378,35 @@ def measure(world: World, classifier_name: str, workdir: Path) -> Outcome:
     for key in opening:
         if key not in truth:
             outcome.false_items[f"{by_key[key].story}/{by_key[key].kind}"] += 1
-    for key in truth - in_items:
+            outcome.errors.append(_error_line("wrong item", by_key[key], labels.get(key)))
+    for key in sorted(truth - in_items):
         outcome.missed[f"{by_key[key].story}/{by_key[key].kind}"] += 1
+        outcome.errors.append(_error_line("missed", by_key[key], labels.get(key)))
     return outcome
+
+
+def _model_labels(engine: Engine) -> dict[Key, tuple[str, str, float]]:
+    """(sentiment, intent, intent confidence) of the model's latest classification per mention."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(
+                _MENTION.c.source,
+                _MENTION.c.external_id,
+                _CLASSIFICATION.c.sentiment,
+                _CLASSIFICATION.c.intent,
+                _CLASSIFICATION.c.intent_confidence,
+            )
+            .join(_CLASSIFICATION, _CLASSIFICATION.c.mention_id == _MENTION.c.id)
+            .order_by(_CLASSIFICATION.c.id)
+        )
+        return {(s, e): (sentiment, intent, confidence) for s, e, sentiment, intent, confidence in rows}
+
+
+def _error_line(what: str, mention: SampleMention, label: tuple[str, str, float] | None) -> str:
+    model = f"{label[0]}/{label[1]} {label[2]:.2f}" if label else "unclassified"
+    reply = " reply" if mention.record.get("in_reply_to") else ""
+    text = " ".join(str(mention.record["text"]).split())
+    return f"{what:<10} {mention.story}/{mention.kind:<10} model {model:<24} {mention.source}{reply}: {text}"
 
 
 OWNER, MANAGER = "owner@koffiekoning.example", "community@koffiekoning.example"
@@ -579,12 +613,24 @@ def _print(outcomes: Sequence[Outcome]) -> None:
         print(f"  mentions to answer in no item (story/kind): {dict(o.missed.most_common())}")
 
 
+def _print_errors(outcomes: Sequence[Outcome]) -> None:
+    for o in outcomes:
+        print(f"\n{o.world}, {o.classifier}: wrong items and missed mentions")
+        for line in o.errors:
+            print(f"  {line}")
+
+
 def main(argv: list[str] | None = None) -> list[Outcome]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--world", choices=("demo", "90d", "both"), default="both")
     parser.add_argument("--classifier", choices=("e5", "gold", "both"), default="both")
     parser.add_argument(
         "--no-deliveries", action="store_true", help="skip the hour-by-hour replay of e-mails and alerts"
+    )
+    parser.add_argument(
+        "--show-errors",
+        action="store_true",
+        help="print each wrong item's opening mention and each missed mention with the model's labels",
     )
     args = parser.parse_args(argv)
     worlds = [demo_world()] if args.world in ("demo", "both") else []
@@ -597,6 +643,8 @@ def main(argv: list[str] | None = None) -> list[Outcome]:
             for name in classifiers:
                 outcomes.append(measure(world, name, Path(tmp)))
         _print(outcomes)
+        if args.show_errors:
+            _print_errors(outcomes)
         if not args.no_deliveries:
             replay = "e5" if "e5" in classifiers else "gold"
             runs = [

@@ -14,6 +14,7 @@ from benchmarks.inbox_quality import (
     OWNER,
     GoldClassifier,
     World,
+    _error_line,
     campaign_mentions,
     deliveries,
     demo_world,
@@ -29,6 +30,17 @@ def test_inbox_quality_benchmark_runs(capsys: pytest.CaptureFixture[str]) -> Non
     output = capsys.readouterr().out
     for label in ("wom inbox items", "every complaint/question", "mentions to answer in no item"):
         assert label in output
+    assert "wrong items and missed mentions" not in output
+
+
+def test_show_errors_lists_each_wrong_item_and_missed_mention(capsys: pytest.CaptureFixture[str]) -> None:
+    main(["--world", "demo", "--classifier", "gold", "--no-deliveries", "--show-errors"])
+    assert "demo (392 mentions, 6 weeks), gold: wrong items and missed mentions" in capsys.readouterr().out
+    mention = next(m for m in demo_world().mentions if m.story == "comparison" and m.kind == "neutral")
+    line = _error_line("wrong item", mention, ("neutral", "question", 0.981))
+    assert line.startswith("wrong item comparison/neutral")
+    assert "model neutral/question 0.98" in line
+    assert line.endswith(" ".join(str(mention.record["text"]).split()))
 
 
 def test_the_replay_counts_the_outbox_per_recipient_within_the_cap() -> None:
