@@ -358,6 +358,9 @@ class AlertSettings(_Section):
 class InboxSettings(_Section):
     fold_hours: float = Field(default=48.0, gt=0, le=24 * 365)
     first_response_hours: float = Field(default=24.0, gt=0, le=24 * 365)
+    # a review rated above this many stars opens no item (monitor.inbox.rules.opens_item, rule 4); 5: the
+    # stars decide nothing
+    complaint_max_rating: float = Field(default=2.0, ge=1, le=5)
 
 
 class SmtpSettings(_Section):

@@ -1,5 +1,6 @@
-"""The inbox's decisions, pure: a mention's conversation, whether it opens an item, what it does to the item
-it joins, an item's priority and due time, and which action fits which state.
+"""The inbox's decisions, pure: a mention's conversation, whether it opens an item (`opens_item`: the
+opening rules, in one place), what it does to the item it joins, an item's priority and due time, and which
+action fits which state.
 
 Priority, 0 to 100, from the item's author mentions (the highest wins; the brand's replies do not count):
 
@@ -74,22 +75,37 @@ def opens_item(
     suppressed: bool,
     automated: bool = False,
     sentiment: str | None = None,
+    rating: float | None,
+    intent_labeled: bool,
+    complaint_max_rating: float,
 ) -> bool:
-    """A complaint or question by someone other than the brand, whose author is not suppressed (dismissed as
-    spam or a bot by a person) nor `automated` (a bot or giveaway spammer by the author's profile), in a
-    message that is not positive.
+    """Whether a mention that joins no item opens one: the inbox's opening rules, all of which must hold.
 
-    A positive message is praise whatever intent the model also reads in it: a complaint that is positive
-    contradicts itself, and a positive "question" is mostly rhetorical ("how long is the Christmas blend
-    still on?" after "delicious"). On the demo sample this was the model's commonest kind of wrong item
-    (praise read as a complaint or question); a person who corrects the sentiment to neutral or negative
-    brings the mention back (the sentiment here is the effective one, a label winning)."""
+    1. Intent: a complaint or a question (the mention's effective intent, a person's label winning).
+    2. Who: someone other than the brand (`own_account`: its own or a staff account), whose author is not
+       suppressed (dismissed as spam or a bot by a person) nor `automated` (a bot or giveaway spammer by
+       the author's profile).
+    3. Tone: the message is not positive. A positive message is praise whatever intent the model also
+       reads in it: a complaint that is positive contradicts itself, and a positive "question" is mostly
+       rhetorical ("how long is the Christmas blend still on?" after "delicious"). On the demo sample this
+       was the model's commonest kind of wrong item (praise read as a complaint or question); a person who
+       corrects the sentiment to neutral or negative brings the mention back (the sentiment here is the
+       effective one, a label winning).
+    4. Stars: a review (a mention with a `rating`, 1 to 5) rated above `complaint_max_rating` ([inbox]
+       complaint_max_rating, default 2) opens no item. The reviewer's stars are their own verdict: a
+       3-star review is "average" on the review sites, and the complaint the model reads in a 3 to 5 star
+       review is the "but" of a mixed or happy one ("Good but pricey", "They forgot a bag and sent it the
+       same day"), which the shop may thank or answer from the review feed but need not work through. The
+       model reads no question in a review (monitor.classify.intent), so this only decides complaints. A
+       person who labels the review's intent (`intent_labeled`) brings it back.
+    """
     return (
         intent in OPENING_INTENTS
-        and sentiment != "positive"
         and not own_account
         and not suppressed
         and not automated
+        and sentiment != "positive"
+        and (intent_labeled or rating is None or rating <= complaint_max_rating)
     )
 
 

@@ -23,6 +23,7 @@ from monitor.storage.models import (
     InboxItemMention,
     Mention,
     MentionBrand,
+    MentionLabel,
     User,
 )
 from monitor.storage.tables import table_of
@@ -60,6 +61,7 @@ _ITEM_MENTION = table_of(InboxItemMention)
 _EVENT = table_of(InboxEvent)
 _SUPPRESSION = table_of(AuthorSuppression)
 _USER = table_of(User)
+_LABEL = table_of(MentionLabel)
 # advisory lock keys: this base + the brand id (PostgreSQL), one inbox writer per brand at a time
 _LOCK_BASE = 0x1B0C_0000
 
@@ -83,6 +85,10 @@ class MentionFacts:
     intent: str | None
     segment: str | None
     suppressed: bool
+    # a review's stars, 1 to 5 (None: a post)
+    rating: float | None
+    # a person's label sets the intent (it wins over every model)
+    intent_labeled: bool
     # the author's profile for the brand calls them a bot or a giveaway spammer (monitor.scoring.profile)
     automated: bool = False
 
@@ -111,6 +117,8 @@ def _facts_query(condition: sa.ColumnElement[bool]) -> sa.Select[Any]:
             _LINK.c.intent,
             _STATS.c.segment,
             _SUPPRESSION.c.author_id.is_not(None).label("suppressed"),
+            _MENTION.c.rating,
+            _LABEL.c.intent.is_not(None).label("intent_labeled"),
             _STATS.c.score_terms,
         )
         .select_from(
@@ -122,6 +130,7 @@ def _facts_query(condition: sa.ColumnElement[bool]) -> sa.Select[Any]:
                 sa.and_(_STATS.c.author_id == _IDENTITY.c.author_id, _STATS.c.brand_id == _LINK.c.brand_id),
             )
             .outerjoin(_SUPPRESSION, _SUPPRESSION.c.author_id == _IDENTITY.c.author_id)
+            .outerjoin(_LABEL, _LABEL.c.mention_id == _MENTION.c.id)
         )
         # competitors are tracked for share of voice, not answered
         .where(condition, _BRAND.c.competitor_of_id.is_(None))

@@ -188,3 +188,28 @@ def test_a_positive_message_opens_no_item_whatever_intent_the_model_reads(engine
     world.post("cat", hours=4, intent="complaint", sentiment="positive", reply_to=kept[0])
     counts = world.run()
     assert (counts.opened, counts.joined) == (0, 1)
+
+
+def test_a_review_rated_above_the_limit_opens_no_item_unless_a_person_labels_it(engine: Engine) -> None:
+    # the stars are the reviewer's verdict: by default 1 and 2 stars open an item, 3 to 5 do not
+    world = InboxWorld(engine)
+    opening = [
+        world.post("ann", hours=0, rating=1),
+        world.post("bob", hours=1, rating=2),
+        world.post("eve", hours=2),  # a post has no stars: the rule does not apply
+    ]
+    for n, stars in enumerate((3, 4, 5)):
+        world.post(f"mixed{n}", hours=3 + n, intent="complaint", sentiment="neutral", rating=stars)
+    labeled = world.post("fay", hours=7, sentiment="neutral", rating=4)
+    world.label(labeled, intent="complaint")  # a person's label wins over the stars
+    assert world.run().opened == 4
+    by_id = {mention_id: external_id for external_id, mention_id in world.ids.items()}
+    assert sorted(by_id[item["first_mention_id"]] for item in world.items()) == sorted([*opening, labeled])
+
+
+def test_the_star_limit_is_a_setting(engine: Engine) -> None:
+    world = InboxWorld(engine, inbox_settings(complaint_max_rating=3))
+    kept = world.post("ann", hours=0, sentiment="neutral", rating=3)
+    world.post("bob", hours=1, sentiment="neutral", rating=4)
+    assert world.run().opened == 1
+    assert world.item_of(kept)["intent"] == "complaint"

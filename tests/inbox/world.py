@@ -21,6 +21,7 @@ from monitor.storage.models import (
     InboxItemMention,
     Mention,
     MentionBrand,
+    MentionLabel,
 )
 from monitor.storage.tables import table_of
 
@@ -87,6 +88,7 @@ class InboxWorld:
         brand: str = "Acme",
         reach: int = 100,
         late_hours: float = 0.0,
+        rating: float | None = None,
     ) -> str:
         """Store a mention `hours` after T0; returns its external id (its stored id is in `ids`)."""
         self.author(handle)
@@ -105,6 +107,7 @@ class InboxWorld:
                     author_identity_id=self.identities[handle],
                     author_handle=handle,
                     reach=reach,
+                    rating=rating,
                     in_reply_to=reply_to,
                     thread_id=thread,
                     content_key=external_id,
@@ -129,6 +132,21 @@ class InboxWorld:
         self.ids[external_id] = mention_id
         self.pending.append(mention_id)
         return external_id
+
+    def label(self, external_id: str, *, intent: str) -> None:
+        """A person's label of the mention's intent, and the effective intent it gives its brand link."""
+        mention_id = self.ids[external_id]
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.insert(table_of(MentionLabel)).values(
+                    mention_id=mention_id, intent=intent, labeled_by="test", labeled_at=T0
+                )
+            )
+            conn.execute(
+                sa.update(table_of(MentionBrand))
+                .where(table_of(MentionBrand).c.mention_id == mention_id)
+                .values(intent=intent)
+            )
 
     @property
     def ids(self) -> dict[str, int]:
