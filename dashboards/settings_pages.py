@@ -46,7 +46,14 @@ from monitor.service.accounts import (
     remove_user_keeping_an_admin,
     revoke_key,
 )
-from monitor.service.users import ALERT_KINDS, DELIVERY_MODES, LANGUAGES, SEVERITIES, add_user
+from monitor.service.users import (
+    ALERT_KINDS,
+    DELIVERY_MODES,
+    LANGUAGES,
+    RETIRED_ALERT_KINDS,
+    SEVERITIES,
+    add_user,
+)
 from monitor.storage.api_keys import ROLES, NewApiKey
 
 __all__ = ["COMMON_ZONES", "settings_routes"]
@@ -141,6 +148,11 @@ def _preferences_form(me: UserOut) -> dict[str, Any]:
     }
 
 
+def _offered_kinds(chosen: list[str]) -> tuple[str, ...]:
+    """The alert kinds to tick: every kind, less those raised no more unless `chosen` already names them."""
+    return tuple(kind for kind in ALERT_KINDS if kind not in RETIRED_ALERT_KINDS or kind in chosen)
+
+
 def _checked(form: dict[str, str], prefix: str, allowed: tuple[str, ...]) -> list[str]:
     """The values of the checkboxes named `prefix` + value that were ticked, among `allowed`."""
     return [value for value in allowed if f"{prefix}{value}" in form]
@@ -190,7 +202,6 @@ def settings_routes(router: APIRouter, render: Renderer, engine: Engine) -> None
             "errors": errors or {},
             "prefs": _preferences_form(me),
             "zones": COMMON_ZONES,
-            "alert_kinds": ALERT_KINDS,
             "severities": SEVERITIES,
             "delivery_modes": DELIVERY_MODES,
             "user_languages": LANGUAGES,
@@ -207,6 +218,7 @@ def settings_routes(router: APIRouter, render: Renderer, engine: Engine) -> None
             "user_form": {"name": "", "email": "", "display_name": "", "role": "viewer", "language": "nl"},
             "open_user": None,
         } | extra
+        context["alert_kinds"] = _offered_kinds(context["prefs"]["alert_kinds"])
         response = render.page(
             request, "settings.html", visitor=visitor, status=status, current="settings", **context
         )

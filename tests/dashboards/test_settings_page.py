@@ -101,6 +101,24 @@ def test_saving_preferences_changes_the_user(admin: KeylessClient, world: Engine
     assert '<html lang="nl">' in dutch and ">Opgeslagen</p>" in dutch and ">Instellingen</a>" in dutch
 
 
+def test_a_kind_raised_no_more_is_offered_only_to_those_who_follow_it(
+    admin: KeylessClient, world: Engine
+) -> None:
+    box = 'id="kind-complaint_to_answer"'
+    page = admin.get("/settings").text
+    assert 'id="kind-negative_spike"' in page and box not in page
+    # preferences that name it keep it on the page, ticked, and saving the page keeps it
+    _post(admin, "/settings", "/settings/preferences", PREFERENCES)
+    assert f'{box} name="kind-complaint_to_answer" checked' in admin.get("/settings").text
+    _post(admin, "/settings", "/settings/preferences", PREFERENCES | {"display_name": "Ada"})
+    assert _user(world, "ada").preferences.alert_kinds == ["complaint_to_answer", "negative_spike"]
+    # dropped once, it is offered no more
+    without = {k: v for k, v in PREFERENCES.items() if k != "kind-complaint_to_answer"}
+    _post(admin, "/settings", "/settings/preferences", without)
+    assert _user(world, "ada").preferences.alert_kinds == ["negative_spike"]
+    assert box not in admin.get("/settings").text
+
+
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
