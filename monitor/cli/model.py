@@ -1,4 +1,4 @@
-"""`wom model build|train|eval` and `wom classify`: the classifier from the command line."""
+"""`wom model build|train|eval|calibrate` and `wom classify`: the classifier from the command line."""
 
 from __future__ import annotations
 
@@ -160,6 +160,78 @@ def evaluate(
         if loaded.items:
             typer.echo(format_intent_scores(evaluate_intent(classifier, loaded.items)))
     console.print(f"{sum(s.n for s in scores):,} items in {time.monotonic() - started:.0f}s")
+
+
+@model_app.command("calibrate")
+@wom_command
+def calibrate(
+    data: Annotated[list[Path], typer.Option("--data", help=_DATA_HELP, exists=True, file_okay=False)],
+    cv: Annotated[int, typer.Option("--cv", min=2, help="Folds of the cross-validation over val.")] = 5,
+    seed: Annotated[int, typer.Option(help="Seed of the stratified folds.")] = 0,
+    grid_step: Annotated[float, typer.Option(min=0.01, max=1.0, help="Step of the offset grid.")] = 0.1,
+    write: Annotated[
+        str | None,
+        typer.Option(
+            help="Version to write the CV-chosen calibration under into the configured adapter's "
+            "e5_adapter.json, only when it beats today's procedure out of fold."
+        ),
+    ] = None,
+) -> None:
+    """Cross-validate the class offsets and complaint threshold over val: in-sample against out-of-fold."""
+    import json
+
+    import numpy as np
+
+    from monitor.classify.e5_onnx import E5Classifier
+    from monitor.classify.model_build import ADAPTER_JSON, DEFAULT_ADAPTER_DIR, load_adapter
+    from monitor.classify.training.cross_validate import (
+        Calibration,
+        cross_validate,
+        format_report,
+        improves,
+        metadata_with,
+    )
+    from monitor.classify.training.datasets import find_data_dirs
+    from monitor.classify.training.val_logits import load_val_logits
+
+    settings = state.settings().classifier
+    if settings.backend != "e5":
+        raise typer.BadParameter('calibration applies to the default model ([classifier] backend = "e5")')
+    adapter_dir = Path(settings.adapter).expanduser() if settings.adapter else DEFAULT_ADAPTER_DIR
+    classifier = E5Classifier(
+        adapter=load_adapter(adapter_dir), precision=settings.precision, threads=settings.threads
+    )
+    folders = find_data_dirs(data, "val")
+    if not folders:
+        raise typer.BadParameter(f"no val.jsonl under {', '.join(map(str, data))}")
+    started = time.monotonic()
+    with console.status("val logits (computed once per adapter and data, then cached)"):
+        values, cached = load_val_logits(classifier, folders)
+    console.print(
+        f"{classifier.name} {classifier.version}: {len(values):,} val items, logits "
+        f"{'from the cache' if cached else 'computed'} in {time.monotonic() - started:.0f}s"
+    )
+    current = classifier.adapter.metadata.get("calibration")
+    shipped = Calibration.from_metadata(current if isinstance(current, dict) else {})
+    grid = np.round(np.arange(-2.0, 2.0 + grid_step / 2, grid_step), 4)
+    started = time.monotonic()
+    report = cross_validate(values, k=cv, seed=seed, grid=grid, shipped=shipped)
+    typer.echo(format_report(report))
+    better = improves(report)
+    typer.echo(
+        f"choosing the shrink by CV {'beats' if better else 'does not beat'} today's procedure out of fold "
+        f"({100 * report.mean('cv_nested'):.2f} against {100 * report.mean('cv'):.2f}); "
+        f"{time.monotonic() - started:.0f}s"
+    )
+    if write is None:
+        return
+    if not better:
+        typer.echo("kept the current calibration")
+        return
+    path = adapter_dir / ADAPTER_JSON
+    metadata = metadata_with(classifier.adapter.metadata, report, write, grid_step)
+    path.write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
+    typer.echo(f"wrote the calibration as version {write} into {path}")
 
 
 def _load_corrections() -> list[LabelledItem]:

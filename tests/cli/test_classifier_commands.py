@@ -137,3 +137,55 @@ def test_process_reclassify_queues_what_the_model_has_not_classified(tmp_path: P
         )
     engine.dispose()
     assert versions[0] == "older" and versions[1] != "older" and len(versions) == 2
+
+
+def test_model_calibrate_prints_cv_figures_and_writes_only_what_beats_todays_procedure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    from monitor.classify.model_build import ADAPTER_JSON, DEFAULT_ADAPTER_DIR
+
+    monkeypatch.setenv("WOM_MODEL_CACHE", str(tmp_path / "cache"))
+    adapter = tmp_path / "adapter"
+    shutil.copytree(DEFAULT_ADAPTER_DIR, adapter)
+    (tmp_path / "wom.toml").write_text(f'[classifier]\nadapter = "{adapter}"\n', encoding="utf-8")
+    texts = {
+        "positive": ["Love it, great service", "Super snel geleverd, top!", "Best coffee in town"],
+        "negative": ["Broken on arrival, awful", "Nooit meer, waardeloos", "Still no refund, terrible"],
+        "neutral": ["The shop opens at nine", "Bestelling geplaatst", "I ordered on Monday"],
+    }
+    for name in ("tweets", "nl_bol_product_reviews"):
+        folder = tmp_path / "data" / name
+        folder.mkdir(parents=True)
+        rows = [{"text": t, "label": label} for label, group in texts.items() for t in group]
+        (folder / "val.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    folder = tmp_path / "data" / "complaints"
+    folder.mkdir()
+    rows = [{"text": t, "label": "complaint"} for t in texts["negative"]] + [
+        {"text": t, "label": "not_complaint"} for t in texts["positive"] + texts["neutral"]
+    ]
+    (folder / "val.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    before = json.loads((adapter / ADAPTER_JSON).read_text(encoding="utf-8"))
+
+    result = runner.invoke(
+        app, ["model", "calibrate", "--data", str(tmp_path / "data"), "--cv", "3", "--write", "test-cv"]
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    header = next(line for line in lines if line.startswith("dataset")).split()
+    assert header[1:5] == ["shipped", "uncalibrated", "in_sample", "cv"] and header[-1] == "cv_nested"
+    assert [line.split()[0] for line in lines if line.startswith(("complaints", "tweets", "nl_bol"))] == [
+        "complaints",
+        "nl_bol_product_reviews",
+        "tweets",
+    ]
+    after = json.loads((adapter / ADAPTER_JSON).read_text(encoding="utf-8"))
+    if "beats today's procedure" in result.output:
+        assert after["version"] == "test-cv"
+        assert after["calibration_cv"]["previous_calibration"] == before["calibration"]
+        assert {k: v for k, v in after.items() if not k.startswith(("calibration", "version"))} == {
+            k: v for k, v in before.items() if not k.startswith(("calibration", "version"))
+        }
+    else:
+        assert "kept the current calibration" in result.output and after == before

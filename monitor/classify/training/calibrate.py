@@ -50,6 +50,27 @@ def primary_metric(dataset: str, gold: np.ndarray, pred: np.ndarray, classes: in
     return macro_f1_codes(gold, pred, classes)
 
 
+def _mean_primary_by_dataset(
+    gold: np.ndarray, pred: np.ndarray, dataset_codes: np.ndarray, by_recall: np.ndarray
+) -> float:
+    """The mean over datasets of `primary_metric`, from one count per (dataset, gold, predicted): the same
+    figure as calling it per dataset, without a pass over the items per dataset."""
+    datasets = len(by_recall)
+    counts = np.bincount(dataset_codes * 9 + gold * 3 + pred, minlength=datasets * 9).reshape(datasets, 3, 3)
+    counts = counts.astype(np.float64)
+    tp = np.diagonal(counts, axis1=1, axis2=2)
+    predicted, actual = counts.sum(axis=1), counts.sum(axis=2)
+    precision = np.divide(tp, predicted, out=np.zeros_like(tp), where=predicted > 0)
+    recall = np.divide(tp, actual, out=np.zeros_like(tp), where=actual > 0)
+    f1 = np.divide(
+        2 * precision * recall, precision + recall, out=np.zeros_like(tp), where=precision + recall > 0
+    )
+    present = (actual > 0) | (predicted > 0)
+    per_class = np.where(by_recall[:, None], recall, f1)
+    per_dataset = (per_class * present).sum(axis=1) / present.sum(axis=1)
+    return float(np.mean(per_dataset))
+
+
 def choose_sentiment_offsets(
     logits: np.ndarray, gold: np.ndarray, datasets: Sequence[str], grid: np.ndarray | None = None
 ) -> np.ndarray:
@@ -57,16 +78,17 @@ def choose_sentiment_offsets(
     each dataset's primary metric. The neutral logit is the reference; ties keep the smallest change."""
     grid = np.round(np.arange(-2.0, 2.01, 0.1), 2) if grid is None else grid
     names = sorted(set(datasets))
-    masks = [np.array([d == name for d in datasets]) for name in names]
+    codes = {name: i for i, name in enumerate(names)}
+    dataset_codes = np.array([codes[d] for d in datasets], dtype=np.int64)
+    by_recall = np.array([name.startswith("tweeteval") for name in names], dtype=bool)
+    gold = np.asarray(gold, dtype=np.int64)
     best_offsets = np.zeros(3, dtype=np.float32)
     best_score = -1.0
     for negative in grid:
         for positive in grid:
             offsets = np.array([negative, 0.0, positive], dtype=np.float32)
             pred = np.argmax(logits + offsets, axis=1)
-            score = float(
-                np.mean([primary_metric(n, gold[m], pred[m], 3) for n, m in zip(names, masks, strict=True)])
-            )
+            score = _mean_primary_by_dataset(gold, pred, dataset_codes, by_recall)
             if score > best_score + 1e-9 or (
                 abs(score - best_score) <= 1e-9 and np.abs(offsets).sum() < np.abs(best_offsets).sum()
             ):
