@@ -8,7 +8,8 @@ People sign in with a user name and password (dashboards/signin.py, sessions in
 monitor/service/sessions.py); scripts may still read a page with an API key (dashboards/auth.py).
 
 The modules: auth.py (who is asking, form tokens), signin.py (sign-in, sign-out, language), pages.py
-(overview), source_pages.py (sources), render.py (templates and headers), charts.py (the trend's geometry), i18n.py
+(overview), source_pages.py (sources), error_pages.py (a refused request as a page), render.py
+(templates and headers), charts.py (the trend's geometry), i18n.py
 (catalogues, language, time zones), words.py (stored values shown as words).
 
 Adding a page: a route that takes `current_visitor` (None: return `sign_in_redirect`), renders with

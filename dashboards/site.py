@@ -12,6 +12,8 @@ from sqlalchemy.engine import Engine
 
 from api.main import create_app, settle_memory
 from dashboards.app import dashboard_router
+from dashboards.error_pages import page_errors
+from dashboards.render import Renderer
 from monitor.config import Settings
 from monitor.storage.db import connect
 
@@ -21,7 +23,10 @@ SETTINGS_VARIABLE = "WOM_SERVE_SETTINGS"
 
 
 def web_app(settings: Settings, engine: Engine, *, include_dashboard: bool = True) -> FastAPI:
-    return create_app(settings, engine, pages=[dashboard_router] if include_dashboard else [])
+    app = create_app(settings, engine, pages=[dashboard_router] if include_dashboard else [])
+    if include_dashboard:
+        page_errors(app, Renderer())
+    return app
 
 
 def app_from_environment() -> FastAPI:

@@ -525,7 +525,8 @@ def test_a_manager_merges_the_suggested_author(
     _shoot(page, screenshots, "author-after-merge")
     gone = page.goto(f"{base}/authors/{bob2}")
     assert gone is not None and gone.status == 404
-    assert f"there is no author {bob2} (it may have been merged" in page.inner_text("body")
+    assert page.inner_text("h1") == "Not done"  # a page, not the API's JSON
+    assert f"there is no author {bob2} (it may have been merged" in page.inner_text("main")
     # the one console error is the browser noting the merged author's 404
     assert len(watch.errors) == 1 and "status of 404" in watch.errors[0], watch.errors
     assert watch.outside == []
@@ -622,12 +623,12 @@ def test_a_viewer_and_a_form_without_its_token_are_refused(
             page.goto(f"{base}/mentions?q=billing")
             status = _post_from_page(page, f"/mentions/{mention}/sentiment", fields | {"csrf": token})
             assert status == 403
-            assert "needs the role manager or admin" in page.inner_text("body")
+            assert "needs the role manager or admin" in page.inner_text("main .notice")
         else:
             assert page.locator("details.correct").count() == 1
             status = _post_from_page(page, f"/mentions/{mention}/sentiment", fields)
             assert status == 403
-            assert "token is missing or stale" in page.inner_text("body")
+            assert "token is missing or stale" in page.inner_text("main .notice")
         page.screenshot(path=screenshots / f"refused-{who}-390-top.png")
         page.goto(f"{base}/mentions?q=billing")
         assert page.locator("article.mention .corrected").count() == 0  # no label was stored

@@ -172,15 +172,28 @@ def test_a_token_from_another_session_is_refused(
     assert _labels(engine) == []
 
 
-def test_a_viewer_sees_but_cannot_act(client: KeylessClient, engine: Engine, seeded_ids: Seeded) -> None:
+def test_a_viewer_sees_but_cannot_act(
+    app: FastAPI, client: KeylessClient, engine: Engine, seeded_ids: Seeded
+) -> None:
     sign_in(client, "vera")
     page = client.get("/").text
     assert "/sentiment" not in page  # no correction forms for a viewer
     url = f"/mentions/{seeded_ids.mentions['m02']}/sentiment"
     refused = client.post(url, data={"sentiment": "positive", "csrf": form_token(page)})
     assert refused.status_code == 403
-    assert "manager" in refused.json()["error"]["message"]
+    # a page for the person, with the API's message, their navigation and the way back
+    assert refused.headers["content-type"].startswith("text/html")
+    assert "<h1>Not done</h1>" in refused.text
+    assert "correcting a label needs the role manager or admin" in refused.text
+    assert 'href="/inbox"' in refused.text
     assert _labels(engine) == []
+    # a script reading with a key keeps the API's JSON
+    assert (
+        client.get("/authors/999999", headers={"authorization": f"Bearer {app.state.test_key}"}).json()[
+            "error"
+        ]["code"]
+        == "unknown_author"
+    )
 
 
 def test_a_manager_sees_the_correction_forms(client: KeylessClient) -> None:
