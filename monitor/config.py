@@ -361,6 +361,8 @@ class InboxSettings(_Section):
     # a review rated above this many stars opens no item (monitor.inbox.rules.opens_item, rule 4); 5: the
     # stars decide nothing
     complaint_max_rating: float = Field(default=2.0, ge=1, le=5)
+    # a complaint in a neutral message whose P(complaint) is under this opens no item (opens_item, rule 5)
+    min_complaint_confidence: float = Field(default=0.3, ge=0, le=1)
 
 
 class SmtpSettings(_Section):

@@ -77,7 +77,9 @@ def opens_item(
     sentiment: str | None = None,
     rating: float | None,
     intent_labeled: bool,
+    intent_confidence: float | None,
     complaint_max_rating: float,
+    min_complaint_confidence: float,
 ) -> bool:
     """Whether a mention that joins no item opens one: the inbox's opening rules, all of which must hold.
 
@@ -98,6 +100,13 @@ def opens_item(
        same day"), which the shop may thank or answer from the review feed but need not work through. The
        model reads no question in a review (monitor.classify.intent), so this only decides complaints. A
        person who labels the review's intent (`intent_labeled`) brings it back.
+    5. Doubt: a complaint in a neutral message opens no item when the model is unsure of it, its
+       `intent_confidence` (P(complaint)) under `min_complaint_confidence` ([inbox]
+       min_complaint_confidence, default 0.3). The model calls a text a complaint from a low threshold
+       (monitor.classify's calibration), which suits counting complaints; a neutral text just over it is
+       mostly news or chatter about the shop ("Net mijn eerste bestelling geplaatst, eens kijken of het de
+       hype waard is"), which no one need answer. A negative message keeps its complaint however unsure
+       the model is, and a person's label (intent confidence 1) brings the mention back.
     """
     return (
         intent in OPENING_INTENTS
@@ -106,6 +115,12 @@ def opens_item(
         and not automated
         and sentiment != "positive"
         and (intent_labeled or rating is None or rating <= complaint_max_rating)
+        and not (
+            intent == "complaint"
+            and sentiment == "neutral"
+            and intent_confidence is not None
+            and intent_confidence < min_complaint_confidence
+        )
     )
 
 

@@ -8,8 +8,8 @@ For each mention linked to one of the user's own brands, oldest first, and not y
   * else a mention by the author of an item whose mentions lie within `[inbox] fold_hours` joins that item;
   * else a complaint or question by someone other than the brand, whose author is neither suppressed nor
     a bot or giveaway spammer by their profile (the profile stage ran before this one), in a message that
-    is not positive and not a review rated above `[inbox] complaint_max_rating` stars, opens an item (the
-    opening rules: monitor.inbox.rules.opens_item);
+    is not positive, not a review rated above `[inbox] complaint_max_rating` stars and not a neutral one
+    the model is unsure is a complaint, opens an item (the opening rules: monitor.inbox.rules.opens_item);
     mentions of its conversation that came through the stage earlier (a reply before its post) join it.
 
 Idempotent: a mention already in an item of the brand is skipped, so running the stage again over the same
@@ -151,7 +151,9 @@ class _Placer:
             sentiment=fact.sentiment,
             rating=fact.rating,
             intent_labeled=fact.intent_labeled,
+            intent_confidence=fact.intent_confidence,
             complaint_max_rating=self.settings.inbox.complaint_max_rating,
+            min_complaint_confidence=self.settings.inbox.min_complaint_confidence,
         ):
             self.open(fact, key=key)
         return True

@@ -13,11 +13,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from monitor.storage.labels import effective_classification
 from monitor.storage.models import (
     AuthorBrandStats,
     AuthorIdentity,
     AuthorSuppression,
     Brand,
+    Classification,
     InboxEvent,
     InboxItem,
     InboxItemMention,
@@ -62,6 +64,7 @@ _EVENT = table_of(InboxEvent)
 _SUPPRESSION = table_of(AuthorSuppression)
 _USER = table_of(User)
 _LABEL = table_of(MentionLabel)
+_CLASSIFICATION = table_of(Classification)
 # advisory lock keys: this base + the brand id (PostgreSQL), one inbox writer per brand at a time
 _LOCK_BASE = 0x1B0C_0000
 
@@ -89,6 +92,8 @@ class MentionFacts:
     rating: float | None
     # a person's label sets the intent (it wins over every model)
     intent_labeled: bool
+    # P(intent) of the newest classification; 1.0 where a person's label decided the intent
+    intent_confidence: float | None
     # the author's profile for the brand calls them a bot or a giveaway spammer (monitor.scoring.profile)
     automated: bool = False
 
@@ -119,6 +124,7 @@ def _facts_query(condition: sa.ColumnElement[bool]) -> sa.Select[Any]:
             _SUPPRESSION.c.author_id.is_not(None).label("suppressed"),
             _MENTION.c.rating,
             _LABEL.c.intent.is_not(None).label("intent_labeled"),
+            effective_classification(_CLASSIFICATION, _LABEL).intent_confidence.label("intent_confidence"),
             _STATS.c.score_terms,
         )
         .select_from(
@@ -131,10 +137,21 @@ def _facts_query(condition: sa.ColumnElement[bool]) -> sa.Select[Any]:
             )
             .outerjoin(_SUPPRESSION, _SUPPRESSION.c.author_id == _IDENTITY.c.author_id)
             .outerjoin(_LABEL, _LABEL.c.mention_id == _MENTION.c.id)
+            .outerjoin(_CLASSIFICATION, _newest_classification())
         )
         # competitors are tracked for share of voice, not answered
         .where(condition, _BRAND.c.competitor_of_id.is_(None))
         .order_by(_MENTION.c.created_at, _MENTION.c.id, _LINK.c.brand_id)
+    )
+
+
+def _newest_classification() -> sa.ColumnElement[bool]:
+    newer = _CLASSIFICATION.alias("newer_classification")
+    return sa.and_(
+        _CLASSIFICATION.c.mention_id == _MENTION.c.id,
+        ~sa.exists().where(
+            newer.c.mention_id == _CLASSIFICATION.c.mention_id, newer.c.id > _CLASSIFICATION.c.id
+        ),
     )
 
 

@@ -213,3 +213,26 @@ def test_the_star_limit_is_a_setting(engine: Engine) -> None:
     world.post("bob", hours=1, sentiment="neutral", rating=4)
     assert world.run().opened == 1
     assert world.item_of(kept)["intent"] == "complaint"
+
+
+def test_a_neutral_complaint_the_model_is_unsure_of_opens_no_item(engine: Engine) -> None:
+    # under [inbox] min_complaint_confidence (0.3) in a neutral message: news or chatter, not work
+    world = InboxWorld(engine)
+    world.post("ann", hours=0, sentiment="neutral", confidence=0.25)
+    opening = [
+        world.post("bob", hours=1, sentiment="neutral", confidence=0.5),
+        world.post("cat", hours=2, sentiment="negative", confidence=0.25),  # a negative one stays work
+        world.post("dan", hours=3, intent="question", sentiment="neutral", confidence=0.1),
+    ]
+    labeled = world.post("eve", hours=4, sentiment="neutral", confidence=0.25)
+    world.label(labeled, intent="complaint")  # a person's label wins over the model's doubt
+    assert world.run().opened == 4
+    by_id = {mention_id: external_id for external_id, mention_id in world.ids.items()}
+    assert sorted(by_id[item["first_mention_id"]] for item in world.items()) == sorted([*opening, labeled])
+
+
+def test_the_complaint_confidence_floor_is_a_setting(engine: Engine) -> None:
+    world = InboxWorld(engine, inbox_settings(min_complaint_confidence=0))
+    kept = world.post("ann", hours=0, sentiment="neutral", confidence=0.22)
+    assert world.run().opened == 1
+    assert world.item_of(kept)["intent"] == "complaint"

@@ -16,6 +16,7 @@ from monitor.storage.brands import sync_brands
 from monitor.storage.models import (
     Author,
     AuthorIdentity,
+    Classification,
     InboxEvent,
     InboxItem,
     InboxItemMention,
@@ -89,8 +90,10 @@ class InboxWorld:
         reach: int = 100,
         late_hours: float = 0.0,
         rating: float | None = None,
+        confidence: float | None = None,
     ) -> str:
-        """Store a mention `hours` after T0; returns its external id (its stored id is in `ids`)."""
+        """Store a mention `hours` after T0; returns its external id (its stored id is in `ids`). With
+        `confidence`, the model's classification behind the link, with that intent confidence."""
         self.author(handle)
         self._n += 1
         external_id = f"p{self._n}"
@@ -129,6 +132,20 @@ class InboxWorld:
                     intent=intent,
                 )
             )
+            if confidence is not None:
+                conn.execute(
+                    sa.insert(table_of(Classification)).values(
+                        mention_id=mention_id,
+                        model_name="test",
+                        model_version="1",
+                        sentiment=sentiment,
+                        confidence=0.9,
+                        score=0.0,
+                        lang="en",
+                        intent=intent,
+                        intent_confidence=confidence,
+                    )
+                )
         self.ids[external_id] = mention_id
         self.pending.append(mention_id)
         return external_id
