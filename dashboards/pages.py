@@ -29,9 +29,12 @@ from monitor.config import Settings
 from monitor.errors import ForbiddenBrandError, UnknownMentionError
 from monitor.read.alerts import list_alerts
 from monitor.read.brands import BrandOut, list_brands
+from monitor.read.digest import ambassadors_at_risk, new_ambassadors, top_complaints
 from monitor.read.mentions import MentionFilter, list_mentions
 from monitor.read.rankings import RankedAuthor, Ranking, rank_authors
+from monitor.read.response_times import period_response_times
 from monitor.read.series import sentiment_series
+from monitor.read.source_counts import source_counts
 from monitor.service.labels import label_mention
 from monitor.storage.models import Brand
 
@@ -64,13 +67,27 @@ def _brand_context(
             session, brand_id=brand_id, ranking=ranking, now=now, half_life_days=half_life, limit=5
         )
 
-    since = now - timedelta(days=days - 1)
-    trend = sentiment_series(session, brand=brand, interval="day", since=since, until=now)
+    first_day = now - timedelta(days=days - 1)
+    trend = sentiment_series(session, brand=brand, interval="day", since=first_day, until=now)
     negative = MentionFilter(brand_id=brand_id, sentiment="negative")
+    conn = session.connection()
+    since, until = trend.since, trend.until  # the chart's local days
+    own_brand = brand.competitor_of_id is None  # a competitor has no inbox here
     return {
         "selected": brand.name,
         "trend": trend,
         "chart": trend_chart(trend.buckets),
+        "sources": source_counts(conn, brand_id=brand_id, since=since, until=until),
+        "inbox": (
+            period_response_times(session, brand=brand, since=since, until=until, now=now)
+            if own_brand
+            else None
+        ),
+        "complaints": top_complaints(conn, brand_ids=[brand_id], since=since, until=until),
+        "new_ambassadors": [
+            name for _, name in new_ambassadors(conn, brand_ids=[brand_id], since=since, until=until)
+        ],
+        "at_risk": ambassadors_at_risk(conn, brand_ids=[brand_id], since=since, until=until),
         "alerts": list_alerts(session, brand_id=brand_id, status="open", limit=10).items,
         "ambassadors": top("ambassador"),
         "detractors": top("detractor"),

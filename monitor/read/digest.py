@@ -31,7 +31,10 @@ __all__ = [
     "DigestData",
     "DigestInbox",
     "SentimentCounts",
+    "ambassadors_at_risk",
     "digest_data",
+    "new_ambassadors",
+    "top_complaints",
 ]
 
 _HOUR = table_of(SentimentHour)
@@ -182,26 +185,16 @@ def _inbox(conn: Connection, brand_ids: Sequence[int], since: datetime, until: d
     return out
 
 
-def digest_data(
+def top_complaints(
     conn: Connection,
     *,
     brand_ids: Sequence[int],
-    alert_kinds: Sequence[str],
-    min_severities: Sequence[str],
     since: datetime,
     until: datetime,
-) -> DigestData:
-    """The digest of `brand_ids` over [since, until); alerts limited to the user's kinds (empty: all) and
-    severities."""
-    previous = since - (until - since)
-    followed = [_ALERT.c.brand_id.in_(list(brand_ids)), _ALERT.c.severity.in_(list(min_severities))]
-    if alert_kinds:
-        followed.append(_ALERT.c.kind.in_(list(alert_kinds)))
-    in_period = [_ALERT.c.created_at >= since, _ALERT.c.created_at < until]
-    alerts_total = int(
-        conn.execute(sa.select(sa.func.count()).select_from(_ALERT).where(*followed, *in_period)).scalar_one()
-    )
-    complaint_rows = conn.execute(
+    limit: int = TOP_COMPLAINTS,
+) -> list[DigestComplaint]:
+    """The complaints about `brand_ids` made in [since, until), widest reach first."""
+    rows = conn.execute(
         sa.select(
             _MENTION.c.id,
             _BRAND.c.name,
@@ -223,9 +216,18 @@ def digest_data(
             _LINK.c.created_at < until,
         )
         .order_by(sa.func.coalesce(_MENTION.c.reach, 0).desc(), _MENTION.c.id)
-        .limit(TOP_COMPLAINTS)
+        .limit(limit)
     ).all()
-    ambassadors = conn.execute(
+    return [
+        DigestComplaint(int(r[0]), str(r[1]), str(r[2] or ""), str(r[3]), r[4], int(r[5]), r[6]) for r in rows
+    ]
+
+
+def new_ambassadors(
+    conn: Connection, *, brand_ids: Sequence[int], since: datetime, until: datetime
+) -> list[tuple[str, str]]:
+    """(brand, author name) of each author who became an ambassador of `brand_ids` in [since, until)."""
+    rows = conn.execute(
         sa.select(_BRAND.c.name, _AUTHOR.c.display_name)
         .select_from(
             _CHANGE.join(_BRAND, _BRAND.c.id == _CHANGE.c.brand_id).join(
@@ -241,20 +243,50 @@ def digest_data(
         .order_by(_CHANGE.c.changed_at)
         .limit(LISTED)
     ).all()
+    return [(str(r[0]), str(r[1] or "")) for r in rows]
+
+
+def ambassadors_at_risk(
+    conn: Connection, *, brand_ids: Sequence[int], since: datetime, until: datetime
+) -> list[DigestAlert]:
+    """The 'ambassador at risk' alerts of `brand_ids` raised in [since, until), newest first."""
+    return _alerts(
+        conn,
+        _ALERT.c.brand_id.in_(list(brand_ids)),
+        _ALERT.c.kind == "ambassador_at_risk",
+        _ALERT.c.created_at >= since,
+        _ALERT.c.created_at < until,
+    )
+
+
+def digest_data(
+    conn: Connection,
+    *,
+    brand_ids: Sequence[int],
+    alert_kinds: Sequence[str],
+    min_severities: Sequence[str],
+    since: datetime,
+    until: datetime,
+) -> DigestData:
+    """The digest of `brand_ids` over [since, until); alerts limited to the user's kinds (empty: all) and
+    severities."""
+    previous = since - (until - since)
+    followed = [_ALERT.c.brand_id.in_(list(brand_ids)), _ALERT.c.severity.in_(list(min_severities))]
+    if alert_kinds:
+        followed.append(_ALERT.c.kind.in_(list(alert_kinds)))
+    in_period = [_ALERT.c.created_at >= since, _ALERT.c.created_at < until]
+    alerts_total = int(
+        conn.execute(sa.select(sa.func.count()).select_from(_ALERT).where(*followed, *in_period)).scalar_one()
+    )
     return DigestData(
         since=since,
         until=until,
         now=_counts(conn, brand_ids, since, until),
         before=_counts(conn, brand_ids, previous, since),
         inbox=_inbox(conn, brand_ids, since, until),
-        complaints=[
-            DigestComplaint(int(r[0]), str(r[1]), str(r[2] or ""), str(r[3]), r[4], int(r[5]), r[6])
-            for r in complaint_rows
-        ],
-        new_ambassadors=[(str(r[0]), str(r[1] or "")) for r in ambassadors],
-        at_risk=_alerts(
-            conn, _ALERT.c.brand_id.in_(list(brand_ids)), _ALERT.c.kind == "ambassador_at_risk", *in_period
-        ),
+        complaints=top_complaints(conn, brand_ids=brand_ids, since=since, until=until),
+        new_ambassadors=new_ambassadors(conn, brand_ids=brand_ids, since=since, until=until),
+        at_risk=ambassadors_at_risk(conn, brand_ids=brand_ids, since=since, until=until),
         alerts=_alerts(conn, *followed, *in_period),
         alerts_total=alerts_total,
         open_alerts=_alerts(conn, *followed, _ALERT.c.status.in_(("open", "acknowledged"))),

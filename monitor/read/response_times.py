@@ -24,7 +24,14 @@ from monitor.read.inbox import WAITING, overdue_condition
 from monitor.storage.models import Brand, InboxItem
 from monitor.storage.tables import table_of
 
-__all__ = ["BrandBacklog", "ResponseTimeWeek", "ResponseTimes", "response_times"]
+__all__ = [
+    "BrandBacklog",
+    "PeriodResponseTimes",
+    "ResponseTimeWeek",
+    "ResponseTimes",
+    "period_response_times",
+    "response_times",
+]
 
 _ITEM = table_of(InboxItem)
 _BRAND = table_of(Brand)
@@ -58,6 +65,18 @@ class ResponseTimes(BaseModel):
     until: datetime
     weeks: list[ResponseTimeWeek]
     backlog: list[BrandBacklog]
+
+
+class PeriodResponseTimes(BaseModel):
+    """One brand's inbox: the items opened in [since, until) (as in a week above, over the whole period) and
+    its backlog now."""
+
+    opened: int
+    responded: int
+    median_hours: float | None
+    p90_hours: float | None
+    missed_target: int
+    backlog: BrandBacklog
 
 
 @dataclass
@@ -150,3 +169,29 @@ def _backlog(session: Session, brand_rows: dict[int, Any], *, now: datetime) -> 
         )
         for brand_id, brand in brand_rows.items()
     ]
+
+
+def period_response_times(
+    session: Session, *, brand: Brand, since: datetime, until: datetime, now: datetime
+) -> PeriodResponseTimes:
+    """`brand`'s items opened in [since, until), counted as one week is above, and its backlog now."""
+    assert brand.id is not None
+    items = sa.select(_ITEM.c.status, _ITEM.c.opened_at, _ITEM.c.due_at, _ITEM.c.first_response_at).where(
+        _ITEM.c.brand_id == brand.id, _ITEM.c.opened_at >= since, _ITEM.c.opened_at < until
+    )
+    period = _Week()
+    for row in session.connection().execute(items):
+        period.opened += 1
+        if row.first_response_at is not None:
+            period.hours.append((row.first_response_at - row.opened_at).total_seconds() / 3600)
+        period.missed += _missed(row, now)
+    median, p90 = _percentiles(period.hours)
+    (backlog,) = _backlog(session, {brand.id: brand}, now=now)
+    return PeriodResponseTimes(
+        opened=period.opened,
+        responded=len(period.hours),
+        median_hours=median,
+        p90_hours=p90,
+        missed_target=period.missed,
+        backlog=backlog,
+    )

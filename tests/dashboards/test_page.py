@@ -69,6 +69,8 @@ def test_only_http_links_are_drawn(client: TestClient) -> None:
         "/detractors",
         "/alerts",
         "/sources",
+        "https://www.trustpilot.com/reviews/7",  # top complaints; erin's have no link
+        "https://x.com/bob/status/2",
         "https://x.com/bob/status/2",  # evidence of the ambassador bob
         "https://x.com/bob/status/6",
         "https://social.example/@carol/1",  # of carol
