@@ -1,15 +1,19 @@
 """API and dashboard latency under concurrent load on a large database, PostgreSQL and SQLite side by side.
 
     python -m benchmarks.api_load [--mentions 1000000] [--authors 200000] [--clients 8] [--seconds 10]
-                                  [--postgres URL | --postgres ''] [--no-sqlite] [--only api|pages]
+                                  [--page-clients N] [--postgres URL | --postgres ''] [--no-sqlite]
+                                  [--only api|pages]
 
 Per backend: build the world (benchmarks/bulk_world.py), recompute every author score and the kept
 counts from it (as `wom process --rebuild`; both times are reported), start `wom serve` with `--workers`
 processes (default: one per core), and let `--clients` threads with keep-alive connections call each list
 endpoint and dashboard page for `--seconds`. Reported per endpoint: p50, p95, requests/s and errors; the
-pass bar is p95 < 100 ms for an API list endpoint and < 150 ms for a page (the page's server time: the
-clients read it over a keep-alive connection on the same machine, as a browser's first byte). Pages are
-read by a signed-in admin (a session cookie; user interface in Dutch, times in Europe/Amsterdam).
+pass bar is p95 < 100 ms for an API list endpoint and < 150 ms for a page. A page's bar is on its server
+time: `--page-clients` clients (default: one per worker process, so a request does not wait in a queue
+behind others), reading over a keep-alive connection on the same machine, as a browser's first byte. Each
+page is then also read by `--clients` clients at once and reported beside it, unjudged: with more clients
+than cores that figure is mostly the time a request waits for a free core. Pages are read by a signed-in
+admin (a session cookie; user interface in Dutch, times in Europe/Amsterdam).
 """
 
 from __future__ import annotations
@@ -56,6 +60,8 @@ class Endpoint:
     path: str
     params: ParamsFor
     bar_ms: float = API_BAR_MS
+    clients: int | None = None  # None: --clients
+    judged: bool = True
     path_for: Callable[[random.Random], str] | None = None
     latencies: list[float] = field(default_factory=list)
     errors: int = 0
@@ -108,9 +114,20 @@ def _endpoints(facts: WorldFacts, first_cursor: str | None) -> list[Endpoint]:
     return endpoints
 
 
-def _pages(facts: WorldFacts) -> list[Endpoint]:
-    """The dashboard's pages as a community manager opens them, one brand at a time."""
+def _pages(facts: WorldFacts, *, page_clients: int, crowd: int) -> list[Endpoint]:
+    """The dashboard's pages as a community manager opens them, one brand at a time: each at
+    `page_clients` clients (judged) and at `crowd` clients (reported)."""
+    judged = _page_list(facts)
+    for endpoint in judged:
+        endpoint.clients = page_clients
+    crowded = _page_list(facts)
+    for endpoint in crowded:
+        endpoint.clients, endpoint.judged = crowd, False
+        endpoint.name += f" @{crowd}"
+    return judged + (crowded if crowd != page_clients else [])
 
+
+def _page_list(facts: WorldFacts) -> list[Endpoint]:
     def page(name: str, path: str, params: ParamsFor) -> Endpoint:
         return Endpoint(f"page {name}", path, params, bar_ms=PAGE_BAR_MS)
 
@@ -133,6 +150,8 @@ def _pages(facts: WorldFacts) -> list[Endpoint]:
         author_page,
         page("/sources", "/sources", lambda r: {}),
         page("/settings", "/settings", lambda r: {}),
+        page("/settings/users", "/settings/users", lambda r: {}),
+        page("/settings/keys", "/settings/keys", lambda r: {}),
     ]
 
 
@@ -240,7 +259,7 @@ def measure(label: str, url: str, args: argparse.Namespace, workdir: Path) -> di
         if args.only != "pages":
             endpoints += _endpoints(facts, first.get("next_cursor"))
         if args.only != "api":
-            endpoints += _pages(facts)
+            endpoints += _pages(facts, page_clients=args.page_clients or args.workers, crowd=args.clients)
         for endpoint in endpoints:
             headers = (
                 {"Cookie": session_cookie}
@@ -250,7 +269,7 @@ def measure(label: str, url: str, args: argparse.Namespace, workdir: Path) -> di
             _load(base, headers, endpoint, clients=1, seconds=1.0)  # warm caches and query plans
             endpoint.latencies.clear()
             endpoint.errors = 0
-            _load(base, headers, endpoint, clients=args.clients, seconds=args.seconds)
+            _load(base, headers, endpoint, clients=endpoint.clients or args.clients, seconds=args.seconds)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -311,6 +330,11 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
         "--postgres",
         default=os.environ.get("WOM_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
     )
+    parser.add_argument(
+        "--page-clients",
+        type=int,
+        help="clients reading a page at once for its judged server time (default: workers)",
+    )
     parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--only", choices=("api", "pages"), help="measure only the API or only the pages")
     parser.add_argument(
@@ -329,7 +353,9 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
         if not args.no_sqlite:
             results.append(measure("sqlite", f"sqlite:///{workdir / 'load.db'}", args, workdir))
     print(
-        f"\n{args.mentions:,} mentions, {args.authors:,} authors, {args.clients} concurrent clients, "
+        f"\n{args.mentions:,} mentions, {args.authors:,} authors, {args.clients} concurrent clients "
+        f"(a page's judged server time: {args.page_clients or args.workers}; '@{args.clients}': the page at "
+        f"{args.clients}, unjudged), "
         f"wom serve with {args.workers} worker processes, {args.seconds:g} s per endpoint "
         f"(pass bar: p95 < {API_BAR_MS:g} ms for the API, < {PAGE_BAR_MS:g} ms for a page)\n"
     )
@@ -353,7 +379,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
         print(line)
     for result in results:
         for kind, bar in (("API", API_BAR_MS), ("page", PAGE_BAR_MS)):
-            measured = [e for e in result["endpoints"] if e.bar_ms == bar]
+            measured = [e for e in result["endpoints"] if e.bar_ms == bar and e.judged]
             if measured:
                 worst = max(_percentile(e.latencies, 0.95) for e in measured) * 1000
                 verdict = "PASS" if worst < bar else "FAIL"

@@ -59,14 +59,16 @@ def test_ranking_quality_benchmark_runs(capsys: pytest.CaptureFixture[str]) -> N
 def test_api_load_benchmark_runs(capsys: pytest.CaptureFixture[str]) -> None:
     from benchmarks.api_load import main
 
-    (result,) = main(
-        ["--mentions", "600", "--authors", "120", "--seconds", "0.3", "--clients", "2", "--postgres", ""]
-    )
+    world = ["--mentions", "600", "--authors", "120", "--postgres", ""]
+    (result,) = main([*world, "--seconds", "0.3", "--clients", "2", "--page-clients", "1"])
     assert result["label"] == "sqlite" and result["pairs"] > 0
     assert all(endpoint.latencies and endpoint.errors == 0 for endpoint in result["endpoints"])
     out = capsys.readouterr().out
     assert "worst API p95" in out and "worst page p95" in out
     assert any(endpoint.name.startswith("page /inbox") for endpoint in result["endpoints"])
+    # each page is judged at --page-clients and reported, unjudged, at --clients
+    pages = [e for e in result["endpoints"] if e.name.startswith("page /settings/users")]
+    assert [(e.clients, e.judged) for e in pages] == [(1, True), (2, False)]
 
 
 def test_spike_detection_benchmark_runs() -> None:
