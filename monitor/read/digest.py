@@ -46,6 +46,7 @@ _CHANGE = table_of(SegmentChange)
 _AUTHOR = table_of(Author)
 _ITEM = table_of(InboxItem)
 TOP_COMPLAINTS = 5
+COMPLAINTS_WEIGHED = 500  # per brand: see top_complaints
 LISTED = 200
 
 
@@ -192,8 +193,29 @@ def top_complaints(
     since: datetime,
     until: datetime,
     limit: int = TOP_COMPLAINTS,
+    latest: int = COMPLAINTS_WEIGHED,
 ) -> list[DigestComplaint]:
-    """The complaints about `brand_ids` made in [since, until), widest reach first."""
+    """The complaints about `brand_ids` made in [since, until), widest reach first, from each brand's
+    `latest` complaints of the period: a brand with thousands a quarter is read as its newest few hundred
+    (a walk of the links' intent index, newest first) rather than by sorting them all on the mentions'
+    reach; below `latest` complaints in the period it is every one of them."""
+    newest = [
+        sa.select(_LINK.c.mention_id, _LINK.c.brand_id)
+        .where(
+            _LINK.c.brand_id == brand_id,
+            _LINK.c.intent == "complaint",
+            _LINK.c.created_at >= since,
+            _LINK.c.created_at < until,
+        )
+        .order_by(_LINK.c.created_at.desc(), _LINK.c.mention_id.desc())
+        .limit(latest)
+        .subquery()
+        for brand_id in brand_ids
+    ]
+    if not newest:
+        return []
+    picked = sa.union_all(*(sa.select(n.c.mention_id, n.c.brand_id) for n in newest)).subquery()
+    reach = sa.func.coalesce(_MENTION.c.reach, 0)
     rows = conn.execute(
         sa.select(
             _MENTION.c.id,
@@ -201,21 +223,15 @@ def top_complaints(
             _MENTION.c.author_handle,
             _MENTION.c.text,
             _MENTION.c.url,
-            sa.func.coalesce(_MENTION.c.reach, 0),
+            reach,
             _MENTION.c.created_at,
         )
         .select_from(
-            _LINK.join(_MENTION, _MENTION.c.id == _LINK.c.mention_id).join(
-                _BRAND, _BRAND.c.id == _LINK.c.brand_id
+            picked.join(_MENTION, _MENTION.c.id == picked.c.mention_id).join(
+                _BRAND, _BRAND.c.id == picked.c.brand_id
             )
         )
-        .where(
-            _LINK.c.brand_id.in_(list(brand_ids)),
-            _LINK.c.intent == "complaint",
-            _LINK.c.created_at >= since,
-            _LINK.c.created_at < until,
-        )
-        .order_by(sa.func.coalesce(_MENTION.c.reach, 0).desc(), _MENTION.c.id)
+        .order_by(reach.desc(), _MENTION.c.id)
         .limit(limit)
     ).all()
     return [

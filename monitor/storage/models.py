@@ -250,6 +250,20 @@ class SentimentHour(SQLModel, table=True):
     own: int = 0  # the brand's own posts (responses): in none of the columns above
 
 
+class SourceHour(SQLModel, table=True):
+    """A brand's word-of-mouth mentions in one UTC hour from one source, by effective sentiment: the
+    overview's per-source figures read these. Counted from the brand links' copies, kept with
+    `SentimentHour` by monitor.storage.sentiment_hours (the brand's own posts are in no row)."""
+
+    brand_id: int = Field(foreign_key="brand.id", primary_key=True)
+    hour: datetime = Field(sa_column=sa.Column(UTCDateTime(), primary_key=True))
+    source: str = Field(primary_key=True, max_length=40)
+    positive: int = 0
+    neutral: int = 0
+    negative: int = 0
+    unclassified: int = 0
+
+
 class BrandVolume(SQLModel, table=True):
     """Mentions matched to a brand in all: the sum of its `SentimentHour` rows, kept with them."""
 
@@ -431,6 +445,8 @@ class InboxItem(SQLModel, table=True):
     __table_args__ = (
         sa.Index("ix_inboxitem_queue", "brand_id", "status", "priority", "id"),
         sa.Index("ix_inboxitem_author", "brand_id", "author_key", "last_mention_at"),
+        # a period's response times: the items a brand opened in it, read from the index alone
+        sa.Index("ix_inboxitem_opened", "brand_id", "opened_at", "status", "due_at", "first_response_at"),
     )
     id: int | None = Field(default=None, primary_key=True)
     brand_id: int = Field(foreign_key="brand.id", index=True)

@@ -1,5 +1,6 @@
-"""Mention counts per brand, UTC hour and effective sentiment (`sentimenthour`), and per brand
-(`brandvolume`, the sum of the brand's hours, moved by the difference whenever its hours are recomputed).
+"""Mention counts per brand, UTC hour and effective sentiment (`sentimenthour`), the same per source
+(`sourcehour`, counted from the brand links' copies of source and sentiment), and per brand (`brandvolume`,
+the sum of the brand's hours, moved by the difference whenever its hours are recomputed).
 
 They count word of mouth only: a mention the brand's own or a staff account posted (`mentionbrand.own`,
 see monitor.storage.brand_links) is in no sentiment column and no volume, but in the hour's `own`
@@ -41,6 +42,7 @@ from monitor.storage.models import (
     MentionBrand,
     MentionLabel,
     SentimentHour,
+    SourceHour,
     UTCDateTime,
 )
 from monitor.storage.tables import table_of
@@ -66,6 +68,7 @@ __all__ = [
 UNCLASSIFIED = "unclassified"
 Cell = tuple[int, datetime]
 _HOURS = table_of(SentimentHour)
+_SOURCE_HOURS = table_of(SourceHour)
 _VOLUME = table_of(BrandVolume)
 _MENTION = table_of(Mention)
 _LINK = table_of(MentionBrand)
@@ -111,6 +114,7 @@ SENTIMENT_COLUMNS = ("positive", "neutral", "negative", UNCLASSIFIED)
 OWN = "own"
 HOUR_COLUMNS = (*SENTIMENT_COLUMNS, OWN)
 HourRow = tuple[int, datetime, int, int, int, int, int]
+SourceHourRow = tuple[int, datetime, str, int, int, int, int]
 
 
 def _counted(
@@ -143,6 +147,72 @@ def _counted(
     ]
     own = sa.func.sum(sa.case((rows.c.own, 1), else_=0)).label(OWN)
     return sa.select(rows.c.brand_id, rows.c.hour, *per_sentiment, own).group_by(rows.c.brand_id, rows.c.hour)
+
+
+def _source_counted(
+    conn: Connection, condition: sa.ColumnElement[bool]
+) -> sa.Select[int, datetime, str, int, int, int, int]:
+    """brand_id, hour, source and the word-of-mouth mentions per sentiment column, for the brand links
+    matching `condition`: their copies of the mention's time, source and effective sentiment are current
+    whenever a cell is refreshed (monitor.storage.brand_links is written first)."""
+    rows = (
+        sa.select(
+            _LINK.c.brand_id.label("brand_id"),
+            hour_of(conn, _LINK.c.created_at).label("hour"),
+            sa.func.coalesce(_LINK.c.source, sa.literal_column("''")).label("source"),
+            sa.func.coalesce(_LINK.c.sentiment, sa.literal_column(f"'{UNCLASSIFIED}'")).label("sentiment"),
+        )
+        .where(condition, _LINK.c.own.is_(False), _LINK.c.created_at.is_not(None))
+        .subquery()
+    )
+    known = [name for name in SENTIMENT_COLUMNS if name != UNCLASSIFIED]
+    per_sentiment = [
+        sa.func.sum(sa.case((rows.c.sentiment == sa.literal_column(f"'{name}'"), 1), else_=0)).label(name)
+        for name in known
+    ]
+    unclassified = sa.func.sum(
+        sa.case((rows.c.sentiment.in_([sa.literal_column(f"'{n}'") for n in known]), 0), else_=1)
+    ).label(UNCLASSIFIED)
+    return sa.select(rows.c.brand_id, rows.c.hour, rows.c.source, *per_sentiment, unclassified).group_by(
+        rows.c.brand_id, rows.c.hour, rows.c.source
+    )
+
+
+def _refresh_source_hours(conn: Connection, chunk: Sequence[tuple[int, datetime, datetime]]) -> None:
+    conn.execute(
+        sa.delete(_SOURCE_HOURS).where(
+            sa.or_(
+                *(
+                    sa.and_(
+                        _SOURCE_HOURS.c.brand_id == b,
+                        _SOURCE_HOURS.c.hour >= first,
+                        _SOURCE_HOURS.c.hour < end,
+                    )
+                    for b, first, end in chunk
+                )
+            )
+        )
+    )
+    in_ranges = sa.or_(
+        *(
+            sa.and_(_LINK.c.brand_id == b, _LINK.c.created_at >= first, _LINK.c.created_at < end)
+            for b, first, end in chunk
+        )
+    )
+    counted = conn.execute(_source_counted(conn, in_ranges)).all()
+    if counted:
+        conn.execute(
+            _SOURCE_HOURS.insert(),
+            [
+                {
+                    "brand_id": b,
+                    "hour": hour,
+                    "source": source,
+                    **dict(zip(SENTIMENT_COLUMNS, per, strict=True)),
+                }
+                for b, hour, source, *per in counted
+            ],
+        )
 
 
 def cells_of(conn: Connection, mention_ids: Iterable[int]) -> set[Cell]:
@@ -232,6 +302,7 @@ def refresh_cells(conn: Connection, cells: Iterable[Cell]) -> int:
             )
         for brand_id, _, *per_column in counted:
             change[brand_id] = change.get(brand_id, 0) + sum(per_column[: len(SENTIMENT_COLUMNS)])
+        _refresh_source_hours(conn, chunk)
     _move_volumes(conn, change)
     return len(ordered)
 
@@ -261,6 +332,7 @@ class SentimentCounts:
     rebuild computes."""
 
     hours: list[HourRow]
+    source_hours: list[SourceHourRow]
     brand_volumes: dict[int, int]
     links: LinkFacts
 
@@ -270,8 +342,17 @@ def stored_sentiment_hours(conn: Connection) -> SentimentCounts:
         sa.select(_HOURS.c.brand_id, _HOURS.c.hour, *(_HOURS.c[name] for name in HOUR_COLUMNS))
     )
     volumes = conn.execute(sa.select(_VOLUME.c.brand_id, _VOLUME.c.mentions).where(_VOLUME.c.mentions != 0))
+    sources = conn.execute(
+        sa.select(
+            _SOURCE_HOURS.c.brand_id,
+            _SOURCE_HOURS.c.hour,
+            _SOURCE_HOURS.c.source,
+            *(_SOURCE_HOURS.c[name] for name in SENTIMENT_COLUMNS),
+        )
+    )
     return SentimentCounts(
         hours=sorted(tuple(row) for row in rows),
+        source_hours=sorted((*row,) for row in sources),
         brand_volumes=dict(volumes.all()),
         links=stored_link_facts(conn),
     )
@@ -285,17 +366,26 @@ def computed_sentiment_hours(conn: Connection) -> SentimentCounts:
     return SentimentCounts(
         # (*row,) keeps the column types for mypy, tuple(row) does not
         hours=sorted((*row,) for row in conn.execute(_counted(conn, sa.true()))),
+        source_hours=sorted((*row,) for row in conn.execute(_source_counted(conn, sa.true()))),
         brand_volumes=dict(volumes),
         links=computed_link_facts(conn),
     )
 
 
-def rebuild_sentiment_hours(conn: Connection) -> int:
-    """Recompute both tables, and the brand links' copies, from the mentions; returns the rows of
-    `sentimenthour`."""
+def rebuild_sentiment_hours(conn: Connection, *, source_hours: bool = True) -> int:
+    """Recompute the tables, and the brand links' copies, from the mentions; returns the rows of
+    `sentimenthour`. `source_hours=False` leaves `sourcehour` alone: for a migration older than that
+    table, which 0014 then fills."""
     rebuild_link_facts(conn)
     conn.execute(sa.delete(_HOURS))
     conn.execute(sa.delete(_VOLUME))
+    if source_hours:
+        conn.execute(sa.delete(_SOURCE_HOURS))
+        conn.execute(
+            _SOURCE_HOURS.insert().from_select(
+                ["brand_id", "hour", "source", *SENTIMENT_COLUMNS], _source_counted(conn, sa.true())
+            )
+        )
     counted = _counted(conn, sa.true())
     conn.execute(_HOURS.insert().from_select(["brand_id", "hour", *HOUR_COLUMNS], counted))
     total = sum((_HOURS.c[name] for name in SENTIMENT_COLUMNS), sa.literal(0))

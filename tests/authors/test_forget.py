@@ -68,7 +68,7 @@ def _without(rows: dict[str, list[dict[str, Any]]], *, author_id: int, mention_i
             and not (table == "author" and row["id"] == author_id)
             and not (table == "notificationdelivery" and row["alert_id"] in alerts)
             # derived counts: checked by assert_equals_rebuild
-            and table not in ("authortombstone", "sentimenthour", "brandvolume")
+            and table not in ("authortombstone", "sentimenthour", "sourcehour", "brandvolume")
         ]
     return repr(kept)
 

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from monitor.read.digest import top_complaints
 from monitor.storage.models import Alert, InboxItem, SegmentChange
 from tests.api.conftest import NOW, Seeded, TestClient, build_app, count_queries, seed
 
@@ -191,3 +192,23 @@ def test_the_new_figures_cost_a_fixed_number_of_queries(engine: Engine, client: 
     week = count_queries(engine, client, "/", {"brand": "Acme", "period": 7})
     quarter = count_queries(engine, client, "/", {"brand": "Acme", "period": 90})
     assert week == quarter
+
+
+def test_top_complaints_are_weighed_from_the_latest_of_the_period(engine: Engine) -> None:
+    """Past `latest` complaints in the period only the newest are weighed by reach (a bounded read for a
+    busy brand's quarter); at or above the period's count it is every complaint, as on the page."""
+    seeded = seed(engine)
+    acme = seeded.brands["Acme"]
+    since, until = NOW - timedelta(days=30), NOW + timedelta(seconds=1)
+    with engine.connect() as conn:
+        every = top_complaints(conn, brand_ids=[acme], since=since, until=until, limit=10)
+        assert [c.reach for c in every] == [100, 70, 50, 20]
+        newest_first = sorted(every, key=lambda c: (c.created_at, c.mention_id), reverse=True)
+        for latest in (1, 2, 3):
+            weighed = top_complaints(
+                conn, brand_ids=[acme], since=since, until=until, limit=10, latest=latest
+            )
+            expected = sorted(newest_first[:latest], key=lambda c: (-c.reach, c.mention_id))
+            assert weighed == expected
+        assert top_complaints(conn, brand_ids=[acme], since=since, until=until, limit=10, latest=4) == every
+        assert top_complaints(conn, brand_ids=[], since=since, until=until) == []

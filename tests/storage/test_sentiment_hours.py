@@ -16,6 +16,7 @@ from sqlmodel import Session
 
 from monitor.config import Settings
 from monitor.read.series import bucket_starts, sentiment_series
+from monitor.read.source_counts import source_counts
 from monitor.service.labels import apply_label, remove_label
 from monitor.storage.classifications import store_classifications
 from monitor.storage.db import _alembic_config, connect, upgrade_schema
@@ -57,7 +58,7 @@ def _mentions(conn: sa.Connection, rng: random.Random, brands: tuple[int, int], 
         mention_id = conn.execute(
             _MENTION.insert()
             .values(
-                source="x",
+                source=rng.choice(("x", "reddit", "trustpilot")),
                 external_id=f"m{n}",
                 url=f"https://example.com/{n}",
                 text=f"acme {n}",
@@ -182,9 +183,42 @@ def test_trend_from_kept_counts_equals_counting_mentions(engine: Engine, timezon
         erase_mentions(conn, gone)
         refresh_cells(conn, cells)
     with engine.connect() as conn:
-        assert stored_sentiment_hours(conn) == computed_sentiment_hours(conn)
+        stored = stored_sentiment_hours(conn)
+        assert stored == computed_sentiment_hours(conn)
+        # per source: every word-of-mouth link in one row of its brand, hour and source
+        assert {row[2] for row in stored.source_hours} == {"x", "reddit", "trustpilot"}
+        assert sum(sum(row[3:]) for row in stored.source_hours) == sum(sum(row[2:6]) for row in stored.hours)
     _assert_series_match(engine, brands[0], rng)
     _assert_series_match(engine, brands[1], rng)
+    _assert_source_counts_match(engine, brands[0], rng)
+
+
+def _assert_source_counts_match(engine: Engine, brand_id: int, rng: random.Random) -> None:
+    """The kept per-source hours plus the partial hours at the ends equal counting the links one by one,
+    for periods on and off the hour, shorter than an hour and longer than the data."""
+    with engine.connect() as conn:
+        links = conn.execute(
+            sa.select(_LINK.c.source, _LINK.c.sentiment, _LINK.c.created_at).where(
+                _LINK.c.brand_id == brand_id, _LINK.c.own.is_(False)
+            )
+        ).all()
+        periods = [(NOW - timedelta(days=30), NOW), (NOW - timedelta(minutes=20), NOW)]
+        periods.append((NOW.replace(minute=0, second=0) - timedelta(days=3), NOW.replace(minute=0, second=0)))
+        for _ in range(6):
+            until = NOW - timedelta(seconds=rng.uniform(0, 10 * 86_400))
+            periods.append((until - timedelta(seconds=rng.uniform(60, 6 * 86_400)), until))
+        for since, until in periods:
+            expected: dict[str, dict[str, int]] = {}
+            for source, sentiment, created in links:
+                if since <= created < until:
+                    per = expected.setdefault(source, {})
+                    key = sentiment if sentiment in SENTIMENTS else "unclassified"
+                    per[key] = per.get(key, 0) + 1
+            got = {
+                c.source: {k: v for k, v in c.model_dump().items() if k not in ("source", "mentions") and v}
+                for c in source_counts(conn, brand_id=brand_id, since=since, until=until)
+            }
+            assert got == expected, (since, until)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -221,4 +255,5 @@ def test_the_migration_counts_the_mentions_already_stored(unmigrated: Engine) ->
         links = conn.execute(sa.select(sa.func.count()).select_from(_LINK)).scalar_one()
         assert stored == computed_sentiment_hours(conn)
     assert sum(sum(row[2:]) for row in stored.hours) == links == sum(stored.brand_volumes.values())
+    assert sum(sum(row[3:]) for row in stored.source_hours) == links  # filled by 0014
     assert sum(sum(row[2:5]) for row in stored.hours) > 0 and sum(row[5] for row in stored.hours) > 0

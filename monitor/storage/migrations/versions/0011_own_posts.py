@@ -35,7 +35,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("own", sa.Boolean(), nullable=False, server_default=sa.false()))
     with op.batch_alter_table("sentimenthour", schema=None) as batch_op:
         batch_op.add_column(sa.Column("own", sa.Integer(), nullable=False, server_default="0"))
-    rebuild_sentiment_hours(op.get_bind())
+    rebuild_sentiment_hours(op.get_bind(), source_hours=False)  # sourcehour comes with 0014
 
 
 def downgrade() -> None:
