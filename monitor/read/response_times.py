@@ -3,12 +3,11 @@ time zone) of the items opened that week, the median and 90th percentile of the 
 how many missed their target, how many still wait; and each brand's backlog now.
 
 An item missed its target when its first response came after its due time, or when it still waits without
-one past it. Percentiles are `statistics.quantiles` (method "inclusive", numpy's default linear one).
+one past it. Percentiles are numpy's default, linear ones (`statistics.quantiles` with method "inclusive").
 """
 
 from __future__ import annotations
 
-import statistics
 from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlmodel import Session
@@ -90,10 +90,9 @@ class _Week:
 def _percentiles(hours: list[float]) -> tuple[float | None, float | None]:
     if not hours:
         return None, None
-    if len(hours) == 1:  # quantiles needs two points
-        return round(hours[0], 2), round(hours[0], 2)
-    p90 = statistics.quantiles(hours, n=10, method="inclusive")[8]
-    return round(statistics.median(hours), 2), round(p90, 2)
+    # numpy's default (linear) method is statistics.quantiles' "inclusive" one; it sorts once, in C
+    median, p90 = np.percentile(np.asarray(hours, dtype=np.float64), [50, 90])
+    return round(float(median), 2), round(float(p90), 2)
 
 
 def _missed(row: Any, now: datetime) -> bool:
@@ -172,12 +171,12 @@ def _backlog(session: Session, brand_rows: dict[int, Any], *, now: datetime) -> 
 
 
 def _response_seconds(session: Session) -> sa.ColumnElement[float]:
-    """SQL for an item's time to first response in seconds (to the millisecond on SQLite, whose times are
-    text; exact on PostgreSQL)."""
+    """SQL for an item's time to first response in seconds (on SQLite, whose times are text, from Julian
+    days: within a few microseconds, so rounded to the millisecond in Python)."""
     first, opened = _ITEM.c.first_response_at, _ITEM.c.opened_at
     if session.connection().dialect.name == "postgresql":
         return sa.cast(sa.extract("epoch", first - opened), sa.Float)
-    return sa.func.round((sa.func.julianday(first) - sa.func.julianday(opened)) * 86_400.0, 3)
+    return (sa.func.julianday(first) - sa.func.julianday(opened)) * 86_400.0
 
 
 def period_response_times(
