@@ -9,7 +9,7 @@ one past it. Percentiles are numpy's default, linear ones (`statistics.quantiles
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -87,8 +87,8 @@ class _Week:
     waiting: int = 0
 
 
-def _percentiles(hours: list[float]) -> tuple[float | None, float | None]:
-    if not hours:
+def _percentiles(hours: Sequence[float]) -> tuple[float | None, float | None]:
+    if not len(hours):
         return None, None
     # numpy's default (linear) method is statistics.quantiles' "inclusive" one; it sorts once, in C
     median, p90 = np.percentile(np.asarray(hours, dtype=np.float64), [50, 90])
@@ -196,12 +196,8 @@ def period_response_times(
     opened, missed_target = conn.execute(
         sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(missed), 0)).where(in_period)
     ).one()
-    hours = [
-        float(seconds) / 3600
-        for seconds in conn.execute(
-            sa.select(_response_seconds(session)).where(in_period, responded)
-        ).scalars()
-    ]
+    seconds = conn.execute(sa.select(_response_seconds(session)).where(in_period, responded)).scalars().all()
+    hours = list(np.round(np.asarray(seconds, dtype=np.float64), 3) / 3600)
     median, p90 = _percentiles(hours)
     (backlog,) = _backlog(session, {brand.id: brand}, now=now)
     return PeriodResponseTimes(

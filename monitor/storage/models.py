@@ -272,7 +272,11 @@ class BrandVolume(SQLModel, table=True):
 
 
 class SegmentChange(SQLModel, table=True):
-    __table_args__ = (sa.UniqueConstraint("author_id", "brand_id", "changed_at", name="uq_segment_change"),)
+    __table_args__ = (
+        sa.UniqueConstraint("author_id", "brand_id", "changed_at", name="uq_segment_change"),
+        # a period's new ambassadors (the overview, the digest)
+        sa.Index("ix_segmentchange_brand_to", "brand_id", "to_segment", "changed_at"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     author_id: int = Field(foreign_key="author.id", index=True)
     brand_id: int = Field(foreign_key="brand.id")
@@ -285,7 +289,11 @@ class SegmentChange(SQLModel, table=True):
 class Alert(SQLModel, table=True):
     """`dedupe_key` makes re-evaluation idempotent: a rule that fires twice for one cause adds nothing."""
 
-    __table_args__ = (sa.UniqueConstraint("dedupe_key", name="uq_alert_dedupe_key"),)
+    __table_args__ = (
+        sa.UniqueConstraint("dedupe_key", name="uq_alert_dedupe_key"),
+        # a period's alerts of one kind (the overview's ambassadors at risk, the digest)
+        sa.Index("ix_alert_brand_kind_created", "brand_id", "kind", "created_at"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     brand_id: int = Field(foreign_key="brand.id", index=True)
     kind: str

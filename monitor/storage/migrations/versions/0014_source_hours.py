@@ -1,6 +1,7 @@
 """source hours: a brand's word-of-mouth mentions per UTC hour, source and sentiment (`sourcehour`, kept
-with `sentimenthour`), filled from the brand links' copies; and an index on a brand's inbox items by the
-time they opened, for a period's response times
+with `sentimenthour`), filled from the brand links' copies; and indexes for the overview's period
+figures: a brand's inbox items by the time they opened (covering a period's response times), its segment
+changes by new segment and time, its alerts by kind and time
 
 Revision ID: 0014
 Revises: 0013
@@ -38,8 +39,16 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("inboxitem", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_inboxitem_opened", ["brand_id", "opened_at", "status", "due_at", "first_response_at"], unique=False
+            "ix_inboxitem_opened",
+            ["brand_id", "opened_at", "status", "due_at", "first_response_at"],
+            unique=False,
         )
+    with op.batch_alter_table("segmentchange", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_segmentchange_brand_to", ["brand_id", "to_segment", "changed_at"], unique=False
+        )
+    with op.batch_alter_table("alert", schema=None) as batch_op:
+        batch_op.create_index("ix_alert_brand_kind_created", ["brand_id", "kind", "created_at"], unique=False)
     # filled from the links as monitor.storage.sentiment_hours counts them at this revision
     conn = op.get_bind()
     if conn.dialect.name == "postgresql":
@@ -59,6 +68,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("alert", schema=None) as batch_op:
+        batch_op.drop_index("ix_alert_brand_kind_created")
+    with op.batch_alter_table("segmentchange", schema=None) as batch_op:
+        batch_op.drop_index("ix_segmentchange_brand_to")
     with op.batch_alter_table("inboxitem", schema=None) as batch_op:
         batch_op.drop_index("ix_inboxitem_opened")
     op.drop_table("sourcehour")
