@@ -148,7 +148,9 @@ def test_no_payload_runs_on_any_dashboard_page(browser: Browser, engine: Engine,
             # the payload was drawn, as text, in every place of the page (a dud render would also count 0)
             drawn = [
                 probe.page.title() == " ".join(f"wom · {payload.text}".split()),  # the title collapses spaces
-                _texts(probe, "article.mention p.text") == [payload.text] * 2,
+                _texts(probe, "section.mentions article.mention p.text") == [payload.text] * 2,
+                # the payload's mention is a complaint, so it is the period's top complaint too
+                _texts(probe, "section.complaints article.mention p.text") == [payload.text],
                 _texts(probe, "section.alerts h3") == [payload.text],
                 _texts(probe, "article.author span.handle") == [payload.text] * 2,
                 probe.page.eval_on_selector("#brand", "s => s.value") == payload.text,
