@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TextIO
 
@@ -79,8 +83,29 @@ def train(
     corrections_repeat: Annotated[
         int, typer.Option(min=1, help="Times each correction is seen per epoch.")
     ] = 1,
+    checkpoint_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder for the run's checkpoint (default: checkpoint/ under --out).", file_okay=False
+        ),
+    ] = None,
+    checkpoint_every: Annotated[int, typer.Option(min=1, help="Steps between checkpoints.")] = 500,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue the run saved in the checkpoint folder.")
+    ] = False,
+    stop_after_minutes: Annotated[
+        float | None,
+        typer.Option(
+            min=0, help="Save a checkpoint and stop after this long (exit code 3); continue with --resume."
+        ),
+    ] = None,
 ) -> None:
-    """Fine-tune the default model (LoRA + heads) on train splits, choose settings on val. Needs torch."""
+    """Fine-tune the default model (LoRA + heads) on train splits, choose settings on val. Needs torch.
+
+    The run is checkpointed as it goes; Ctrl-C (or SIGTERM) or --stop-after-minutes saves a checkpoint
+    and stops with exit code 3, and the same command with --resume continues it exactly.
+    """
+    from monitor.classify.training.checkpoint import CheckpointMismatch, Checkpoints, TrainingStopped
     from monitor.classify.training.data import pack_from_folders
     from monitor.classify.training.finetune import TrainSettings, save_result
     from monitor.classify.training.finetune import train as run_training
@@ -96,6 +121,15 @@ def train(
         seed=seed,
         corrections_repeat=corrections_repeat,
     )
+    checkpoints = Checkpoints(checkpoint_dir or out / "checkpoint", every=checkpoint_every)
+    if checkpoints.exists() and not resume:
+        raise typer.BadParameter(
+            f"{checkpoints.path} holds an earlier run: add --resume to continue it, "
+            "or delete that folder to start again",
+            param_hint="--resume",
+        )
+    if resume and not checkpoints.exists():
+        raise typer.BadParameter(f"no checkpoint to continue in {checkpoints.folder}", param_hint="--resume")
     extra = _database_corrections() if corrections else []
     with console.status("tokenising train and val splits"):
         pack = pack_from_folders(data, max_length, extra_train=extra)
@@ -109,7 +143,24 @@ def train(
         loaded = load_adapter(init_adapter)
         initial = loaded.tensors
         console.print(f"continuing from adapter {loaded.version}")
-    result = run_training(pack, settings, progress=console.print, initial_adapter=initial)
+    try:
+        with _stop_requests(stop_after_minutes) as should_stop:
+            result = run_training(
+                pack,
+                settings,
+                progress=console.print,
+                initial_adapter=initial,
+                checkpoints=checkpoints,
+                should_stop=should_stop,
+            )
+    except CheckpointMismatch as e:
+        raise typer.BadParameter(str(e), param_hint="--resume") from e
+    except TrainingStopped as stopped:
+        console.print(
+            f"stopped at epoch {stopped.epoch} step {stopped.step}; checkpoint {stopped.path}. "
+            "Run the same command with --resume to continue."
+        )
+        raise typer.Exit(code=3) from None
     if init_adapter is not None:
         result.metadata["initial_adapter"] = {"version": loaded.version, "sha256": loaded.fingerprint}
     for path in save_result(result, out, version or time.strftime("local-%Y%m%d%H%M")):
@@ -117,6 +168,25 @@ def train(
     console.print(
         f"val mean primary metric (calibrated): {result.metadata['val_mean_primary_calibrated']:.4f}"
     )
+
+
+@contextmanager
+def _stop_requests(minutes: float | None) -> Iterator[Callable[[], bool]]:
+    """A `should_stop` for training: true after `minutes`, or once SIGINT/SIGTERM arrived (handled here)."""
+    deadline = None if minutes is None else time.monotonic() + minutes * 60
+    signalled: list[int] = []
+
+    def on_signal(number: int, _frame: object) -> None:
+        signalled.append(number)
+
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    numbers = (signal.SIGINT, signal.SIGTERM) if in_main_thread else ()
+    previous = {number: signal.signal(number, on_signal) for number in numbers}
+    try:
+        yield lambda: bool(signalled) or (deadline is not None and time.monotonic() >= deadline)
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 @model_app.command("eval")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ pytest.importorskip("torch", reason="fine-tuning needs torch: pip install torch=
 
 from monitor.classify.e5_onnx import E5Classifier
 from monitor.classify.model_build import load_adapter
+from monitor.classify.training.checkpoint import CheckpointMismatch, Checkpoints, TrainingStopped
 from monitor.classify.training.data import pack_from_folders
 from monitor.classify.training.finetune import TrainSettings, save_result, train
 from monitor.classify.training.pack import TASKS, load_pack, save_pack
@@ -127,3 +129,167 @@ def test_model_train_command_writes_an_adapter_and_can_continue(data: Path, tmp_
     metadata = json.loads((tmp_path / "b" / "e5_adapter.json").read_text(encoding="utf-8"))
     assert metadata["initial_adapter"]["version"] == "t1"
     assert metadata["settings"]["lora_rank"] == 4
+
+
+def _small_settings(**changes: object) -> TrainSettings:
+    values: dict[str, object] = {
+        "epochs": 2,
+        "batch_size": 8,
+        "learning_rate": 3e-3,
+        "head_learning_rate": 1e-2,
+        "lora_rank": 4,
+        "lora_alpha": 8,
+    }
+    values.update(changes)
+    return TrainSettings(**values)  # type: ignore[arg-type]
+
+
+def _stop_at(call: int) -> Callable[[], bool]:
+    calls = iter(range(1, 10_000))
+    return lambda: next(calls) == call
+
+
+@pytest.mark.parametrize("stop_after_steps", [5, 23, 25])
+def test_a_stopped_run_continues_to_the_adapter_of_a_run_never_stopped(
+    data: Path, tmp_path: Path, stop_after_steps: int
+) -> None:
+    pack = pack_from_folders([data], max_length=32)
+    settings = _small_settings()
+    whole = train(pack, settings, "cpu", progress=lambda _: None)
+    checkpoints = Checkpoints(tmp_path / "run", every=3)
+    with pytest.raises(TrainingStopped) as stopped:
+        train(
+            pack,
+            settings,
+            "cpu",
+            progress=lambda _: None,
+            checkpoints=checkpoints,
+            should_stop=_stop_at(stop_after_steps),
+        )
+    assert checkpoints.exists()
+    # 180 training indices at batch size 8: 23 steps per epoch, so 25 stops in epoch 2
+    assert (stopped.value.epoch, stopped.value.step) == (
+        1 + (stop_after_steps - 1) // 23,
+        (stop_after_steps - 1) % 23 + 1,
+    )
+    messages: list[str] = []
+    continued = train(pack, settings, "cpu", progress=messages.append, checkpoints=checkpoints)
+    assert any(m.startswith("continuing from") for m in messages)
+    assert continued.adapter.keys() == whole.adapter.keys()
+    for key, value in whole.adapter.items():
+        np.testing.assert_allclose(continued.adapter[key], value, atol=1e-6, err_msg=key)
+    assert continued.metadata["history"] == whole.metadata["history"]
+    assert continued.metadata["calibration"] == whole.metadata["calibration"]
+
+
+def test_a_checkpoint_is_not_continued_with_other_settings_or_data(data: Path, tmp_path: Path) -> None:
+    pack = pack_from_folders([data], max_length=32)
+    checkpoints = Checkpoints(tmp_path / "run", every=100)
+    with pytest.raises(TrainingStopped):
+        train(
+            pack,
+            _small_settings(),
+            "cpu",
+            progress=lambda _: None,
+            checkpoints=checkpoints,
+            should_stop=_stop_at(2),
+        )
+    with pytest.raises(CheckpointMismatch, match="other settings"):
+        train(pack, _small_settings(seed=4), "cpu", progress=lambda _: None, checkpoints=checkpoints)
+    shorter = pack_from_folders([data], max_length=8)
+    with pytest.raises(CheckpointMismatch, match="other data"):
+        train(shorter, _small_settings(), "cpu", progress=lambda _: None, checkpoints=checkpoints)
+
+
+def test_model_train_stops_on_request_and_resumes(data: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from monitor.cli import app
+
+    runner = CliRunner()
+    command = [
+        "model",
+        "train",
+        "--data",
+        str(data),
+        "--epochs",
+        "1",
+        "--max-length",
+        "32",
+        "--batch-size",
+        "8",
+        "--lora-rank",
+        "4",
+        "--out",
+        str(tmp_path / "a"),
+        "--version",
+        "t1",
+    ]
+    stopped = runner.invoke(app, [*command, "--stop-after-minutes", "0"])
+    assert stopped.exit_code == 3, stopped.output
+    assert "--resume" in stopped.output and (tmp_path / "a" / "checkpoint" / "checkpoint.pt").exists()
+    assert not (tmp_path / "a" / "e5_adapter.npz").exists()
+    again = runner.invoke(app, command)
+    assert again.exit_code != 0 and "--resume" in again.output
+    resumed = runner.invoke(app, [*command, "--resume"])
+    assert resumed.exit_code == 0, resumed.output
+    assert "continuing from" in resumed.output and (tmp_path / "a" / "e5_adapter.npz").exists()
+
+
+def test_sigterm_saves_a_checkpoint_and_the_run_continues(data: Path, tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "a"
+    command = [
+        sys.executable,
+        "-m",
+        "monitor.cli",
+        "model",
+        "train",
+        "--data",
+        str(data),
+        "--epochs",
+        "40",
+        "--max-length",
+        "32",
+        "--batch-size",
+        "8",
+        "--lora-rank",
+        "4",
+        "--out",
+        str(out),
+        "--checkpoint-every",
+        "5",
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 240
+    while not (out / "checkpoint" / "checkpoint.pt").exists():
+        assert process.poll() is None, process.communicate()[0]
+        assert time.monotonic() < deadline, "no checkpoint within 240 s"
+        time.sleep(0.2)
+    process.send_signal(signal.SIGTERM)
+    output = process.communicate(timeout=120)[0]
+    assert process.returncode == 3, output
+    assert "stopped at epoch" in output and not (out / "e5_adapter.npz").exists()
+    before = _position(out)
+    resumed = subprocess.run(
+        [*command, "--resume", "--stop-after-minutes", "0"], capture_output=True, text=True, timeout=240
+    )
+    assert resumed.returncode == 3, resumed.stdout + resumed.stderr
+    assert "continuing from" in resumed.stdout
+    after = _position(out)
+    steps_per_epoch = 23
+    assert (after["epoch"] - 1) * steps_per_epoch + after["steps_done"] == (
+        before["epoch"] - 1
+    ) * steps_per_epoch + before["steps_done"] + 1
+
+
+def _position(out: Path) -> dict[str, int]:
+    import torch
+
+    state = torch.load(out / "checkpoint" / "checkpoint.pt", weights_only=True)
+    position = json.loads(state["position"])
+    return {"epoch": position["epoch"], "steps_done": position["steps_done"]}

@@ -30,6 +30,12 @@ from monitor.classify.training.calibrate import (
     macro_f1_codes,
     primary_metric,
 )
+from monitor.classify.training.checkpoint import (
+    Checkpoints,
+    RunPosition,
+    TrainingStopped,
+    run_fingerprint,
+)
 from monitor.classify.training.datasets import CORRECTIONS_DATASET
 from monitor.classify.training.lora_model import (
     adapter_tensors,
@@ -228,10 +234,15 @@ def train(
     device_name: str | None = None,
     progress: Callable[[str], None] = lambda message: print(message, flush=True),
     initial_adapter: dict[str, np.ndarray] | None = None,
+    checkpoints: Checkpoints | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
 ) -> TrainResult:
     """Trains, scores every epoch on val, keeps the best epoch (mean primary val metric), calibrates on val.
 
     With `initial_adapter`, training continues from it (e.g. on another sample of the large sets).
+    With `checkpoints`, the run's state is saved every `checkpoints.every` steps and at each epoch's end,
+    and a run whose checkpoint exists continues from it (the result equals a run never stopped). When
+    `should_stop()` turns true the run saves a checkpoint and raises `TrainingStopped`.
     """
     torch = require_torch()
     random.seed(settings.seed)
@@ -256,15 +267,30 @@ def train(
     labels = torch.from_numpy(pack.train.label.astype(np.int64)).to(device)
     rng = np.random.default_rng(settings.seed)
     use_bf16 = device.type == "cuda"
-    best: tuple[float, dict[str, np.ndarray], int, dict[str, np.ndarray]] | None = None
-    history = []
-    started = time.monotonic()
-    for epoch in range(1, settings.epochs + 1):
+    fingerprint = run_fingerprint(pack, settings) if checkpoints is not None else ""
+    if checkpoints is not None and checkpoints.exists():
+        position = checkpoints.restore(fingerprint, model, optimizer, schedule, device)
+        progress(
+            f"continuing from {checkpoints.path}: epoch {position.epoch}, "
+            f"{position.steps_done}/{steps_per_epoch} steps done"
+        )
+    else:
+        position = RunPosition(epoch=1, steps_done=0, epoch_rng_state=dict(rng.bit_generator.state))
+    started = time.monotonic() - position.elapsed_seconds
+
+    def save() -> Path:
+        assert checkpoints is not None
+        position.elapsed_seconds = time.monotonic() - started
+        return checkpoints.save(fingerprint, model, optimizer, schedule, position)
+
+    while position.epoch <= settings.epochs:
+        epoch = position.epoch
         model.train()
-        running = 0.0
-        for step, batch in enumerate(
-            _batches(pack.train, indices, settings.batch_size, rng, shuffle=True), 1
-        ):
+        rng.bit_generator.state = position.epoch_rng_state
+        batches = list(_batches(pack.train, indices, settings.batch_size, rng, shuffle=True))
+        for step, batch in enumerate(batches, 1):
+            if step <= position.steps_done:
+                continue
             ids, mask = _tensors(pack.train, batch, pad, device)
             index = torch.from_numpy(batch.astype(np.int64)).to(device)
             with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=use_bf16):
@@ -283,30 +309,41 @@ def train(
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
             schedule.step()
-            running += float(loss.detach())
+            position.steps_done = step
+            position.running_loss += float(loss.detach())
             if step % 200 == 0:
                 progress(
-                    f"epoch {epoch} step {step}/{steps_per_epoch} loss {running / 200:.4f} ({time.monotonic() - started:.0f}s)"
+                    f"epoch {epoch} step {step}/{steps_per_epoch} loss {position.running_loss / 200:.4f} "
+                    f"({time.monotonic() - started:.0f}s)"
                 )
-                running = 0.0
+                position.running_loss = 0.0
+            if checkpoints is not None:
+                stopping = should_stop()
+                if stopping or step % checkpoints.every == 0:
+                    path = save()
+                if stopping:
+                    raise TrainingStopped(path, epoch, step)
         logits = predict_logits(model, pack.val, pad, device)
         scores = score_val(pack, logits)
         mean = _mean_primary(scores)
-        history.append({"epoch": epoch, "mean_primary": mean, "scores": scores})
+        position.history.append({"epoch": epoch, "mean_primary": mean, "scores": scores})
         progress(
             f"epoch {epoch}: val mean primary {mean:.4f} {json.dumps({k: round(v, 4) for k, v in scores.items()})}"
         )
-        if best is None or mean > best[0]:
-            best = (mean, adapter_tensors(model), epoch, logits)
-    assert best is not None
-    _, adapter, best_epoch, best_logits = best
-    calibration = calibrate(pack, best_logits)
-    calibrated = score_val(pack, best_logits, calibration)
+        if position.best_mean is None or mean > position.best_mean:
+            position.best_mean, position.best_epoch = mean, epoch
+            position.best_adapter, position.best_logits = adapter_tensors(model), logits
+        position.epoch, position.steps_done = epoch + 1, 0
+        position.epoch_rng_state = dict(rng.bit_generator.state)
+        if checkpoints is not None:
+            save()
+    calibration = calibrate(pack, position.best_logits)
+    calibrated = score_val(pack, position.best_logits, calibration)
     metadata = {
         "settings": asdict(settings),
         "lora_scale": settings.lora_alpha / settings.lora_rank,
-        "best_epoch": best_epoch,
-        "history": history,
+        "best_epoch": position.best_epoch,
+        "history": position.history,
         "calibration": calibration,
         "val_calibrated": calibrated,
         "val_mean_primary_calibrated": _mean_primary(calibrated),
@@ -318,7 +355,7 @@ def train(
         "train_seconds": round(time.monotonic() - started, 1),
         "torch": torch.__version__,
     }
-    return TrainResult(adapter, metadata)
+    return TrainResult(position.best_adapter, metadata)
 
 
 def save_result(result: TrainResult, out_dir: Path, version: str) -> tuple[Path, Path]:

@@ -151,24 +151,32 @@ def build_lora_model(pack: TrainPack, settings: TrainSettings, device: Any) -> A
 
 
 def adapter_tensors(model: Any) -> dict[str, np.ndarray]:
-    """LoRA factors (fp16), trained biases and LayerNorms (fp32), heads (fp32), under BertModel names."""
+    """LoRA factors (fp16), trained biases and LayerNorms (fp32), heads (fp32), under BertModel names.
+
+    Copies: on CPU `.float().cpu().numpy()` of an fp32 tensor shares its memory, and the best epoch's
+    adapter must not follow the parameters as later epochs train them.
+    """
     adapter: dict[str, np.ndarray] = {}
     encoder = model.encoder
-    adapter["embeddings.LayerNorm.weight"] = encoder.ln.weight.detach().float().cpu().numpy()
-    adapter["embeddings.LayerNorm.bias"] = encoder.ln.bias.detach().float().cpu().numpy()
+    adapter["embeddings.LayerNorm.weight"] = _copy(encoder.ln.weight)
+    adapter["embeddings.LayerNorm.bias"] = _copy(encoder.ln.bias)
     for layer in encoder.layers:
         for attribute, name in layer.names.items():
             module = getattr(layer, attribute)
-            adapter[f"{name}.bias"] = module.bias.detach().float().cpu().numpy()
+            adapter[f"{name}.bias"] = _copy(module.bias)
             if hasattr(module, "lora_a"):
                 adapter[f"{name}.lora_a"] = module.lora_a.detach().cpu().numpy().astype(np.float16)
                 adapter[f"{name}.lora_b"] = module.lora_b.detach().cpu().numpy().astype(np.float16)
             else:
-                adapter[f"{name}.weight"] = module.weight.detach().float().cpu().numpy()
+                adapter[f"{name}.weight"] = _copy(module.weight)
     for task, head in model.heads.items():
-        adapter[f"head.{task}.weight"] = head.weight.detach().float().cpu().numpy()
-        adapter[f"head.{task}.bias"] = head.bias.detach().float().cpu().numpy()
+        adapter[f"head.{task}.weight"] = _copy(head.weight)
+        adapter[f"head.{task}.bias"] = _copy(head.bias)
     return adapter
+
+
+def _copy(parameter: Any) -> np.ndarray:
+    return np.array(parameter.detach().float().cpu().numpy(), dtype=np.float32, copy=True)
 
 
 def load_adapter_into(model: Any, adapter: dict[str, np.ndarray]) -> None:
