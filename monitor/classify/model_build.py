@@ -46,7 +46,7 @@ Precision = Literal["int8", "fp32"]
 ADAPTER_NPZ = "e5_adapter.npz"
 ADAPTER_JSON = "e5_adapter.json"
 DEFAULT_ADAPTER_DIR = Path(__file__).resolve().parent / "weights"
-BUILDER_VERSION = "3"  # 3: per-token int8 (batch-independent); 2: dynamic quantisation
+BUILDER_VERSION = "4"  # 4: per-token int8 with fused kernels (flat tokens); 3: per-token int8 (batch-independent); 2: dynamic quantisation
 _RETRAIN_HINT = "wom model train --data ../shared/data"
 
 

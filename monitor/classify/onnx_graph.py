@@ -7,13 +7,17 @@ of the last layer: what the heads were trained on. The math is BertModel's, oper
 
 int8 (`int8=True`): every weight matrix is stored int8 per output channel (symmetric, scale max|w|/127),
 and its input is quantised per token: each token's vector gets its own scale max|x|/127 and is rounded
-to uint8 around a fixed zero point of 128, multiplied with `MatMulInteger` (ONNX Runtime's fast u8 x s8
-kernel) and scaled back by (token scale x channel scale). A token's numbers thus depend on that token
-alone, never on the other texts of its batch or on padding: one answer per text whatever its batch.
-(Dynamic quantisation, wom's builder 2, took one scale per batch tensor, padding included, and about
-5 % of labels moved with their batch mates; static quantisation would need calibration texts shipped with
-wom, and the train splits' terms do not all allow that.) The Q, K, V projections are one such product
-feeding ONNX Runtime's `MultiHeadAttention`; the attention products themselves stay fp32.
+to uint8 around a fixed zero point of 128 (`QuantizeLinear` along the token axis), multiplied with
+`MatMulIntegerToFloat` (ONNX Runtime's u8 x s8 kernel, channel scales applied inside) and scaled back by
+the token scale. A token's numbers thus depend on that token alone, never on the other texts of its batch
+or on padding: one answer per text whatever its batch. (Dynamic quantisation, wom's builder 2, took one
+scale per batch tensor, padding included, and about 5 % of labels moved with their batch mates; static
+quantisation would need calibration texts shipped with wom, and the train splits' terms do not all allow
+that.) Between attentions the int8 graph keeps tokens flat, [batch x tokens, hidden], since every other
+operator works per token. The Q, K, V projections are one such product; attention itself is two fp32
+batched products and a softmax in plain operators, which on two cores measured faster than ONNX Runtime's
+`MultiHeadAttention`, as plain `Add` + `LayerNormalization` did against `SkipLayerNormalization`
+(builder 4: 274 texts/s end to end against builder 3's 164, `python -m benchmarks.classify_speed`).
 """
 
 from __future__ import annotations
@@ -47,47 +51,60 @@ class _Graph:
         self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(value), name))
         return name
 
+    def scalar_index(self, value: int) -> str:
+        """A 0-d int64 initializer (`constant` gives arrays at least 1-d), so `Gather` drops the axis."""
+        name = self.name("index")
+        self.initializers.append(numpy_helper.from_array(np.array(value, dtype=np.int64), name))
+        return name
+
     def op(self, op_type: str, inputs: list[str], stem: str | None = None, **attributes: Any) -> str:
         output = self.name(stem or op_type.lower())
         self.nodes.append(helper.make_node(op_type, inputs, [output], name=output, **attributes))
         return output
 
 
-def _int8_matmul(graph: _Graph, x: str, weight: np.ndarray, stem: str) -> str:
-    """x @ W^T with W int8 per output channel and x quantised per token (see the module's docstring)."""
+def _int8_matmul(graph: _Graph, x: str, weight: np.ndarray, stem: str, zero_points: str) -> str:
+    """x @ W^T for tokens x [tokens, in]: W int8 per output channel, x quantised per token (module docstring).
+
+    `QuantizeLinear` along the token axis rounds each token with its own scale in one pass; ONNX Runtime's
+    `MatMulIntegerToFloat` multiplies u8 x s8 and applies the channel scales in the same kernel; the token
+    scales follow as one `Mul`.
+    """
     transposed = weight.T.astype(np.float32)  # [in, out]
     channel_scale = np.abs(transposed).max(axis=0) / 127.0
     channel_scale[channel_scale == 0] = 1.0
     quantised = np.clip(np.rint(transposed / channel_scale), -127, 127).astype(np.int8)
-    token_max = graph.op("ReduceMax", [graph.op("Abs", [x])], f"{stem}_token_max", axes=[-1], keepdims=1)
+    token_max = graph.op("ReduceMax", [graph.op("Abs", [x])], f"{stem}_token_max", axes=[1], keepdims=0)
     token_max = graph.op("Max", [token_max, graph.constant("tiny", np.array(1e-12, dtype=np.float32))])
-    int8_max = graph.constant("int8_max", np.array(127.0, dtype=np.float32))
-    token_scale = graph.op("Div", [token_max, int8_max], f"{stem}_token_scale")
-    # x / scale + 128 lies in [1, 255]; + 0.5 and the truncating cast round it to the nearest integer
-    scaled = graph.op("Mul", [x, graph.op("Div", [int8_max, token_max])])
-    shifted = graph.op("Add", [scaled, graph.constant("offset", np.array(128.5, dtype=np.float32))])
-    x_uint8 = graph.op("Cast", [shifted], f"{stem}_x_uint8", to=TensorProto.UINT8)
-    zero_point = graph.constant("zero_point", np.array(128, dtype=np.uint8))
-    product = graph.op(
-        "MatMulInteger", [x_uint8, graph.constant(f"{stem}_weight_int8", quantised), zero_point]
+    token_scale = graph.op(
+        "Mul", [token_max, graph.constant("inverse_int8_max", np.array(1 / 127, dtype=np.float32))]
     )
-    product = graph.op("Cast", [product], to=TensorProto.FLOAT)
-    product = graph.op("Mul", [product, token_scale])
-    return graph.op(
-        "Mul", [product, graph.constant(f"{stem}_channel_scale", channel_scale.astype(np.float32))]
-    )
-
-
-def _linear(
-    graph: _Graph, x: str, weight: np.ndarray, bias: np.ndarray, stem: str, int8: bool = False
-) -> str:
-    """x @ W^T + b, with W stored [in, out] as MatMul expects."""
-    if int8:
-        product = _int8_matmul(graph, x, weight, f"{stem}_matmul")
-    else:
-        product = graph.op(
-            "MatMul", [x, graph.constant(f"{stem}_weight", weight.T.astype(np.float32))], f"{stem}_matmul"
+    x_uint8 = graph.op("QuantizeLinear", [x, token_scale, zero_points], f"{stem}_x_uint8", axis=0)
+    product = graph.name(f"{stem}_product")
+    graph.nodes.append(
+        helper.make_node(
+            "MatMulIntegerToFloat",
+            [
+                x_uint8,
+                graph.constant(f"{stem}_weight_int8", quantised),
+                graph.constant("unit_scale", np.array(1.0, dtype=np.float32)),
+                graph.constant(f"{stem}_channel_scale", channel_scale.astype(np.float32)),
+                graph.constant("zero_point", np.array(128, dtype=np.uint8)),
+            ],
+            [product],
+            name=product,
+            domain="com.microsoft",
         )
+    )
+    token_axis = graph.constant("token_column", np.array([1], dtype=np.int64))
+    return graph.op("Mul", [product, graph.op("Unsqueeze", [token_scale, token_axis])], stem)
+
+
+def _linear(graph: _Graph, x: str, weight: np.ndarray, bias: np.ndarray, stem: str) -> str:
+    """x @ W^T + b, with W stored [in, out] as MatMul expects."""
+    product = graph.op(
+        "MatMul", [x, graph.constant(f"{stem}_weight", weight.T.astype(np.float32))], f"{stem}_matmul"
+    )
     return graph.op("Add", [product, graph.constant(f"{stem}_bias", bias.astype(np.float32))], stem)
 
 
@@ -166,33 +183,119 @@ def _fused_attention(
     return _linear(graph, context, weights[f"{out}.weight"], weights[f"{out}.bias"], "attention_out")
 
 
-def _int8_attention(
-    graph: _Graph, x: str, weights: Mapping[str, np.ndarray], prefix: str, heads: int, mask_index: str
+@dataclass(frozen=True)
+class _TokenLayout:
+    """Names of the shapes an int8 layer needs: tokens are kept flat, [batch x tokens, hidden], between
+    attentions (every other operator works per token), and viewed as [batch, tokens, width] for them."""
+
+    batched_hidden: str  # [batch, tokens, hidden]
+    batched_qkv: str  # [batch, tokens, 3 x hidden]
+    flat_hidden: str  # [-1, hidden]
+    zero_points: str  # uint8 128 per token, for QuantizeLinear along the token axis
+    mask_bias: str  # [batch, 1, 1, tokens]: 0 for real tokens, -10000 for padding
+
+
+def _token_layout(graph: _Graph, mask_index: str, mask_bias: str, hidden: int, heads: int) -> _TokenLayout:
+    batch_and_tokens = graph.op("Shape", [mask_index], "batch_and_tokens")
+    tokens = graph.op("ReduceProd", [batch_and_tokens], "token_count", keepdims=1)
+
+    def batched(width: int) -> str:
+        return graph.op(
+            "Concat", [batch_and_tokens, graph.constant("width", np.array([width], dtype=np.int64))], axis=0
+        )
+
+    return _TokenLayout(
+        batched_hidden=batched(hidden),
+        batched_qkv=graph.op(
+            "Concat",
+            [
+                batch_and_tokens,
+                graph.constant("qkv_heads", np.array([3, heads, hidden // heads], dtype=np.int64)),
+            ],
+            axis=0,
+        ),
+        flat_hidden=graph.constant("flat_hidden", np.array([-1, hidden], dtype=np.int64)),
+        zero_points=graph.op(
+            "ConstantOfShape",
+            [tokens],
+            "zero_points",
+            value=helper.make_tensor("zero_point", TensorProto.UINT8, [1], [128]),
+        ),
+        mask_bias=mask_bias,
+    )
+
+
+def _residual_layer_norm(
+    graph: _Graph,
+    x: str,
+    skip: str,
+    weights: Mapping[str, np.ndarray],
+    prefix: str,
+    bias: np.ndarray,
+    eps: float,
 ) -> str:
-    """Q, K, V by one per-token int8 product, then ONNX Runtime's `MultiHeadAttention` (com.microsoft)
-    with the QKV bias and the mask as key padding (fp32 inside)."""
+    """LayerNorm(x + bias + skip). Plain `Add`s and `LayerNormalization`: ONNX Runtime's fused
+    `SkipLayerNormalization` measured about six times slower per element on CPU than these."""
+    biased = graph.op("Add", [x, graph.constant(f"{prefix}_bias", bias.astype(np.float32))])
+    return _layer_norm(graph, graph.op("Add", [biased, skip]), weights, f"{prefix}.LayerNorm", eps)
+
+
+def _int8_layer(
+    graph: _Graph,
+    x: str,
+    weights: Mapping[str, np.ndarray],
+    prefix: str,
+    heads: int,
+    eps: float,
+    layout: _TokenLayout,
+) -> str:
+    """One BERT layer on flat tokens [n, hidden]: per-token int8 Q, K, V in one product, ONNX Runtime's
+    `MultiHeadAttention` (fp32 inside, the mask as key padding), per-token int8 output and FFN products,
+    `BiasGelu` and `SkipLayerNormalization` (bias, residual and LayerNorm in one kernel)."""
     p = f"{prefix}.attention.self"
     qkv_weight = np.concatenate([weights[f"{p}.{n}.weight"] for n in ("query", "key", "value")], axis=0)
     qkv_bias = np.concatenate([weights[f"{p}.{n}.bias"] for n in ("query", "key", "value")])
     hidden = qkv_weight.shape[1]
-    qkv = _int8_matmul(graph, x, qkv_weight, "qkv_matmul")
-    split = graph.constant("qkv_split", np.array([hidden, hidden, hidden], dtype=np.int64))
-    names = [graph.name("q"), graph.name("k"), graph.name("v")]
-    graph.nodes.append(helper.make_node("Split", [qkv, split], names, name=graph.name("split"), axis=2))
-    context = graph.name("attention")
-    bias = graph.constant("qkv_bias", qkv_bias.astype(np.float32))
+    qkv = _int8_matmul(graph, x, qkv_weight, "qkv", layout.zero_points)
+    qkv = graph.op("Add", [qkv, graph.constant("qkv_bias", qkv_bias.astype(np.float32))])
+    # [tokens, 3 x hidden] -> [3, batch, heads, tokens, head size]: one copy, then q, k, v are views
+    qkv = graph.op("Reshape", [qkv, layout.batched_qkv])
+    qkv = graph.op("Transpose", [qkv], perm=[2, 0, 3, 1, 4])
+    q, k, v = (graph.op("Gather", [qkv, graph.scalar_index(i)], axis=0) for i in range(3))
+    scores = graph.name("scores")
     graph.nodes.append(
         helper.make_node(
-            "MultiHeadAttention",
-            [*names, bias, mask_index],
-            [context],
-            name=context,
+            "FusedMatMul",
+            [q, k],
+            [scores],
+            name=scores,
             domain="com.microsoft",
-            num_heads=heads,
+            transB=1,
+            alpha=float(1.0 / np.sqrt(hidden // heads)),
         )
     )
-    out = f"{prefix}.attention.output.dense"
-    return _linear(graph, context, weights[f"{out}.weight"], weights[f"{out}.bias"], "attention_out", True)
+    probabilities = graph.op("Softmax", [graph.op("Add", [scores, layout.mask_bias])], axis=-1)
+    context = graph.op("MatMul", [probabilities, v], ATTENTION_MATMUL_PREFIX)
+    context = graph.op("Transpose", [context], perm=[0, 2, 1, 3])
+    context = graph.op("Reshape", [context, layout.flat_hidden])
+    out = f"{prefix}.attention.output"
+    attention = _int8_matmul(
+        graph, context, weights[f"{out}.dense.weight"], "attention_out", layout.zero_points
+    )
+    x = _residual_layer_norm(graph, attention, x, weights, out, weights[f"{out}.dense.bias"], eps)
+    intermediate = _int8_matmul(
+        graph, x, weights[f"{prefix}.intermediate.dense.weight"], "ffn_in", layout.zero_points
+    )
+    bias = graph.constant("ffn_in_bias", weights[f"{prefix}.intermediate.dense.bias"].astype(np.float32))
+    gelu = graph.name("bias_gelu")
+    graph.nodes.append(
+        helper.make_node("BiasGelu", [intermediate, bias], [gelu], name=gelu, domain="com.microsoft")
+    )
+    output = _int8_matmul(
+        graph, gelu, weights[f"{prefix}.output.dense.weight"], "ffn_out", layout.zero_points
+    )
+    out = f"{prefix}.output"
+    return _residual_layer_norm(graph, output, x, weights, out, weights[f"{out}.dense.bias"], eps)
 
 
 def _gelu(graph: _Graph, x: str) -> str:
@@ -228,11 +331,15 @@ def build_encoder_graph(
     mask_bias = graph.op("Mul", [inverted, graph.constant("neg", np.array(-1e4, dtype=np.float32))])
     mask_bias = graph.op("Unsqueeze", [mask_bias, graph.constant("axes", np.array([1, 2], dtype=np.int64))])
     x = _layer_norm(graph, "embeddings", weights, "embeddings.LayerNorm", eps)
-    for layer in range(layers):
+    if int8:
+        layout = _token_layout(graph, mask_index, mask_bias, hidden, heads)
+        x = graph.op("Reshape", [x, layout.flat_hidden])
+        for layer in range(layers):
+            x = _int8_layer(graph, x, weights, f"encoder.layer.{layer}", heads, eps, layout)
+        x = graph.op("Reshape", [x, layout.batched_hidden])
+    for layer in range(0 if int8 else layers):
         prefix = f"encoder.layer.{layer}"
-        if int8:
-            attention = _int8_attention(graph, x, weights, prefix, heads, mask_index)
-        elif fused:
+        if fused:
             attention = _fused_attention(graph, x, weights, prefix, heads, mask_index)
         else:
             attention = _attention(graph, x, weights, prefix, heads, hidden, mask_bias)
@@ -245,7 +352,6 @@ def build_encoder_graph(
             weights[f"{prefix}.intermediate.dense.weight"],
             weights[f"{prefix}.intermediate.dense.bias"],
             "ffn_in",
-            int8,
         )
         output = _linear(
             graph,
@@ -253,7 +359,6 @@ def build_encoder_graph(
             weights[f"{prefix}.output.dense.weight"],
             weights[f"{prefix}.output.dense.bias"],
             "ffn_out",
-            int8,
         )
         x = _layer_norm(graph, graph.op("Add", [x, output]), weights, f"{prefix}.output.LayerNorm", eps)
     expanded_mask = graph.op("Unsqueeze", [mask, graph.constant("axes", np.array([2], dtype=np.int64))])
