@@ -93,6 +93,13 @@ def train(
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue the run saved in the checkpoint folder.")
     ] = False,
+    keep: Annotated[
+        str,
+        typer.Option(
+            help="Which epoch to keep: best (highest val mean) or last (a stopping point fixed in advance, "
+            "so val does not also choose it)."
+        ),
+    ] = "best",
     stop_after_minutes: Annotated[
         float | None,
         typer.Option(
@@ -121,6 +128,8 @@ def train(
         seed=seed,
         corrections_repeat=corrections_repeat,
     )
+    if keep not in ("best", "last"):
+        raise typer.BadParameter("keep must be best or last", param_hint="--keep")
     checkpoints = Checkpoints(checkpoint_dir or out / "checkpoint", every=checkpoint_every)
     if checkpoints.exists() and not resume:
         raise typer.BadParameter(
@@ -152,6 +161,7 @@ def train(
                 initial_adapter=initial,
                 checkpoints=checkpoints,
                 should_stop=should_stop,
+                keep="last" if keep == "last" else "best",
             )
     except CheckpointMismatch as e:
         raise typer.BadParameter(str(e), param_hint="--resume") from e

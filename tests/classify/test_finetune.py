@@ -293,3 +293,15 @@ def _position(out: Path) -> dict[str, int]:
     state = torch.load(out / "checkpoint" / "checkpoint.pt", weights_only=True)
     position = json.loads(state["position"])
     return {"epoch": position["epoch"], "steps_done": position["steps_done"]}
+
+
+def test_keep_last_takes_the_last_epoch_not_the_one_val_scores_best(data: Path) -> None:
+    pack = pack_from_folders([data], max_length=32)
+    best = train(pack, _small_settings(), "cpu", progress=lambda _: None)
+    last = train(pack, _small_settings(), "cpu", progress=lambda _: None, keep="last")
+    # on this tiny set both epochs score 1.0 on val, so "best" keeps the first
+    assert [h["mean_primary"] for h in best.metadata["history"]] == [1.0, 1.0]
+    assert (best.metadata["kept_epoch"], last.metadata["kept_epoch"]) == (1, 2)
+    assert last.metadata["history"] == best.metadata["history"]
+    moved = [k for k in best.adapter if not np.array_equal(best.adapter[k], last.adapter[k])]
+    assert "head.complaint.weight" in moved

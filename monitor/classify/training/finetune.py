@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -236,6 +236,7 @@ def train(
     initial_adapter: dict[str, np.ndarray] | None = None,
     checkpoints: Checkpoints | None = None,
     should_stop: Callable[[], bool] = lambda: False,
+    keep: Literal["best", "last"] = "best",
 ) -> TrainResult:
     """Trains, scores every epoch on val, keeps the best epoch (mean primary val metric), calibrates on val.
 
@@ -243,6 +244,8 @@ def train(
     With `checkpoints`, the run's state is saved every `checkpoints.every` steps and at each epoch's end,
     and a run whose checkpoint exists continues from it (the result equals a run never stopped). When
     `should_stop()` turns true the run saves a checkpoint and raises `TrainingStopped`.
+    `keep="last"` keeps the last epoch (a stopping point fixed in advance) instead of the one val scores
+    best, so that val is not also used to choose when to stop.
     """
     torch = require_torch()
     random.seed(settings.seed)
@@ -337,12 +340,21 @@ def train(
         position.epoch_rng_state = dict(rng.bit_generator.state)
         if checkpoints is not None:
             save()
-    calibration = calibrate(pack, position.best_logits)
-    calibrated = score_val(pack, position.best_logits, calibration)
+    adapter, kept_logits, kept_epoch = position.best_adapter, position.best_logits, position.best_epoch
+    if keep == "last":
+        adapter, kept_logits, kept_epoch = (
+            adapter_tensors(model),
+            predict_logits(model, pack.val, pad, device),
+            settings.epochs,
+        )
+    calibration = calibrate(pack, kept_logits)
+    calibrated = score_val(pack, kept_logits, calibration)
     metadata = {
         "settings": asdict(settings),
         "lora_scale": settings.lora_alpha / settings.lora_rank,
         "best_epoch": position.best_epoch,
+        "kept": keep,
+        "kept_epoch": kept_epoch,
         "history": position.history,
         "calibration": calibration,
         "val_calibrated": calibrated,
@@ -355,7 +367,7 @@ def train(
         "train_seconds": round(time.monotonic() - started, 1),
         "torch": torch.__version__,
     }
-    return TrainResult(position.best_adapter, metadata)
+    return TrainResult(adapter, metadata)
 
 
 def save_result(result: TrainResult, out_dir: Path, version: str) -> tuple[Path, Path]:
