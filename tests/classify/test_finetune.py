@@ -305,3 +305,12 @@ def test_keep_last_takes_the_last_epoch_not_the_one_val_scores_best(data: Path) 
     assert last.metadata["history"] == best.metadata["history"]
     moved = [k for k in best.adapter if not np.array_equal(best.adapter[k], last.adapter[k])]
     assert "head.complaint.weight" in moved
+
+
+def test_an_unreadable_checkpoint_names_the_fix(data: Path, tmp_path: Path) -> None:
+    pack = pack_from_folders([data], max_length=32)
+    checkpoints = Checkpoints(tmp_path / "run")
+    checkpoints.folder.mkdir()
+    checkpoints.path.write_bytes(b"PK\x03\x04 not a whole checkpoint")
+    with pytest.raises(CheckpointMismatch, match=r"cannot be read.*delete it"):
+        train(pack, _small_settings(), "cpu", progress=lambda _: None, checkpoints=checkpoints)

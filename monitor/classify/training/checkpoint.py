@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pickle
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -145,7 +146,7 @@ class Checkpoints:
         torch = require_torch()
         try:
             state = torch.load(self.path, map_location="cpu", weights_only=True)
-        except (OSError, RuntimeError, EOFError) as e:
+        except (OSError, RuntimeError, EOFError, pickle.UnpicklingError) as e:
             raise CheckpointMismatch(
                 f"{self.path} cannot be read ({e}); delete it to start the run again"
             ) from e
