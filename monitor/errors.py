@@ -11,6 +11,8 @@ WomError
 │   ├── RateLimitedError     the platform said to wait; .retry_at
 │   └── MissingCredentialError  the source needs a secret from the environment; .variable
 ├── ClassifierError          a model cannot be loaded or run
+├── CheckpointError          a training checkpoint cannot be continued (unreadable, other data or settings)
+├── TrainingStopped          training stopped on request after saving a checkpoint; continue with --resume
 ├── SchedulerLockError       another process holds the scheduler lock
 ├── DeliveryError            an alert could not be delivered; .permanent says if a retry helps
 ├── ApiKeyError              an API key cannot be made or revoked as asked (unknown role, brand, id or prefix)
@@ -37,6 +39,7 @@ Each module that raises one also re-exports it where callers have always importe
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 __all__ = [
     "AlertError",
@@ -44,6 +47,7 @@ __all__ = [
     "ApiKeyError",
     "AuthorError",
     "BlockedURLError",
+    "CheckpointError",
     "ClassifierError",
     "CollectorError",
     "ConfigError",
@@ -58,6 +62,7 @@ __all__ = [
     "RecordError",
     "SchedulerLockError",
     "StorageError",
+    "TrainingStopped",
     "TransientError",
     "UnknownAlertError",
     "UnknownAssigneeError",
@@ -152,6 +157,18 @@ class UnknownMentionError(WomError):
 
 class ClassifierError(WomError):
     pass
+
+
+class CheckpointError(WomError):
+    pass
+
+
+class TrainingStopped(WomError):
+    """Not a failure: the run saved a checkpoint at `path` (epoch, step) and stopped as asked."""
+
+    def __init__(self, path: Path, epoch: int, step: int) -> None:
+        super().__init__(f"stopped at epoch {epoch} step {step}; checkpoint {path}")
+        self.path, self.epoch, self.step = path, epoch, step
 
 
 class SchedulerLockError(WomError):

@@ -112,7 +112,7 @@ def train(
     The run is checkpointed as it goes; Ctrl-C (or SIGTERM) or --stop-after-minutes saves a checkpoint
     and stops with exit code 3, and the same command with --resume continues it exactly.
     """
-    from monitor.classify.training.checkpoint import CheckpointMismatch, Checkpoints, TrainingStopped
+    from monitor.classify.training.checkpoint import CheckpointError, Checkpoints, TrainingStopped
     from monitor.classify.training.data import pack_from_folders
     from monitor.classify.training.finetune import TrainSettings, save_result
     from monitor.classify.training.finetune import train as run_training
@@ -163,7 +163,7 @@ def train(
                 should_stop=should_stop,
                 keep="last" if keep == "last" else "best",
             )
-    except CheckpointMismatch as e:
+    except CheckpointError as e:
         raise typer.BadParameter(str(e), param_hint="--resume") from e
     except TrainingStopped as stopped:
         console.print(

@@ -13,7 +13,7 @@ pytest.importorskip("torch", reason="fine-tuning needs torch: pip install torch=
 
 from monitor.classify.e5_onnx import E5Classifier
 from monitor.classify.model_build import load_adapter
-from monitor.classify.training.checkpoint import CheckpointMismatch, Checkpoints, TrainingStopped
+from monitor.classify.training.checkpoint import CheckpointError, Checkpoints, TrainingStopped
 from monitor.classify.training.data import pack_from_folders
 from monitor.classify.training.finetune import TrainSettings, save_result, train
 from monitor.classify.training.pack import TASKS, load_pack, save_pack
@@ -194,10 +194,10 @@ def test_a_checkpoint_is_not_continued_with_other_settings_or_data(data: Path, t
             checkpoints=checkpoints,
             should_stop=_stop_at(2),
         )
-    with pytest.raises(CheckpointMismatch, match="other settings"):
+    with pytest.raises(CheckpointError, match="other settings"):
         train(pack, _small_settings(seed=4), "cpu", progress=lambda _: None, checkpoints=checkpoints)
     shorter = pack_from_folders([data], max_length=8)
-    with pytest.raises(CheckpointMismatch, match="other data"):
+    with pytest.raises(CheckpointError, match="other data"):
         train(shorter, _small_settings(), "cpu", progress=lambda _: None, checkpoints=checkpoints)
 
 
@@ -312,5 +312,5 @@ def test_an_unreadable_checkpoint_names_the_fix(data: Path, tmp_path: Path) -> N
     checkpoints = Checkpoints(tmp_path / "run")
     checkpoints.folder.mkdir()
     checkpoints.path.write_bytes(b"PK\x03\x04 not a whole checkpoint")
-    with pytest.raises(CheckpointMismatch, match=r"cannot be read.*delete it"):
+    with pytest.raises(CheckpointError, match=r"cannot be read.*delete it"):
         train(pack, _small_settings(), "cpu", progress=lambda _: None, checkpoints=checkpoints)

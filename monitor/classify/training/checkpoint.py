@@ -23,10 +23,11 @@ import numpy as np
 from monitor.classify.training.lora_model import require_torch
 from monitor.classify.training.pack import TrainPack
 from monitor.classify.training.settings import TrainSettings
+from monitor.errors import CheckpointError, TrainingStopped
 
 __all__ = [
     "CHECKPOINT_FILE",
-    "CheckpointMismatch",
+    "CheckpointError",
     "Checkpoints",
     "RunPosition",
     "TrainingStopped",
@@ -35,18 +36,6 @@ __all__ = [
 
 CHECKPOINT_FILE = "checkpoint.pt"
 _FORMAT = 1
-
-
-class CheckpointMismatch(ValueError):
-    """The checkpoint belongs to a run on other data or with other settings."""
-
-
-class TrainingStopped(Exception):
-    """Training stopped on request after saving a checkpoint; continue it with resume."""
-
-    def __init__(self, path: Path, epoch: int, step: int) -> None:
-        super().__init__(f"stopped at epoch {epoch} step {step}; checkpoint {path}")
-        self.path, self.epoch, self.step = path, epoch, step
 
 
 @dataclass(slots=True)
@@ -147,13 +136,13 @@ class Checkpoints:
         try:
             state = torch.load(self.path, map_location="cpu", weights_only=True)
         except (OSError, RuntimeError, EOFError, pickle.UnpicklingError) as e:
-            raise CheckpointMismatch(
+            raise CheckpointError(
                 f"{self.path} cannot be read ({e}); delete it to start the run again"
             ) from e
         if state.get("format") != _FORMAT:
-            raise CheckpointMismatch(f"{self.path} has format {state.get('format')}, not {_FORMAT}")
+            raise CheckpointError(f"{self.path} has format {state.get('format')}, not {_FORMAT}")
         if state["fingerprint"] != fingerprint:
-            raise CheckpointMismatch(
+            raise CheckpointError(
                 f"{self.path} belongs to a run on other data or with other settings: continue with the "
                 "same --data and options, or delete the checkpoint folder to start a new run"
             )
