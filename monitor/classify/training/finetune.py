@@ -336,7 +336,7 @@ def train(
         if position.best_mean is None or mean > position.best_mean:
             position.best_mean, position.best_epoch = mean, epoch
             position.best_adapter, position.best_logits = adapter_tensors(model), logits
-        position.epoch, position.steps_done = epoch + 1, 0
+        position.epoch, position.steps_done, position.running_loss = epoch + 1, 0, 0.0
         position.epoch_rng_state = dict(rng.bit_generator.state)
         if checkpoints is not None:
             save()
