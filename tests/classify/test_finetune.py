@@ -106,18 +106,7 @@ def test_model_train_command_writes_an_adapter_and_can_continue(data: Path, tmp_
     from monitor.cli import app
 
     runner = CliRunner()
-    common = [
-        "--data",
-        str(data),
-        "--epochs",
-        "1",
-        "--max-length",
-        "32",
-        "--batch-size",
-        "8",
-        "--lora-rank",
-        "4",
-    ]
+    common = _small_cli_options(data)
     first = runner.invoke(app, ["model", "train", *common, "--out", str(tmp_path / "a"), "--version", "t1"])
     assert first.exit_code == 0, first.output
     assert (tmp_path / "a" / "e5_adapter.npz").exists()
@@ -129,6 +118,22 @@ def test_model_train_command_writes_an_adapter_and_can_continue(data: Path, tmp_
     metadata = json.loads((tmp_path / "b" / "e5_adapter.json").read_text(encoding="utf-8"))
     assert metadata["initial_adapter"]["version"] == "t1"
     assert metadata["settings"]["lora_rank"] == 4
+
+
+def _small_cli_options(data: Path) -> list[str]:
+    """`wom model train` options for a run of seconds on the tiny data."""
+    return [
+        "--data",
+        str(data),
+        "--epochs",
+        "1",
+        "--max-length",
+        "32",
+        "--batch-size",
+        "8",
+        "--lora-rank",
+        "4",
+    ]
 
 
 def _small_settings(**changes: object) -> TrainSettings:
@@ -210,16 +215,7 @@ def test_model_train_stops_on_request_and_resumes(data: Path, tmp_path: Path) ->
     command = [
         "model",
         "train",
-        "--data",
-        str(data),
-        "--epochs",
-        "1",
-        "--max-length",
-        "32",
-        "--batch-size",
-        "8",
-        "--lora-rank",
-        "4",
+        *_small_cli_options(data),
         "--out",
         str(tmp_path / "a"),
         "--version",
