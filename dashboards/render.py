@@ -147,6 +147,7 @@ class Renderer:
         here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         shared: dict[str, Any] = {
             "visitor": visitor,
+            "status": status,
             "language": language,
             "languages": LANGUAGE_NAMES,
             "nav": self._nav(env, visitor),

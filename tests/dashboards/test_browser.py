@@ -525,8 +525,9 @@ def test_a_manager_merges_the_suggested_author(
     _shoot(page, screenshots, "author-after-merge")
     gone = page.goto(f"{base}/authors/{bob2}")
     assert gone is not None and gone.status == 404
-    assert page.inner_text("h1") == "Not done"  # a page, not the API's JSON
+    assert page.inner_text("h1") == "Not found"  # a page, not the API's JSON
     assert f"there is no author {bob2} (it may have been merged" in page.inner_text("main")
+    _shoot(page, screenshots, "author-gone")
     # the one console error is the browser noting the merged author's 404
     assert len(watch.errors) == 1 and "status of 404" in watch.errors[0], watch.errors
     assert watch.outside == []

@@ -183,7 +183,8 @@ def test_a_viewer_sees_but_cannot_act(
     assert refused.status_code == 403
     # a page for the person, with the API's message, their navigation and the way back
     assert refused.headers["content-type"].startswith("text/html")
-    assert "<h1>Not done</h1>" in refused.text
+    assert "<h1>Not allowed</h1>" in refused.text
+    assert "your account may not do it" in refused.text
     assert "correcting a label needs the role manager or admin" in refused.text
     assert 'href="/inbox"' in refused.text
     assert _labels(engine) == []
@@ -194,6 +195,21 @@ def test_a_viewer_sees_but_cannot_act(
         ]["code"]
         == "unknown_author"
     )
+
+
+def test_a_missing_page_is_explained_in_the_visitors_language(client: KeylessClient) -> None:
+    sign_in(client, "vera")
+    english = client.get("/authors/999999")
+    assert english.status_code == 404
+    assert "<h1>Not found</h1>" in english.text and "an author may have been merged" in english.text
+    assert "Niet gevonden" not in english.text
+    client.post("/language", data={"language": "nl", "csrf": form_token(client.get("/").text)})
+    dutch = client.get("/authors/999999")
+    assert dutch.status_code == 404
+    assert dutch.headers["content-type"].startswith("text/html")
+    assert "<h1>Niet gevonden</h1>" in dutch.text
+    assert "een auteur kan met een andere zijn samengevoegd of vergeten" in dutch.text
+    assert "there is no author 999999" in dutch.text  # the API's message stays, as the detail
 
 
 def test_a_manager_sees_the_correction_forms(client: KeylessClient) -> None:
