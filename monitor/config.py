@@ -209,6 +209,14 @@ class PipelineSettings(_Section):
     claim_timeout_seconds: int = Field(default=300, ge=30)
 
 
+# the languages the classifier tells apart (monitor.classify.language.SUPPORTED_LANGUAGES)
+LanguageCode = Literal["en", "nl", "de", "fr", "es", "it", "pt", "ar"]
+
+
+def _dutch_and_english() -> list[LanguageCode]:
+    return ["nl", "en"]
+
+
 class ClassifierSettings(_Section):
     backend: Literal["e5", "transformers"] = "e5"
     precision: Literal["int8", "fp32"] = "int8"
@@ -217,6 +225,8 @@ class ClassifierSettings(_Section):
     label_map: dict[str, Literal["negative", "neutral", "positive", "ignore"]] = Field(default_factory=dict)
     batch_size: int = Field(default=16, ge=1, le=1024)
     threads: int = Field(default=2, ge=1, le=64)
+    # the languages this installation mostly hears; others need more evidence (monitor.classify.language)
+    expected_languages: list[LanguageCode] = Field(default_factory=_dutch_and_english, max_length=8)
 
     @model_validator(mode="after")
     def _model_for_transformers(self) -> ClassifierSettings:

@@ -20,7 +20,7 @@ import numpy as np
 from monitor.classify.base import SENTIMENT_LABELS, Classification, Sentiment, TextKind, check_batch
 from monitor.classify.e5_file import E5File, open_e5_file
 from monitor.classify.intent import decide_intent
-from monitor.classify.language import detect_languages
+from monitor.classify.language import DEFAULT_EXPECTED_LANGUAGES, detect_languages
 from monitor.classify.model_build import Adapter, Precision, build_model, load_adapter
 from monitor.classify.preprocess import normalize_for_model
 from monitor.classify.tokenizer import E5Tokenizer
@@ -60,6 +60,7 @@ class E5Classifier:
         threads: int = 2,
         model_file: E5File | None = None,
         model_path: Path | None = None,
+        expected_languages: Sequence[str] = DEFAULT_EXPECTED_LANGUAGES,
     ) -> None:
         """`model_path`: an encoder built elsewhere instead of the cached build (benchmarks compare builds)."""
         if batch_size < 1 or threads < 1:
@@ -69,6 +70,7 @@ class E5Classifier:
         self.version = self.adapter.version if precision == "int8" else f"{self.adapter.version}+{precision}"
         self.batch_size = batch_size
         self.threads = threads
+        self.expected_languages = tuple(expected_languages)
         self._model_file = model_file
         self._model_path = model_path
         calibration: Any = self.adapter.metadata.get("calibration", {})
@@ -193,7 +195,7 @@ class E5Classifier:
             outputs = self.heads(pooled[[rows[i] for i in present]], [kinds[i] for i in present])
             sentiment[present] = outputs.sentiment
             complaint[present] = outputs.complaint
-        langs = detect_languages(normalized, hint_langs)
+        langs = detect_languages(normalized, hint_langs, self.expected_languages)
         return [
             self._decide(text, probabilities, float(p_complaint), lang, kind)
             for text, probabilities, p_complaint, lang, kind in zip(

@@ -27,6 +27,7 @@ def build_classifier(settings: ClassifierSettings) -> Classifier:
             precision=settings.precision,
             batch_size=settings.batch_size,
             threads=settings.threads,
+            expected_languages=settings.expected_languages,
         )
     if settings.backend == "transformers":
         from monitor.classify.hf_backend import TransformersClassifier
@@ -36,6 +37,7 @@ def build_classifier(settings: ClassifierSettings) -> Classifier:
             batch_size=settings.batch_size,
             threads=settings.threads,
             label_map=dict(settings.label_map) or None,
+            expected_languages=settings.expected_languages,
         )
     raise ClassifierError(
         f'unknown classifier backend {settings.backend!r}; set [classifier] backend = "e5" or "transformers"'

@@ -50,7 +50,7 @@ from monitor.classify.hf_labels import (
     validated_label_map,
 )
 from monitor.classify.intent import decide_intent
-from monitor.classify.language import detect_languages
+from monitor.classify.language import DEFAULT_EXPECTED_LANGUAGES, detect_languages
 from monitor.classify.preprocess import normalize_for_model
 from monitor.errors import ClassifierError
 
@@ -298,6 +298,7 @@ class TransformersClassifier:
         max_length: int = 256,
         local_files_only: bool | None = None,
         label_map: Mapping[str, str] | None = None,
+        expected_languages: Sequence[str] = DEFAULT_EXPECTED_LANGUAGES,
     ) -> None:
         if not model.strip():
             raise ClassifierError(
@@ -312,6 +313,7 @@ class TransformersClassifier:
         self.batch_size = batch_size
         self.threads = threads
         self.max_length = max_length
+        self.expected_languages = tuple(expected_languages)
         self.local_files_only = local_files_only
         self.label_map = None if label_map is None else validated_label_map(label_map)
         self._lock = threading.Lock()
@@ -404,7 +406,7 @@ class TransformersClassifier:
             return []
         normalized = [normalize_for_model(text) for text in texts]
         sentiment = self._probabilities(normalized)
-        langs = detect_languages(normalized, hint_langs)
+        langs = detect_languages(normalized, hint_langs, self.expected_languages)
         return [
             _classification(text, probs, lang)
             for text, probs, lang in zip(normalized, sentiment, langs, strict=True)

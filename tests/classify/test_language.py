@@ -8,7 +8,13 @@ import pytest
 from lingua import Language, LanguageDetectorBuilder
 
 from monitor.classify import language
-from monitor.classify.language import SUPPORTED_LANGUAGES, detect_language, detect_languages, normalize_hint
+from monitor.classify.language import (
+    DEFAULT_EXPECTED_LANGUAGES,
+    SUPPORTED_LANGUAGES,
+    detect_language,
+    detect_languages,
+    normalize_hint,
+)
 
 
 @pytest.mark.parametrize(
@@ -59,11 +65,17 @@ def test_short_posts_without_hint(text: str, expected: str) -> None:
         ("12345 !!!", None, "und"),
         # Handles and links are not language.
         ("@bol waar is mijn pakket https://t.co/abc?x=1", None, "nl"),
-        ("is", None, "und"),
     ],
 )
 def test_hints(text: str, hint: str | None, expected: str) -> None:
     assert detect_language(text, hint) == expected
+
+
+def test_a_guess_among_many_is_undetermined() -> None:
+    # "is": fr 0.19, pt 0.17, en 0.16 when every language counts alike; with Dutch and English expected,
+    # English leads (0.25) and the word is indeed English (or Dutch)
+    assert detect_language("is", expected=()) == "und"
+    assert detect_language("is") == "en"
 
 
 @pytest.mark.parametrize(
@@ -96,7 +108,30 @@ def test_batch_rejects_misaligned_hints() -> None:
         detect_languages(["a", "b"], ["en"])
 
 
+@pytest.mark.parametrize(
+    ("text", "alike", "weighed"),
+    [
+        ("Nope. Still nada.", "es", "en"),  # short English read as Spanish when every language counts alike
+        ("yes I am", "es", "en"),
+        ("Bedankt", "de", "nl"),
+        ("Danke schön für alles, sehr gut", "de", "de"),  # clear evidence still wins
+        ("Muito obrigado pela ajuda", "pt", "pt"),
+    ],
+)
+def test_expected_languages_need_less_evidence(text: str, alike: str, weighed: str) -> None:
+    assert detect_language(text, expected=()) == alike
+    assert detect_language(text) == weighed  # the default: Dutch and English expected
+    assert detect_languages([text], expected=()) == [alike]
+    assert detect_language(text, expected=("es", "de", "pt")) == alike
+
+
+def test_a_hint_is_judged_without_the_prior() -> None:
+    assert detect_language("Danke schön", hint="de") == "de"
+    assert detect_language("Nope. Still nada.", hint="es") == "es"
+
+
 def test_supported_languages() -> None:
+    assert set(DEFAULT_EXPECTED_LANGUAGES) <= set(SUPPORTED_LANGUAGES)
     assert SUPPORTED_LANGUAGES == ("en", "nl", "de", "fr", "es", "it", "pt", "ar")
 
 
