@@ -1,4 +1,4 @@
-"""`wom model build|train|eval|calibrate` and `wom classify`: the classifier from the command line."""
+"""`wom model build|train|eval|calibrate|blend` and `wom classify`: the classifier from the command line."""
 
 from __future__ import annotations
 
@@ -312,6 +312,61 @@ def calibrate(
     metadata = metadata_with(classifier.adapter.metadata, report, write, grid_step)
     path.write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
     typer.echo(f"wrote the calibration as version {write} into {path}")
+
+
+@model_app.command("blend")
+@wom_command
+def blend(
+    first: Annotated[
+        Path,
+        typer.Option(exists=True, file_okay=False, help="Adapter folder of the run's start (weight 1 − w)."),
+    ],
+    second: Annotated[
+        Path, typer.Option(exists=True, file_okay=False, help="Adapter folder of the run's end (weight w).")
+    ],
+    out: Annotated[Path, typer.Option(file_okay=False, help="Folder to write the blended adapter into.")],
+    version: Annotated[str, typer.Option(help="Version of the blended adapter.")],
+    weight: Annotated[float, typer.Option(min=0.0, max=1.0, help="w: the second adapter's share.")] = 0.5,
+) -> None:
+    """Blend two adapters of one lineage in weight space (WiSE-FT); calibrate the result afterwards."""
+    import hashlib
+    import json
+
+    import numpy as np
+
+    from monitor.classify.model_build import ADAPTER_JSON, ADAPTER_NPZ, load_adapter
+    from monitor.classify.training.blend import blend_adapters
+
+    parents = [load_adapter(first), load_adapter(second)]
+    if parents[0].scale != parents[1].scale:
+        raise typer.BadParameter(f"the adapters' LoRA scales differ ({parents[0].scale}, {parents[1].scale})")
+    try:
+        tensors = blend_adapters(parents[0].tensors, parents[1].tensors, weight)
+    except ValueError as e:
+        raise typer.BadParameter(str(e)) from e
+    metadata = {
+        "version": version,
+        "lora_scale": parents[1].scale,
+        "blend": {
+            "weight": weight,
+            "first": {"version": parents[0].version, "sha256": parents[0].fingerprint},
+            "second": {"version": parents[1].version, "sha256": parents[1].fingerprint},
+        },
+        # no offsets and the neutral threshold until `wom model calibrate --write` chooses them
+        "calibration": {
+            "offsets": {"sentiment_post": [0.0, 0.0, 0.0], "sentiment_review": [0.0, 0.0, 0.0]},
+            "complaint_threshold": 0.5,
+        },
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    np.savez(out / ADAPTER_NPZ, **tensors)  # type: ignore[arg-type]
+    (out / ADAPTER_JSON).write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
+    digest = hashlib.sha256((out / ADAPTER_NPZ).read_bytes()).hexdigest()[:12]
+    typer.echo(
+        f"wrote {out / ADAPTER_NPZ} ({digest}): {1 - weight:g} × {parents[0].version} + {weight:g} × "
+        f"{parents[1].version}; calibrate it with `wom model calibrate --write {version}` "
+        f'and [classifier] adapter = "{out}"'
+    )
 
 
 def _load_corrections() -> list[LabelledItem]:
