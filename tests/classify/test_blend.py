@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from monitor.classify.encoder_weights import merge_adapter
 from monitor.classify.model_build import ADAPTER_JSON, ADAPTER_NPZ, DEFAULT_ADAPTER_DIR, load_adapter
@@ -71,6 +71,12 @@ def test_adapters_that_do_not_match_are_refused() -> None:
         blend_adapters(first, other_rank, 0.5)
 
 
+def _blend(other: Path, out: Path, version: str, weight: str) -> Result:
+    """`wom model blend` of the shipped adapter and `other` into `out`."""
+    arguments = ["--first", str(DEFAULT_ADAPTER_DIR), "--second", str(other), "--out", str(out)]
+    return CliRunner().invoke(app, ["model", "blend", *arguments, "--version", version, "--weight", weight])
+
+
 def test_wom_model_blend_writes_an_adapter_wom_loads(tmp_path: Path) -> None:
     shipped = load_adapter(DEFAULT_ADAPTER_DIR)
     other = tmp_path / "other"
@@ -80,23 +86,7 @@ def test_wom_model_blend_writes_an_adapter_wom_loads(tmp_path: Path) -> None:
     (other / ADAPTER_JSON).write_text(json.dumps({"version": "nudged", "lora_scale": shipped.scale}))
 
     out = tmp_path / "blend"
-    result = CliRunner().invoke(
-        app,
-        [
-            "model",
-            "blend",
-            "--first",
-            str(DEFAULT_ADAPTER_DIR),
-            "--second",
-            str(other),
-            "--out",
-            str(out),
-            "--version",
-            "test-blend",
-            "--weight",
-            "0.25",
-        ],
-    )
+    result = _blend(other, out, "test-blend", "0.25")
     assert result.exit_code == 0, result.output
     assert "wom model calibrate --write test-blend" in result.output
     blended = load_adapter(out)
@@ -109,21 +99,5 @@ def test_wom_model_blend_writes_an_adapter_wom_loads(tmp_path: Path) -> None:
     bias = "encoder.layer.0.attention.self.query.bias"
     np.testing.assert_allclose(blended.tensors[bias], shipped.tensors[bias] + 0.0025, rtol=1e-5, atol=1e-6)
 
-    refused = CliRunner().invoke(
-        app,
-        [
-            "model",
-            "blend",
-            "--first",
-            str(DEFAULT_ADAPTER_DIR),
-            "--second",
-            str(other),
-            "--out",
-            str(out),
-            "--version",
-            "v",
-            "--weight",
-            "2",
-        ],
-    )
+    refused = _blend(other, out, "v", "2")
     assert refused.exit_code != 0
