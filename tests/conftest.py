@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 
 from benchmarks.pg_schema import create_schema, drop_schema
 from monitor.storage.db import connect, upgrade_schema
+from tests.ast_guard import AFFECTED, one_parse_at_a_time
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -23,6 +24,16 @@ def shared_path(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} is absent: this test reads ../shared beside the repo (CI has it)")
     return path
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_ast_parse_at_a_time() -> Iterator[None]:
+    """See tests/ast_guard.py: on Python 3.11, two threads in `ast.parse` at once may raise SystemError."""
+    if not AFFECTED:
+        yield
+        return
+    with one_parse_at_a_time():
+        yield
 
 
 @pytest.fixture(autouse=True)
