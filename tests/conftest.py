@@ -17,6 +17,12 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 POSTGRES_URL_ENV = "WOM_TEST_POSTGRES_URL"
 
+# pytest-xdist's workers start with COLUMNS=80 and LINES=24 set, and rich fixes a Console's width from
+# COLUMNS when the Console is made (monitor.cli.context makes one at import), so a test's own COLUMNS
+# would be ignored there and long paths and tables would wrap
+for _size in ("COLUMNS", "LINES"):
+    os.environ.pop(_size, None)
+
 
 def shared_path(*parts: str) -> Path:
     """A path under ../shared; skips the test with a clear reason when ../shared is absent."""

@@ -140,14 +140,15 @@ def _config(tmp_path: Path) -> tuple[Path, Engine]:
     return config, engine
 
 
-def test_corrections_export_command(tmp_path: Path) -> None:
+def test_corrections_export_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "250")  # a long tmp path (as under pytest-xdist) would wrap mid-name
     config, engine = _config(tmp_path)
     _store(engine)
     engine.dispose()
     out = tmp_path / "out" / "train.jsonl"
     result = CliRunner().invoke(app, ["--config", str(config), "model", "corrections", "export", str(out)])
     assert result.exit_code == 0, result.output
-    assert f"5 items written to {out}" in " ".join(result.output.split())
+    assert f"5 items written to {out}" in result.output
     loaded = load_folder(out.parent, "train")
     assert len(loaded) == 5 and {i.dataset for i in loaded} == {"out"}
     assert {(i.text, i.label, i.lang, i.kind) for i in loaded} == {
