@@ -52,7 +52,8 @@ def map_hit(hit: Mapping[str, Any]) -> MentionRecord:
         raise CollectorError(
             f"Hacker News hit without a usable objectID, created_at_i or author ({e!r})"
         ) from e
-    tags = hit.get("_tags") or []
+    tags = hit.get("_tags")
+    tags = tags if isinstance(tags, list) else []  # a number or a string (substrings) is no tag list
     is_story = "story" in tags and not hit.get("comment_text")
     if is_story:
         text = "\n\n".join(part for part in (_plain(hit.get("title")), _plain(hit.get("story_text"))) if part)

@@ -21,7 +21,6 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from monitor.cli import app
-from monitor.cli.context import console
 from monitor.scheduler import mark_stale_runs
 from monitor.storage.db import connect
 from monitor.storage.models import CollectorCursor, JobRun, Mention
@@ -98,11 +97,10 @@ def _serve(fake: FakeAlgolia) -> Iterator[str]:
 
 
 @pytest.fixture(autouse=True)
-def wide_console() -> Iterator[None]:
-    width = console.width
-    console.width = 200
-    yield
-    console.width = width
+def wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
+    # through COLUMNS, read on every print: setting console.width would fix the shared console's width
+    # for every later test in the process (restoring it fixes it at the width it had, 80)
+    monkeypatch.setenv("COLUMNS", "200")
 
 
 @pytest.fixture

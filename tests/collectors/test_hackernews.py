@@ -213,6 +213,21 @@ def test_a_title_that_is_not_text_is_left_out_not_a_crash() -> None:
     assert map_hit(hit).text == "Acme beans"
 
 
+@pytest.mark.parametrize("tags", [7, "story", None], ids=["number", "string", "null"])
+def test_tags_that_are_not_a_list_read_as_no_tags_not_a_crash(tags: object) -> None:
+    """Found by the CI fuzz smoke: `"story" in 7` raised TypeError out of map_hit. With no tags a hit is a
+    comment, so a title is not taken for its text (and a string's "story" substring is no story tag)."""
+    hit = {
+        "objectID": "1",
+        "created_at_i": 1_700_000_000,
+        "author": "pg",
+        "_tags": tags,
+        "title": "Acme title",
+        "comment_text": "<p>Acme beans</p>",
+    }
+    assert map_hit(hit).text == "Acme beans"
+
+
 @pytest.mark.parametrize("seconds", [10**12, -(10**12), 2**63], ids=["year-31690", "before-year-1", "int64"])
 def test_a_time_past_the_calendar_is_an_unusable_hit_not_a_crash(seconds: int) -> None:
     """Found by the CI fuzz smoke: created_at_i past year 9999 raised OSError (errno 75) out of map_hit."""
