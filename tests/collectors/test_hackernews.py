@@ -215,8 +215,8 @@ def test_a_title_that_is_not_text_is_left_out_not_a_crash() -> None:
 
 @pytest.mark.parametrize("tags", [7, "story", None], ids=["number", "string", "null"])
 def test_tags_that_are_not_a_list_read_as_no_tags_not_a_crash(tags: object) -> None:
-    """Found by the CI fuzz smoke: `"story" in 7` raised TypeError out of map_hit. With no tags a hit is a
-    comment, so a title is not taken for its text (and a string's "story" substring is no story tag)."""
+    """Found by the CI fuzz smoke: `"story" in 7` raised TypeError out of map_hit. A hit with a comment is
+    read as that comment, whatever its tags."""
     hit = {
         "objectID": "1",
         "created_at_i": 1_700_000_000,
